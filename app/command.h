@@ -1,0 +1,21 @@
+// Subcommand registration. Each app/cmd_*.cpp adds its subcommands to the root CLI11 app; the
+// subcommand's callback does the work and stores the process exit code in `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "engine/status.h"
+
+namespace podlab {
+
+// Prints "podlab: error: <message>" to stderr (when not ok) and returns the status's exit code.
+int report(const Status& status);
+
+// True when stdout is a terminal (progress bars) rather than a pipe or file (JSON lines).
+bool stdout_is_terminal();
+
+void add_train_commands(CLI::App& root, int& exit_code);  // train, eval, predict
+void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fetch
+
+}  // namespace podlab

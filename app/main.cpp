@@ -1,0 +1,20 @@
+// podlab: subcommand dispatch only. Each subcommand lives in app/cmd_*.cpp.
+#include <CLI/CLI.hpp>
+
+#include "app/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App root{"podlab: learn distributed deep learning by doing it (MNIST, parameter servers, Kubernetes)"};
+  root.require_subcommand(1);
+  root.set_version_flag("--version", "podlab 0.1.0");
+  int exit_code = 0;
+  podlab::add_train_commands(root, exit_code);
+  podlab::add_data_commands(root, exit_code);
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = root.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(podlab::StatusCode::kUsage);
+  }
+  return exit_code;
+}

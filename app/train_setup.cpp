@@ -1,0 +1,80 @@
+// Shared model/data flags and building a trainer from them.
+#include "app/train_setup.h"
+
+#include "app/train_defaults.h"
+
+namespace podlab {
+
+void add_setup_flags(CLI::App& cmd, SetupFlags& f) {
+  cmd.add_option("--model", f.model, "Model spec: softmax, mlp:200,200[:relu|tanh|sigmoid], cnn, lstm:128x2")
+      ->capture_default_str()
+      ->each([&f](const std::string&) { f.model_given = true; });
+  cmd.add_option("--dataset", f.dataset, "mnist or fashion-mnist (default: mnist if found, else fashion-mnist)");
+  cmd.add_option("--data", f.data_dir, "Directory holding the dataset's IDX files (searched first)");
+  cmd.add_option("--epochs", f.epochs, "Passes over the training set (default per model, see README)")
+      ->check(CLI::Range(1, 100000));
+  cmd.add_option("--batch", f.batch, "Mini-batch size (default per model)")->check(CLI::Range(1, 65536));
+  cmd.add_option("--lr", f.lr, "Learning rate (default per model)")->check(CLI::PositiveNumber);
+  cmd.add_option("--optimizer", f.optimizer, "sgd, momentum or adam (default per model)")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam"}));
+  cmd.add_option("--momentum", f.momentum, "Momentum coefficient for --optimizer momentum")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9999));
+  cmd.add_option("--lr-schedule", f.lr_schedule, "constant, exp:RATE:EVERY (lr*RATE^(step/EVERY)) or step:EVERY")
+      ->capture_default_str();
+  cmd.add_option("--threads", f.threads, "Compute threads (data-parallel over the batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd.add_option("--seed", f.seed, "Seed for initialisation, data order and dropout")->capture_default_str();
+  cmd.add_option("--limit-train", f.limit_train, "Use only the first N training samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--limit-test", f.limit_test, "Use only the first N test samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void apply_checkpoint_defaults(const Checkpoint& ck, SetupFlags& f) {
+  if (!f.model_given) f.model = ck.model_spec;
+  if (f.optimizer.empty()) f.optimizer = ck.optimizer.name;
+  if (f.lr == 0) f.lr = ck.optimizer.lr;
+  if (f.batch == 0) f.batch = ck.batch;
+  if (f.dataset.empty()) f.dataset = ck.dataset;
+  f.seed = ck.seed;
+  f.threads = ck.threads;
+  f.momentum = ck.optimizer.momentum;
+  f.lr_schedule = ck.optimizer.schedule.to_string();
+}
+
+Result<Setup> make_setup(SetupFlags& f) {
+  auto spec = ModelSpec::parse(f.model);
+  if (!spec.ok()) return spec.status();
+  const TrainDefaults d = train_defaults(spec->kind);
+  if (f.optimizer.empty()) f.optimizer = d.optimizer;
+  if (f.lr == 0) f.lr = d.lr;
+  if (f.batch == 0) f.batch = d.batch;
+  if (f.epochs == 0) f.epochs = d.epochs;
+  auto schedule = LrSchedule::parse(f.lr_schedule);
+  if (!schedule.ok()) return schedule.status();
+
+  auto choice = choose_dataset(f.dataset, f.data_dir);
+  if (!choice.ok()) return choice.status();
+  auto data = load_dataset(choice->name, choice->dir, f.limit_train, f.limit_test);
+  if (!data.ok()) return data.status();
+
+  TrainConfig tc;
+  tc.model = *spec;
+  tc.optimizer.name = f.optimizer;
+  tc.optimizer.lr = f.lr;
+  tc.optimizer.momentum = f.momentum;
+  tc.optimizer.schedule = *schedule;
+  tc.batch = f.batch;
+  tc.threads = f.threads;
+  tc.seed = f.seed;
+  auto trainer = Trainer::create(tc, data->input_shape(), data->num_classes);
+  if (!trainer.ok()) return trainer.status();
+  Setup s;
+  s.data = std::move(*data);
+  s.trainer = std::move(*trainer);
+  return s;
+}
+
+}  // namespace podlab

@@ -1,0 +1,44 @@
+// Activation forward/backward; derivatives are taken from the output, so no input copy is kept.
+#include "engine/layers/activation.h"
+
+namespace podlab {
+
+bool parse_activation(const std::string& name, Activation* out) {
+  if (name == "relu") *out = Activation::kRelu;
+  else if (name == "sigmoid") *out = Activation::kSigmoid;
+  else if (name == "tanh") *out = Activation::kTanh;
+  else return false;
+  return true;
+}
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::kRelu: return "Relu";
+    case Activation::kSigmoid: return "Sigmoid";
+    case Activation::kTanh: return "Tanh";
+  }
+  return "?";
+}
+
+std::string ActivationLayer::kind() const { return activation_name(act_); }
+
+void ActivationLayer::forward(const Matrix& in, Matrix& out, bool /*training*/) {
+  out.resize(in.rows(), in.cols());
+  switch (act_) {
+    case Activation::kRelu: out = in.cwiseMax(0.0f); break;
+    case Activation::kSigmoid: out = (1.0f + (-in.array()).exp()).inverse().matrix(); break;
+    case Activation::kTanh: out = in.array().tanh().matrix(); break;
+  }
+}
+
+void ActivationLayer::backward(const Matrix& /*in*/, const Matrix& out, const Matrix& dout, Matrix* din) {
+  if (!din) return;
+  din->resize(dout.rows(), dout.cols());
+  switch (act_) {
+    case Activation::kRelu: din->array() = (out.array() > 0.0f).select(dout.array(), 0.0f); break;
+    case Activation::kSigmoid: din->array() = dout.array() * out.array() * (1.0f - out.array()); break;
+    case Activation::kTanh: din->array() = dout.array() * (1.0f - out.array().square()); break;
+  }
+}
+
+}  // namespace podlab

@@ -1,0 +1,40 @@
+// Conv2D over NHWC images, computed as im2col + one GEMM with the batch folded in.
+//   in (batch, H*W*Cin) -> out (batch, Ho*Wo*F)
+//   weights "scope/weights" (K*K*Cin, F), row index (ky*K + kx)*Cin + ci; biases "scope/biases" (1, F)
+//   SAME: Ho = ceil(H / stride), padding split as TensorFlow does (extra on the bottom/right);
+//   VALID: Ho = floor((H - K) / stride) + 1.
+#pragma once
+
+#include "engine/layers/layer.h"
+
+namespace podlab {
+
+enum class Padding { kSame, kValid };
+
+class Conv2D : public Layer {
+ public:
+  Conv2D(std::string scope, Shape in, int filters, int kernel, int stride = 1, Padding padding = Padding::kSame);
+  std::string kind() const override { return "Conv2D"; }
+  Shape output_shape() const override { return out_; }
+  void declare(ParamLayout& layout) override;
+  void bind(const float* values, float* grads) override;
+  void forward(const Matrix& in, Matrix& out, bool training) override;
+  void backward(const Matrix& in, const Matrix& out, const Matrix& dout, Matrix* din) override;
+  int64_t forward_flops() const override;
+  std::string describe(ModelGraph& graph, const std::string& input) const override;
+
+ private:
+  int filters_, kernel_, stride_;
+  Padding padding_;
+  Shape out_;
+  int pad_top_ = 0, pad_left_ = 0;
+  size_t w_offset_ = 0, b_offset_ = 0;
+  const float* w_ = nullptr;
+  const float* b_ = nullptr;
+  float* dw_ = nullptr;
+  float* db_ = nullptr;
+  Matrix cols_;   // (batch*Ho*Wo, K*K*Cin) im2col scratch
+  Matrix dcols_;  // same shape, for backward
+};
+
+}  // namespace podlab

@@ -1,0 +1,32 @@
+// Dense (fully connected): out = in * W + b.
+//   in (batch, n_in) -> out (batch, n_out); W (n_in, n_out) "scope/weights"; b (1, n_out) "scope/biases".
+#pragma once
+
+#include "engine/layers/layer.h"
+
+namespace podlab {
+
+class Dense : public Layer {
+ public:
+  // `init` is kHeNormal before a ReLU and kGlorotUniform otherwise.
+  Dense(std::string scope, Shape in, int units, Init init = Init::kGlorotUniform);
+  std::string kind() const override { return "Dense"; }
+  Shape output_shape() const override { return Shape{1, 1, units_}; }
+  void declare(ParamLayout& layout) override;
+  void bind(const float* values, float* grads) override;
+  void forward(const Matrix& in, Matrix& out, bool training) override;
+  void backward(const Matrix& in, const Matrix& out, const Matrix& dout, Matrix* din) override;
+  int64_t forward_flops() const override { return 2ll * in_.size() * units_; }
+  std::string describe(ModelGraph& graph, const std::string& input) const override;
+
+ private:
+  int units_;
+  Init init_;
+  size_t w_offset_ = 0, b_offset_ = 0;
+  const float* w_ = nullptr;
+  const float* b_ = nullptr;
+  float* dw_ = nullptr;
+  float* db_ = nullptr;
+};
+
+}  // namespace podlab

@@ -1,0 +1,116 @@
+// Building layer stacks from specs, and running them.
+#include "engine/network.h"
+
+#include "engine/layers/conv2d.h"
+#include "engine/layers/dense.h"
+#include "engine/layers/dropout.h"
+#include "engine/layers/flatten.h"
+#include "engine/layers/lstm.h"
+#include "engine/layers/maxpool2d.h"
+
+namespace podlab {
+
+Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape input, int classes) {
+  std::unique_ptr<Network> net(new Network());
+  net->spec_ = spec;
+  net->input_ = input;
+  net->classes_ = classes;
+  auto& L = net->layers_;
+  auto shape = [&]() { return L.empty() ? input : L.back()->output_shape(); };
+  auto flat = [&]() {
+    if (shape().h != 1 || shape().w != 1) L.push_back(std::make_unique<Flatten>("flatten", shape()));
+  };
+  switch (spec.kind) {
+    case ModelSpec::Kind::kSoftmax:
+      flat();
+      L.push_back(std::make_unique<Dense>("softmax", shape(), classes));
+      break;
+    case ModelSpec::Kind::kMlp: {
+      flat();
+      const bool relu = spec.activation == Activation::kRelu;
+      for (size_t i = 0; i < spec.hidden.size(); ++i) {
+        const std::string scope = "layer" + std::to_string(i + 1);
+        L.push_back(std::make_unique<Dense>(scope, shape(), spec.hidden[i], relu ? Init::kHeNormal : Init::kGlorotUniform));
+        L.push_back(std::make_unique<ActivationLayer>(scope, shape(), spec.activation));
+      }
+      L.push_back(std::make_unique<Dense>("output", shape(), classes));
+      break;
+    }
+    case ModelSpec::Kind::kCnn: {
+      if (input.h < 4 || input.w < 4) return Status::Config("the cnn model needs images of at least 4x4");
+      L.push_back(std::make_unique<Conv2D>("conv1", shape(), 32, 5));
+      L.push_back(std::make_unique<ActivationLayer>("conv1", shape(), Activation::kRelu));
+      L.push_back(std::make_unique<MaxPool2D>("pool1", shape(), 2, 2));
+      L.push_back(std::make_unique<Conv2D>("conv2", shape(), 64, 5));
+      L.push_back(std::make_unique<ActivationLayer>("conv2", shape(), Activation::kRelu));
+      L.push_back(std::make_unique<MaxPool2D>("pool2", shape(), 2, 2));
+      flat();
+      L.push_back(std::make_unique<Dense>("fc1", shape(), 1024, Init::kHeNormal));
+      L.push_back(std::make_unique<ActivationLayer>("fc1", shape(), Activation::kRelu));
+      L.push_back(std::make_unique<Dropout>("dropout", shape(), 0.5f));
+      L.push_back(std::make_unique<Dense>("fc2", shape(), classes));
+      break;
+    }
+    case ModelSpec::Kind::kLstm: {
+      // Read the image row by row: T = rows, D = cols * channels.
+      const Shape seq{1, input.h, input.w * input.c};
+      Shape cur = seq;
+      for (int i = 0; i < spec.lstm_layers; ++i) {
+        const bool last = i + 1 == spec.lstm_layers;
+        L.push_back(std::make_unique<Lstm>("lstm" + std::to_string(i + 1), cur, spec.lstm_units, !last));
+        cur = L.back()->output_shape();
+      }
+      L.push_back(std::make_unique<Dense>("output", shape(), classes));
+      break;
+    }
+  }
+  for (auto& layer : L) layer->declare(net->layout_);
+  net->acts_.resize(L.size());
+  net->grads_.resize(L.size());
+  return net;
+}
+
+void Network::bind(const float* values, float* grads) {
+  for (auto& layer : layers_) layer->bind(values, grads);
+}
+
+const Matrix& Network::forward(const Matrix& x, bool training) {
+  input_batch_ = &x;
+  const Matrix* in = &x;
+  for (size_t k = 0; k < layers_.size(); ++k) {
+    layers_[k]->forward(*in, acts_[k], training);
+    in = &acts_[k];
+  }
+  return acts_.back();
+}
+
+void Network::backward(const Matrix& dlogits) {
+  const Matrix* dout = &dlogits;
+  for (size_t k = layers_.size(); k-- > 0;) {
+    const Matrix& in = k == 0 ? *input_batch_ : acts_[k - 1];
+    Matrix* din = k == 0 ? nullptr : &grads_[k - 1];
+    layers_[k]->backward(in, acts_[k], *dout, din);
+    dout = din;
+  }
+}
+
+void Network::set_step_seed(uint64_t seed) {
+  for (size_t k = 0; k < layers_.size(); ++k) layers_[k]->set_step_seed(derive_seed(seed, k));
+}
+
+int64_t Network::forward_flops_per_sample() const {
+  int64_t f = 0;
+  for (const auto& layer : layers_) f += layer->forward_flops();
+  return f;
+}
+
+ModelGraph Network::describe() const {
+  ModelGraph g;
+  std::string cur = g.add("input", "Placeholder", {}, batch_shape(input_));
+  for (const auto& layer : layers_) cur = layer->describe(g, cur);
+  const std::string labels = g.add("labels", "Placeholder", {}, {-1});
+  g.add("loss/SoftmaxCrossEntropy", "SparseSoftmaxCrossEntropyWithLogits", {cur, labels}, {});
+  return g;
+}
+
+}  // namespace podlab

@@ -1,0 +1,59 @@
+// A Network is the layer stack built from a ModelSpec plus the per-thread scratch for one forward and
+// backward pass. Parameters are not owned: bind() points the network at a flat value buffer (shared,
+// read-only during a step) and a gradient buffer (this network's own). Several Networks built from the
+// same spec share one layout, which is how data-parallel threads and cluster workers replicate a model.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph/model_graph.h"
+#include "engine/layers/layer.h"
+#include "engine/model_spec.h"
+#include "engine/params.h"
+
+namespace podlab {
+
+class Network {
+ public:
+  static Result<std::unique_ptr<Network>> build(const ModelSpec& spec, Shape input, int classes);
+
+  const ModelSpec& spec() const { return spec_; }
+  const ParamLayout& layout() const { return layout_; }
+  Shape input_shape() const { return input_; }
+  int classes() const { return classes_; }
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+
+  // values: layout().total() floats, read-only during forward/backward; grads: same size or null
+  // (inference only).
+  void bind(const float* values, float* grads);
+
+  // x (batch, input.size()) -> logits (batch, classes); the reference stays valid until the next call.
+  // `x` must outlive the matching backward().
+  const Matrix& forward(const Matrix& x, bool training);
+  // dlogits (batch, classes) for the last forward; adds dL/dparams into the bound gradient buffer.
+  void backward(const Matrix& dlogits);
+  // Seeds per-step randomness (dropout); layer k gets derive_seed(seed, k).
+  void set_step_seed(uint64_t seed);
+  // Output of layer k in the last forward (k = -1: the input).
+  const Matrix& activation(int k) const { return k < 0 ? *input_batch_ : acts_[k]; }
+
+  int64_t forward_flops_per_sample() const;
+  // Forward + backward, the usual 3x forward estimate.
+  int64_t train_flops_per_sample() const { return 3 * forward_flops_per_sample(); }
+  ModelGraph describe() const;
+
+ private:
+  Network() = default;
+  ModelSpec spec_;
+  Shape input_;
+  int classes_ = 10;
+  ParamLayout layout_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  const Matrix* input_batch_ = nullptr;
+  std::vector<Matrix> acts_;   // acts_[k]: output of layer k
+  std::vector<Matrix> grads_;  // grads_[k]: dL/d(output of layer k)
+};
+
+}  // namespace podlab

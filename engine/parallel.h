@@ -1,0 +1,39 @@
+// A fixed pool of compute threads for data-parallel steps. run(n, fn) calls fn(0..n-1) concurrently,
+// fn(0) on the calling thread, and returns when all are done. Work is split by the caller in a fixed
+// way, so results do not depend on scheduling. Not reentrant: one run() at a time per pool.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace podlab {
+
+class ThreadPool {
+ public:
+  // `threads` >= 1 counts the calling thread; threads-1 workers are started.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  // n <= size(). `fn` must not throw.
+  void run(int n, const std::function<void(int)>& fn);
+
+ private:
+  void worker_loop(int index);
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  // Guarded by mu_:
+  const std::function<void(int)>* task_ = nullptr;
+  int task_n_ = 0;
+  long generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace podlab

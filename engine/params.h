@@ -1,0 +1,56 @@
+// All of a model's parameters live in one flat float buffer; each variable is a named view
+// (`layer1/weights`, shape rows x cols, row-major) at an offset. That flat buffer is what workers push
+// and pull and what checkpoints store. Gradients use a second buffer with the same layout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/rng.h"
+#include "engine/tensor.h"
+
+namespace podlab {
+
+enum class Init {
+  kZeros,
+  kOnes,
+  kGlorotUniform,  // U(-a, a), a = sqrt(6 / (fan_in + fan_out))   (Glorot & Bengio 2010)
+  kHeNormal,       // N(0, 2 / fan_in)                              (He et al. 2015)
+  kUniformScaled,  // U(-a, a), a = 1 / sqrt(fan_in)                (LSTM default)
+  kConstant,       // every element = init_value
+  kForgetBias,     // LSTM bias (1, 4U), gates i,f,g,o: zeros, forget quarter = init_value
+                   //   (Jozefowicz et al. 2015 use 1)
+};
+
+struct ParamInfo {
+  std::string name;    // "scope/variable", e.g. "layer1/weights"
+  int rows = 0, cols = 0;
+  size_t offset = 0;   // in floats, into the flat buffer
+  Init init = Init::kZeros;
+  int fan_in = 0, fan_out = 0;
+  float init_value = 0.0f;
+  size_t size() const { return static_cast<size_t>(rows) * cols; }
+};
+
+// The layout of a flat buffer: variables in declaration order, packed without gaps.
+class ParamLayout {
+ public:
+  // Appends a variable and returns its index.
+  int add(const std::string& name, int rows, int cols, Init init, int fan_in = 0, int fan_out = 0,
+          float init_value = 0.0f);
+  const std::vector<ParamInfo>& params() const { return params_; }
+  const ParamInfo& operator[](int i) const { return params_[i]; }
+  size_t total() const { return total_; }
+  // Index of the variable called `name`, or -1.
+  int find(const std::string& name) const;
+  // Fills `values` (size total()) from each variable's initialiser; variable i draws from
+  // Rng(derive_seed(seed, i)), so adding a variable does not change the others' values.
+  void initialise(float* values, uint64_t seed) const;
+
+ private:
+  std::vector<ParamInfo> params_;
+  size_t total_ = 0;
+};
+
+}  // namespace podlab

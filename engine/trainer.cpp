@@ -1,0 +1,157 @@
+// Trainer: data-parallel steps over replicas that share the parameter buffer.
+#include "engine/trainer.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace podlab {
+
+Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, Shape input, int classes) {
+  if (config.batch < 1 || config.batch > 65536)
+    return Status::Usage("batch size must be in 1..65536 (got " + std::to_string(config.batch) + ")");
+  if (config.threads < 1 || config.threads > 256)
+    return Status::Usage("threads must be in 1..256 (got " + std::to_string(config.threads) + ")");
+  if (config.threads > config.batch)
+    return Status::Usage("threads (" + std::to_string(config.threads) + ") cannot exceed the batch size (" +
+                         std::to_string(config.batch) + ")");
+  std::unique_ptr<Trainer> t(new Trainer());
+  t->config_ = config;
+  t->classes_ = classes;
+  for (int r = 0; r < config.threads; ++r) {
+    auto net = Network::build(config.model, input, classes);
+    if (!net.ok()) return net.status();
+    t->replicas_.push_back(std::move(*net));
+  }
+  const size_t n = t->layout().total();
+  t->values_.assign(n, 0.0f);
+  t->layout().initialise(t->values_.data(), config.seed);
+  t->grads_.assign(config.threads, std::vector<float>(n, 0.0f));
+  for (int r = 0; r < config.threads; ++r) t->replicas_[r]->bind(t->values_.data(), t->grads_[r].data());
+  auto opt = make_optimizer(config.optimizer, n);
+  if (!opt.ok()) return opt.status();
+  t->optimizer_ = std::move(*opt);
+  t->pool_ = std::make_unique<ThreadPool>(config.threads);
+  t->x_.resize(config.threads);
+  t->probs_.resize(config.threads);
+  t->dlogits_.resize(config.threads);
+  t->stats_.resize(config.threads);
+  return t;
+}
+
+int Trainer::batches_per_epoch(const Split& train) const {
+  return (train.count + config_.batch - 1) / config_.batch;
+}
+
+void Trainer::next_batch_indices(const Split& train, int* n) {
+  if (order_epoch_ != pos_.epoch || static_cast<int>(order_.size()) != train.count) {
+    order_.resize(train.count);
+    std::iota(order_.begin(), order_.end(), 0);
+    Rng rng(derive_seed(config_.seed, 0x5EED0F0E, static_cast<uint64_t>(pos_.epoch)));
+    for (int i = train.count - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(static_cast<uint32_t>(i + 1))]);
+    order_epoch_ = pos_.epoch;
+  }
+  const int start = pos_.batch_in_epoch * config_.batch;
+  *n = std::min(config_.batch, train.count - start);
+  batch_idx_.assign(order_.begin() + start, order_.begin() + start + *n);
+  if (++pos_.batch_in_epoch >= batches_per_epoch(train)) {
+    pos_.batch_in_epoch = 0;
+    ++pos_.epoch;
+  }
+}
+
+StepResult Trainer::compute_gradients(const Split& train, std::vector<float>& grads) {
+  int n = 0;
+  const int64_t step = pos_.step;
+  next_batch_indices(train, &n);
+  labels_.resize(n);
+  const int parts = std::min(config_.threads, n);
+  const std::function<void(int)> work = [&](int r) {
+    const int lo = n * r / parts, hi = n * (r + 1) / parts;
+    std::fill(grads_[r].begin(), grads_[r].end(), 0.0f);
+    Network& net = *replicas_[r];
+    train.gather(batch_idx_.data() + lo, hi - lo, x_[r], labels_.data() + lo);
+    net.set_step_seed(derive_seed(config_.seed, static_cast<uint64_t>(step), static_cast<uint64_t>(r)));
+    const Matrix& logits = net.forward(x_[r], true);
+    stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
+    net.backward(dlogits_[r]);
+  };
+  pool_->run(parts, work);
+
+  // Sum replica gradients in replica order, each thread owning a slice of the flat buffer.
+  const size_t total = values_.size();
+  grads.resize(total);
+  const std::function<void(int)> reduce = [&](int r) {
+    const size_t lo = total * r / parts, hi = total * (r + 1) / parts;
+    for (size_t i = lo; i < hi; ++i) {
+      float s = grads_[0][i];
+      for (int k = 1; k < parts; ++k) s += grads_[k][i];
+      grads[i] = s;
+    }
+  };
+  pool_->run(parts, reduce);
+
+  StepResult res;
+  res.samples = n;
+  double loss = 0;
+  int correct = 0;
+  for (int r = 0; r < parts; ++r) {
+    loss += stats_[r].loss_sum;
+    correct += stats_[r].correct;
+  }
+  res.loss = loss / n;
+  res.accuracy = static_cast<double>(correct) / n;
+  return res;
+}
+
+StepResult Trainer::step(const Split& train) {
+  StepResult res = compute_gradients(train, summed_);
+  optimizer_->step(values_.data(), summed_.data());
+  ++pos_.step;
+  return res;
+}
+
+EvalResult Trainer::evaluate(const Split& split, int limit) {
+  EvalResult res;
+  const int count = limit > 0 ? std::min(limit, split.count) : split.count;
+  res.confusion.assign(static_cast<size_t>(classes_) * classes_, 0);
+  constexpr int kChunk = 500;
+  const int parts = config_.threads;
+  std::vector<double> loss(parts, 0.0);
+  std::vector<std::vector<int64_t>> confusion(parts, std::vector<int64_t>(res.confusion.size(), 0));
+  std::vector<std::vector<int>> idx(parts), labels(parts);
+  const std::function<void(int)> work = [&](int r) {
+    Network& net = *replicas_[r];
+    for (int start = r * kChunk; start < count; start += parts * kChunk) {
+      const int n = std::min(kChunk, count - start);
+      idx[r].resize(n);
+      labels[r].resize(n);
+      std::iota(idx[r].begin(), idx[r].end(), start);
+      split.gather(idx[r].data(), n, x_[r], labels[r].data());
+      const Matrix& logits = net.forward(x_[r], false);
+      const LossStats st = softmax_cross_entropy(logits, labels[r].data(), 1.0f, probs_[r], nullptr);
+      loss[r] += st.loss_sum;
+      for (int i = 0; i < n; ++i) {
+        Eigen::Index pred = 0;
+        probs_[r].row(i).maxCoeff(&pred);
+        ++confusion[r][static_cast<size_t>(labels[r][i]) * classes_ + pred];
+      }
+    }
+  };
+  pool_->run(parts, work);
+  int64_t correct = 0;
+  for (int r = 0; r < parts; ++r) {
+    res.loss += loss[r];
+    for (size_t k = 0; k < res.confusion.size(); ++k) res.confusion[k] += confusion[r][k];
+  }
+  for (int c = 0; c < classes_; ++c) correct += res.confusion[static_cast<size_t>(c) * classes_ + c];
+  res.samples = count;
+  res.loss /= std::max(1, count);
+  res.accuracy = static_cast<double>(correct) / std::max(1, count);
+  return res;
+}
+
+void Trainer::predict(const Matrix& x, Matrix& probs) {
+  softmax_rows(replicas_[0]->forward(x, false), probs);
+}
+
+}  // namespace podlab

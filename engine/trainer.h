@@ -1,0 +1,92 @@
+// Trainer: one model's parameters, optimiser and data order, stepping through mini-batches.
+//
+// Data-parallel over `threads` replicas: each step's batch is cut into `threads` contiguous slices;
+// replica t runs forward/backward on slice t into its own gradient buffer; the buffers are summed in a
+// fixed order. So the result is bit-for-bit the same for the same seed and thread count.
+// Data order: epoch e visits the training set in the permutation drawn from (seed, e); the last batch
+// of an epoch may be smaller. A (step, epoch, batch-in-epoch) position plus parameters and optimiser
+// slots is the whole state: restoring it continues exactly as the uninterrupted run would.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/data/dataset.h"
+#include "engine/network.h"
+#include "engine/optim/optimizer.h"
+#include "engine/loss.h"
+#include "engine/parallel.h"
+
+namespace podlab {
+
+struct TrainConfig {
+  ModelSpec model;
+  OptimizerConfig optimizer;
+  int batch = 100;
+  int threads = 1;
+  uint64_t seed = 1;
+};
+
+struct StepResult {
+  double loss = 0;      // mean over the batch
+  double accuracy = 0;  // fraction correct in the batch (training mode)
+  int samples = 0;
+};
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  int samples = 0;
+  std::vector<int64_t> confusion;  // classes x classes, row = true label, column = predicted
+};
+
+struct TrainPosition {
+  int64_t step = 0;   // optimiser steps taken
+  int epoch = 0;      // current epoch (0-based)
+  int batch_in_epoch = 0;
+};
+
+class Trainer {
+ public:
+  static Result<std::unique_ptr<Trainer>> create(const TrainConfig& config, Shape input, int classes);
+
+  const TrainConfig& config() const { return config_; }
+  Network& network() { return *replicas_[0]; }
+  const ParamLayout& layout() const { return replicas_[0]->layout(); }
+  std::vector<float>& parameters() { return values_; }
+  Optimizer& optimizer() { return *optimizer_; }
+  const TrainPosition& position() const { return pos_; }
+  void set_position(const TrainPosition& p) { pos_ = p; }
+  int batches_per_epoch(const Split& train) const;
+
+  // One optimiser step on the next batch of `train`; advances the position (and the epoch at its end).
+  StepResult step(const Split& train);
+  // Gradient of the mean loss on the next batch, without updating anything but the position; for
+  // cluster workers, which push gradients instead of stepping. `grads` gets layout().total() floats.
+  StepResult compute_gradients(const Split& train, std::vector<float>& grads);
+  // Loss, accuracy and confusion matrix on up to `limit` samples (0 = all) of `split`, in inference mode.
+  EvalResult evaluate(const Split& split, int limit = 0);
+  // Class probabilities for images x (n, features).
+  void predict(const Matrix& x, Matrix& probs);
+
+ private:
+  Trainer() = default;
+  void next_batch_indices(const Split& train, int* n);  // fills batch_idx_, advances position
+  TrainConfig config_;
+  int classes_ = 10;
+  std::vector<float> values_;
+  std::vector<std::vector<float>> grads_;  // per replica
+  std::vector<std::unique_ptr<Network>> replicas_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<ThreadPool> pool_;
+  TrainPosition pos_;
+  std::vector<int> order_;      // permutation for the current epoch
+  int order_epoch_ = -1;
+  std::vector<float> summed_;   // the summed gradient of the last step
+  std::vector<int> batch_idx_;  // indices of the current batch
+  std::vector<int> labels_;     // labels of the current batch
+  std::vector<Matrix> x_, probs_, dlogits_;  // per replica
+  std::vector<LossStats> stats_;
+};
+
+}  // namespace podlab
