@@ -15,7 +15,8 @@ int report(const Status& status);
 // True when stdout is a terminal (progress bars) rather than a pipe or file (JSON lines).
 bool stdout_is_terminal();
 
-void add_train_commands(CLI::App& root, int& exit_code);  // train, eval, predict
+void add_train_commands(CLI::App& root, int& exit_code);  // train
+void add_eval_commands(CLI::App& root, int& exit_code);   // eval, predict
 void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fetch
 
 }  // namespace podlab

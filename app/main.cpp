@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   root.set_version_flag("--version", "podlab 0.1.0");
   int exit_code = 0;
   podlab::add_train_commands(root, exit_code);
+  podlab::add_eval_commands(root, exit_code);
   podlab::add_data_commands(root, exit_code);
   try {
     root.parse(argc, argv);
