@@ -1,0 +1,172 @@
+// Conv2D forward and backward by im2col + one GEMM (Chellapilla, Puri & Simard 2006).
+//   im2col: cols (batch*Ho*Wo, K*K*Cin); row (n*Ho + oy)*Wo + ox, column (ky*K + kx)*Cin + ci holds
+//           in[n, oy*s - pad_top + ky, ox*s - pad_left + kx, ci], or 0 where that cell is padding.
+//   forward:  out viewed as (batch*Ho*Wo, F) = cols W + 1 b
+//   backward: dW += cols^T dout;  db += 1^T dout;  dcols = dout W^T;  din = col2im(dcols)
+// `out` (batch, Ho*Wo*F) row-major is already the (batch*Ho*Wo, F) matrix, so folding the batch into
+// the GEMM's rows costs nothing and gives Eigen one large product instead of `batch` small ones.
+#include "engine/layers/conv2d.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace podlab {
+namespace {
+
+// Output size and leading padding of one spatial dimension, by TensorFlow's rules: SAME pads
+// pad_total = max((out-1)*stride + k - in, 0) cells, pad_total/2 before and the rest after.
+void output_size(int in, int k, int stride, Padding padding, int* out, int* pad_before) {
+  if (padding == Padding::kSame) {
+    *out = (in + stride - 1) / stride;
+    *pad_before = std::max((*out - 1) * stride + k - in, 0) / 2;
+  } else {
+    assert(in >= k && "VALID convolution needs the kernel to fit in the input");
+    *out = (in - k) / stride + 1;
+    *pad_before = 0;
+  }
+}
+
+struct Geometry {
+  int h, w, c;      // input sample
+  int k, stride;
+  int ho, wo;       // output spatial size
+  int pad_top, pad_left;
+  int row_len() const { return k * k * c; }
+};
+
+// Valid kernel columns [lo, hi) for an output column whose window starts at input column x0.
+inline void kx_range(const Geometry& g, int x0, int* lo, int* hi) {
+  *lo = std::max(0, -x0);
+  *hi = std::min(g.k, g.w - x0);
+}
+
+// in (batch, H*W*C) -> cols (batch*Ho*Wo, K*K*C). In NHWC, the K cells of one kernel row are one
+// contiguous run of K*C floats, so each (output position, ky) is a single clipped copy.
+void im2col(const Geometry& g, const float* in, int batch, float* cols) {
+  const int kc = g.k * g.c;
+  const size_t in_len = static_cast<size_t>(g.h) * g.w * g.c;
+  float* row = cols;
+  for (int n = 0; n < batch; ++n) {
+    const float* img = in + n * in_len;
+    for (int oy = 0; oy < g.ho; ++oy) {
+      for (int ox = 0; ox < g.wo; ++ox, row += g.row_len()) {
+        const int x0 = ox * g.stride - g.pad_left;
+        int lo, hi;
+        kx_range(g, x0, &lo, &hi);
+        for (int ky = 0; ky < g.k; ++ky) {
+          float* dst = row + ky * kc;
+          const int iy = oy * g.stride - g.pad_top + ky;
+          if (iy < 0 || iy >= g.h || lo >= hi) {
+            std::fill(dst, dst + kc, 0.0f);
+            continue;
+          }
+          const float* src = img + (static_cast<size_t>(iy) * g.w + x0 + lo) * g.c;
+          std::fill(dst, dst + lo * g.c, 0.0f);
+          std::copy(src, src + (hi - lo) * g.c, dst + lo * g.c);
+          std::fill(dst + hi * g.c, dst + kc, 0.0f);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds every cols entry back into the input cell it was copied from.
+// din must be zeroed by the caller; overlapping windows accumulate.
+void col2im(const Geometry& g, const float* cols, int batch, float* din) {
+  const int kc = g.k * g.c;
+  const size_t in_len = static_cast<size_t>(g.h) * g.w * g.c;
+  const float* row = cols;
+  for (int n = 0; n < batch; ++n) {
+    float* img = din + n * in_len;
+    for (int oy = 0; oy < g.ho; ++oy) {
+      for (int ox = 0; ox < g.wo; ++ox, row += g.row_len()) {
+        const int x0 = ox * g.stride - g.pad_left;
+        int lo, hi;
+        kx_range(g, x0, &lo, &hi);
+        for (int ky = 0; ky < g.k; ++ky) {
+          const int iy = oy * g.stride - g.pad_top + ky;
+          if (iy < 0 || iy >= g.h) continue;
+          const float* src = row + ky * kc + lo * g.c;
+          float* dst = img + (static_cast<size_t>(iy) * g.w + x0 + lo) * g.c;
+          for (int i = 0, n_cells = (hi - lo) * g.c; i < n_cells; ++i) dst[i] += src[i];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Conv2D::Conv2D(std::string scope, Shape in, int filters, int kernel, int stride, Padding padding)
+    : Layer(std::move(scope), in), filters_(filters), kernel_(kernel), stride_(stride), padding_(padding) {
+  assert(filters > 0 && kernel > 0 && stride > 0);
+  out_.c = filters;
+  output_size(in.h, kernel, stride, padding, &out_.h, &pad_top_);
+  output_size(in.w, kernel, stride, padding, &out_.w, &pad_left_);
+}
+
+void Conv2D::declare(ParamLayout& layout) {
+  const int fan_in = kernel_ * kernel_ * in_.c;
+  w_offset_ = layout[layout.add(scope_ + "/weights", fan_in, filters_, Init::kHeNormal, fan_in,
+                                kernel_ * kernel_ * filters_)].offset;
+  b_offset_ = layout[layout.add(scope_ + "/biases", 1, filters_, Init::kZeros)].offset;
+}
+
+void Conv2D::bind(const float* values, float* grads) {
+  w_ = values + w_offset_;
+  b_ = values + b_offset_;
+  dw_ = grads ? grads + w_offset_ : nullptr;
+  db_ = grads ? grads + b_offset_ : nullptr;
+}
+
+void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
+  assert(in.cols() == in_.size());
+  const int batch = static_cast<int>(in.rows());
+  const int rows = batch * out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
+  const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
+  cols_.resize(rows, row_len);  // free when the batch size is unchanged
+  im2col(g, in.data(), batch, cols_.data());
+
+  ConstMatrixMap w(w_, row_len, filters_);
+  ConstVectorMap b(b_, filters_);
+  out.resize(batch, out_.size());
+  MatrixMap out_view(out.data(), rows, filters_);
+  out_view.noalias() = cols_ * w;
+  out_view.rowwise() += b;
+}
+
+void Conv2D::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
+  assert(dw_ && db_ && "backward needs a gradient buffer from bind()");
+  const int batch = static_cast<int>(dout.rows());
+  const int rows = batch * out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
+  assert(cols_.rows() == rows && "backward must follow a forward on the same batch");
+  ConstMatrixMap dout_view(dout.data(), rows, filters_);
+  MatrixMap dw(dw_, row_len, filters_);
+  VectorMap db(db_, filters_);
+  dw.noalias() += cols_.transpose() * dout_view;
+  db += dout_view.colwise().sum();
+  if (!din) return;  // first layer: no one needs dL/din, skip the second GEMM
+
+  ConstMatrixMap w(w_, row_len, filters_);
+  dcols_.resize(rows, row_len);
+  dcols_.noalias() = dout_view * w.transpose();
+  din->resize(batch, in_.size());
+  din->setZero();
+  const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
+  col2im(g, dcols_.data(), batch, din->data());
+}
+
+int64_t Conv2D::forward_flops() const {
+  return 2ll * out_.h * out_.w * filters_ * kernel_ * kernel_ * in_.c;
+}
+
+std::string Conv2D::describe(ModelGraph& g, const std::string& input) const {
+  // TensorFlow's filter layout [K, K, Cin, F] is exactly our (K*K*Cin, F) row-major weights.
+  const std::string w = g.add(scope_ + "/weights", "VariableV2", {}, {kernel_, kernel_, in_.c, filters_},
+                              scope_ + "/weights");
+  const std::string b = g.add(scope_ + "/biases", "VariableV2", {}, {filters_}, scope_ + "/biases");
+  const std::string conv = g.add(scope_ + "/Conv2D", "Conv2D", {input, w}, batch_shape(out_));
+  return g.add(scope_ + "/BiasAdd", "BiasAdd", {conv, b}, batch_shape(out_));
+}
+
+}  // namespace podlab
