@@ -156,7 +156,7 @@ int run_train(TrainFlags& f) {
   const Network& net = trainer.network();
   if (terminal) {
     std::printf("podlab train: %s on %s (%s), %zu parameters, %.2f MFLOP/sample forward\n",
-                c.model.to_string().c_str(), data.name.c_str(), data.dir.c_str(), trainer.layout().total(),
+                c.model.to_string().c_str(), data.name.c_str(), data.dir.c_str(), trainer.layout().parameter_count(),
                 net.forward_flops_per_sample() / 1e6);
     std::printf("  %s lr %g, batch %d, %d epochs, %d thread(s), seed %llu%s\n", c.optimizer.name.c_str(),
                 c.optimizer.lr, c.batch, f.setup.epochs, c.threads, static_cast<unsigned long long>(c.seed),
@@ -167,7 +167,7 @@ int run_train(TrainFlags& f) {
         .add("model", c.model.to_string())
         .add("dataset", data.name)
         .add("data_dir", data.dir)
-        .add("parameters", static_cast<int64_t>(trainer.layout().total()))
+        .add("parameters", static_cast<int64_t>(trainer.layout().parameter_count()))
         .add("flops_per_sample", net.forward_flops_per_sample())
         .add("optimizer", c.optimizer.name)
         .add("lr", static_cast<double>(c.optimizer.lr))

@@ -13,12 +13,12 @@ int ParamLayout::add(const std::string& name, int rows, int cols, Init init, int
   p.name = name;
   p.rows = rows;
   p.cols = cols;
-  p.offset = total_;
+  p.offset = (total_ + kParamAlignFloats - 1) / kParamAlignFloats * kParamAlignFloats;
   p.init = init;
   p.fan_in = fan_in;
   p.fan_out = fan_out;
   p.init_value = init_value;
-  total_ += p.size();
+  total_ = p.offset + p.size();
   params_.push_back(p);
   return static_cast<int>(params_.size()) - 1;
 }

@@ -7,10 +7,18 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "engine/rng.h"
 #include "engine/tensor.h"
 
 namespace podlab {
+
+// Flat buffers are 64-byte aligned and every variable starts on a 64-byte boundary, so Eigen takes the
+// same (alignment-dependent) code path for a variable in every buffer: results are then bit-for-bit
+// reproducible across runs and replicas.
+using FloatBuffer = std::vector<float, Eigen::aligned_allocator<float>>;
+inline constexpr size_t kParamAlignFloats = 16;
 
 enum class Init {
   kZeros,
@@ -33,7 +41,8 @@ struct ParamInfo {
   size_t size() const { return static_cast<size_t>(rows) * cols; }
 };
 
-// The layout of a flat buffer: variables in declaration order, packed without gaps.
+// The layout of a flat buffer: variables in declaration order, each padded to kParamAlignFloats.
+// Padding floats stay zero.
 class ParamLayout {
  public:
   // Appends a variable and returns its index.
@@ -41,7 +50,14 @@ class ParamLayout {
           float init_value = 0.0f);
   const std::vector<ParamInfo>& params() const { return params_; }
   const ParamInfo& operator[](int i) const { return params_[i]; }
+  // Floats in the buffer, padding included.
   size_t total() const { return total_; }
+  // Trainable parameters (padding excluded).
+  size_t parameter_count() const {
+    size_t n = 0;
+    for (const ParamInfo& p : params_) n += p.size();
+    return n;
+  }
   // Index of the variable called `name`, or -1.
   int find(const std::string& name) const;
   // Fills `values` (size total()) from each variable's initialiser; variable i draws from

@@ -25,7 +25,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, Shap
   const size_t n = t->layout().total();
   t->values_.assign(n, 0.0f);
   t->layout().initialise(t->values_.data(), config.seed);
-  t->grads_.assign(config.threads, std::vector<float>(n, 0.0f));
+  t->grads_.assign(config.threads, FloatBuffer(n, 0.0f));
   for (int r = 0; r < config.threads; ++r) t->replicas_[r]->bind(t->values_.data(), t->grads_[r].data());
   auto opt = make_optimizer(config.optimizer, n);
   if (!opt.ok()) return opt.status();
@@ -59,7 +59,7 @@ void Trainer::next_batch_indices(const Split& train, int* n) {
   }
 }
 
-StepResult Trainer::compute_gradients(const Split& train, std::vector<float>& grads) {
+StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
   int n = 0;
   const int64_t step = pos_.step;
   next_batch_indices(train, &n);

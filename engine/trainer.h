@@ -53,7 +53,7 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   Network& network() { return *replicas_[0]; }
   const ParamLayout& layout() const { return replicas_[0]->layout(); }
-  std::vector<float>& parameters() { return values_; }
+  FloatBuffer& parameters() { return values_; }
   Optimizer& optimizer() { return *optimizer_; }
   const TrainPosition& position() const { return pos_; }
   void set_position(const TrainPosition& p) { pos_ = p; }
@@ -63,7 +63,7 @@ class Trainer {
   StepResult step(const Split& train);
   // Gradient of the mean loss on the next batch, without updating anything but the position; for
   // cluster workers, which push gradients instead of stepping. `grads` gets layout().total() floats.
-  StepResult compute_gradients(const Split& train, std::vector<float>& grads);
+  StepResult compute_gradients(const Split& train, FloatBuffer& grads);
   // Loss, accuracy and confusion matrix on up to `limit` samples (0 = all) of `split`, in inference mode.
   EvalResult evaluate(const Split& split, int limit = 0);
   // Class probabilities for images x (n, features).
@@ -74,15 +74,15 @@ class Trainer {
   void next_batch_indices(const Split& train, int* n);  // fills batch_idx_, advances position
   TrainConfig config_;
   int classes_ = 10;
-  std::vector<float> values_;
-  std::vector<std::vector<float>> grads_;  // per replica
+  FloatBuffer values_;
+  std::vector<FloatBuffer> grads_;  // per replica
   std::vector<std::unique_ptr<Network>> replicas_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<ThreadPool> pool_;
   TrainPosition pos_;
   std::vector<int> order_;      // permutation for the current epoch
   int order_epoch_ = -1;
-  std::vector<float> summed_;   // the summed gradient of the last step
+  FloatBuffer summed_;   // the summed gradient of the last step
   std::vector<int> batch_idx_;  // indices of the current batch
   std::vector<int> labels_;     // labels of the current batch
   std::vector<Matrix> x_, probs_, dlogits_;  // per replica
