@@ -110,6 +110,13 @@ class TrainObserver : public LoopObserver {
   std::string last_checkpoint_;
 };
 
+// The model graph as TensorBoard GraphDef nodes (name scopes become collapsible groups).
+std::vector<GraphNode> graph_nodes(const Network& net) {
+  std::vector<GraphNode> nodes;
+  for (const GraphOp& op : net.describe().ops) nodes.push_back(GraphNode{op.name, op.op, op.inputs, ""});
+  return nodes;
+}
+
 void print_confusion(const EvalResult& r, const Dataset& d) {
   const int k = d.num_classes;
   std::printf("confusion matrix (rows: true class, columns: predicted)\n%14s", "");
@@ -149,6 +156,7 @@ int run_train(TrainFlags& f) {
     if (!lg.ok()) return report(lg.status());
     logger = std::move(*lg);
     if (resume_from) (void)logger.log_session_start(trainer.position().step);
+    else if (logger.events()) (void)logger.events()->add_graph(serialize_graph_def(graph_nodes(trainer.network())), 0);
   }
 
   const bool terminal = stdout_is_terminal() && !f.json;

@@ -12,16 +12,17 @@ struct TrainDefaults {
   float lr;
   int batch;
   int epochs;
+  float decay_per_epoch;  // the learning rate is multiplied by this once per epoch (1: constant)
 };
 
 inline TrainDefaults train_defaults(ModelSpec::Kind kind) {
   switch (kind) {
-    case ModelSpec::Kind::kSoftmax: return {"sgd", 0.5f, 100, 5};
-    case ModelSpec::Kind::kMlp: return {"momentum", 0.05f, 100, 5};
-    case ModelSpec::Kind::kCnn: return {"adam", 0.001f, 50, 3};
-    case ModelSpec::Kind::kLstm: return {"adam", 0.002f, 100, 3};
+    case ModelSpec::Kind::kSoftmax: return {"adam", 0.005f, 100, 5, 0.7f};
+    case ModelSpec::Kind::kMlp: return {"adam", 0.003f, 100, 5, 0.5f};
+    case ModelSpec::Kind::kCnn: return {"adam", 0.001f, 50, 3, 0.5f};
+    case ModelSpec::Kind::kLstm: return {"adam", 0.003f, 100, 3, 0.5f};
   }
-  return {"sgd", 0.1f, 100, 5};
+  return {"sgd", 0.1f, 100, 5, 1.0f};
 }
 
 }  // namespace podlab

@@ -20,8 +20,8 @@ void add_setup_flags(CLI::App& cmd, SetupFlags& f) {
   cmd.add_option("--momentum", f.momentum, "Momentum coefficient for --optimizer momentum")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.9999));
-  cmd.add_option("--lr-schedule", f.lr_schedule, "constant, exp:RATE:EVERY (lr*RATE^(step/EVERY)) or step:EVERY")
-      ->capture_default_str();
+  cmd.add_option("--lr-schedule", f.lr_schedule,
+                 "constant, exp:RATE:EVERY (lr*RATE^(step/EVERY)) or step:EVERY (default: the model's decay per epoch)");
   cmd.add_option("--threads", f.threads, "Compute threads (data-parallel over the batch)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
@@ -52,13 +52,21 @@ Result<Setup> make_setup(SetupFlags& f) {
   if (f.lr == 0) f.lr = d.lr;
   if (f.batch == 0) f.batch = d.batch;
   if (f.epochs == 0) f.epochs = d.epochs;
-  auto schedule = LrSchedule::parse(f.lr_schedule);
-  if (!schedule.ok()) return schedule.status();
+  if (!f.lr_schedule.empty()) PODLAB_RETURN_IF_ERROR(LrSchedule::parse(f.lr_schedule).status());
 
   auto choice = choose_dataset(f.dataset, f.data_dir);
   if (!choice.ok()) return choice.status();
   auto data = load_dataset(choice->name, choice->dir, f.limit_train, f.limit_test);
   if (!data.ok()) return data.status();
+  if (f.lr_schedule.empty()) {
+    // The default decays per epoch, so it means the same for any batch size and dataset size.
+    const int64_t steps_per_epoch = (data->train.count + f.batch - 1) / f.batch;
+    f.lr_schedule = d.decay_per_epoch == 1.0f ? "constant"
+                                              : "exp:" + std::to_string(d.decay_per_epoch) + ":" +
+                                                    std::to_string(steps_per_epoch);
+  }
+  auto schedule = LrSchedule::parse(f.lr_schedule);
+  if (!schedule.ok()) return schedule.status();
 
   TrainConfig tc;
   tc.model = *spec;

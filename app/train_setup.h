@@ -15,7 +15,7 @@ namespace podlab {
 struct SetupFlags {
   std::string model = "mlp:200,200";
   std::string dataset, data_dir;
-  std::string optimizer, lr_schedule = "constant";
+  std::string optimizer, lr_schedule;  // empty schedule: the model's default decay per epoch
   float lr = 0, momentum = 0.9f;
   int batch = 0, epochs = 0, threads = 1;
   uint64_t seed = 1;
