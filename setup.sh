@@ -13,7 +13,7 @@ JOBS=${JOBS:-$(nproc)}
 PODLAB_GUI=${PODLAB_GUI:-ON}
 
 # Build, test and main-job packages (see ../docs or README "Dependencies").
-PACKAGES=(cmake g++ make pkg-config libeigen3-dev libzmq3-dev cppzmq-dev libcli11-dev catch2 zlib1g-dev
+PACKAGES=(cmake g++ make pkg-config libeigen3-dev libzmq3-dev cppzmq-dev libcli11-dev nlohmann-json3-dev catch2 zlib1g-dev
   libcurl4-openssl-dev libstb-dev dataset-fashion-mnist python3 protobuf-compiler python3-crcmod)
 GUI_PACKAGES=(libimgui-dev libglfw3-dev libgl-dev)
 

@@ -1,0 +1,209 @@
+// Cluster spec parsing with nlohmann::json (a well-kept header-only parser: config files and
+// TF_CONFIG are untrusted input, so we do not hand-roll one). Exceptions stay inside this file.
+#include "cluster/cluster_spec.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace podlab {
+namespace {
+
+using nlohmann::json;
+
+bool valid_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_';
+}
+
+// Reads job `name` of `cluster` (an array of strings) into `out`; absent -> empty.
+Status read_job(const json& cluster, const char* name, std::vector<std::string>* out) {
+  auto it = cluster.find(name);
+  if (it == cluster.end()) return Status::Ok();
+  if (!it->is_array())
+    return Status::Config(std::string("cluster job \"") + name + "\" must be a list of \"host:port\" strings");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& a = (*it)[i];
+    if (!a.is_string())
+      return Status::Config(std::string("cluster job \"") + name + "\" entry " + std::to_string(i) +
+                            " must be a \"host:port\" string (got " + a.dump() + ")");
+    out->push_back(a.get<std::string>());
+  }
+  return Status::Ok();
+}
+
+struct ParsedCluster {
+  ClusterSpec spec;
+  bool has_chief = false;
+};
+
+Result<ParsedCluster> cluster_from_json(const json& j) {
+  if (!j.is_object()) return Status::Config("the cluster spec must be a JSON object like {\"ps\": [...], \"worker\": [...]}");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "ps" && it.key() != "worker" && it.key() != "chief")
+      return Status::Config("unknown job \"" + it.key() + "\" in the cluster spec (podlab knows ps, worker and chief)");
+  }
+  ParsedCluster p;
+  std::vector<std::string> chief;
+  PODLAB_RETURN_IF_ERROR(read_job(j, "ps", &p.spec.ps));
+  PODLAB_RETURN_IF_ERROR(read_job(j, "worker", &p.spec.worker));
+  PODLAB_RETURN_IF_ERROR(read_job(j, "chief", &chief));
+  if (j.contains("chief")) {
+    if (chief.size() != 1)
+      return Status::Config("the \"chief\" job must have exactly one address (got " + std::to_string(chief.size()) + ")");
+    p.spec.worker.insert(p.spec.worker.begin(), chief[0]);
+    p.has_chief = true;
+  }
+  PODLAB_RETURN_IF_ERROR(validate_cluster_spec(p.spec));
+  return p;
+}
+
+Result<json> parse_json(const std::string& text, const char* what) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    return Status::Config(std::string(what) + " is not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+const char* role_name(Role role) { return role == Role::kPs ? "ps" : "worker"; }
+
+std::string TaskId::name() const { return std::string(role_name(role)) + ":" + std::to_string(index); }
+
+Result<HostPort> parse_host_port(const std::string& text) {
+  const std::string hint = " (expected host:port such as ps-0.podlab:2222 or 10.0.0.5:2222)";
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return Status::Config("bad address \"" + text + "\": no host:port" + hint);
+  HostPort hp;
+  hp.host = text.substr(0, colon);
+  if (hp.host.front() == '[') {
+    if (hp.host.size() < 3 || hp.host.back() != ']')
+      return Status::Config("bad address \"" + text + "\": unbalanced [ ] around an IPv6 host" + hint);
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+    for (char c : hp.host)
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'))
+        return Status::Config("bad address \"" + text + "\": bad character in IPv6 host" + hint);
+  } else {
+    for (char c : hp.host)
+      if (!valid_host_char(c))
+        return Status::Config("bad address \"" + text + "\": bad character '" + std::string(1, c) + "' in host" + hint);
+  }
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return Status::Config("bad address \"" + text + "\": port must be a number" + hint);
+  hp.port = std::atoi(port.c_str());
+  if (hp.port < 1 || hp.port > 65535)
+    return Status::Config("bad address \"" + text + "\": port must be in 1..65535" + hint);
+  return hp;
+}
+
+const std::string& ClusterSpec::address(const TaskId& t) const {
+  return t.role == Role::kPs ? ps[t.index] : worker[t.index];
+}
+
+bool ClusterSpec::contains(const TaskId& t) const {
+  return t.index >= 0 && t.index < (t.role == Role::kPs ? num_ps() : num_workers());
+}
+
+std::vector<TaskId> ClusterSpec::tasks() const {
+  std::vector<TaskId> all;
+  for (int i = 0; i < num_ps(); ++i) all.push_back({Role::kPs, i});
+  for (int i = 0; i < num_workers(); ++i) all.push_back({Role::kWorker, i});
+  return all;
+}
+
+std::string ClusterSpec::to_json() const { return json{{"ps", ps}, {"worker", worker}}.dump(); }
+
+Status validate_cluster_spec(const ClusterSpec& spec) {
+  if (spec.ps.empty()) return Status::Config("the cluster spec has no ps tasks (\"ps\" needs at least one host:port)");
+  if (spec.worker.empty())
+    return Status::Config("the cluster spec has no worker tasks (\"worker\" needs at least one host:port)");
+  std::set<std::string> seen;
+  for (const TaskId& t : spec.tasks()) {
+    const std::string& a = spec.address(t);
+    PODLAB_RETURN_IF_ERROR(parse_host_port(a).status().With(t.name()));
+    if (!seen.insert(a).second)
+      return Status::Config("duplicate address \"" + a + "\" (" + t.name() + " and an earlier task): every task needs its own host:port");
+  }
+  return Status::Ok();
+}
+
+Result<ClusterSpec> parse_cluster_spec(const std::string& text) {
+  auto j = parse_json(text, "the cluster spec");
+  if (!j.ok()) return j.status();
+  auto p = cluster_from_json(*j);
+  if (!p.ok()) return p.status();
+  return p->spec;
+}
+
+Result<ClusterSpec> load_cluster_spec(const std::string& json_or_file) {
+  const size_t first = json_or_file.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && json_or_file[first] == '{') return parse_cluster_spec(json_or_file);
+  std::ifstream in(json_or_file);
+  if (!in) return Status::Io("cannot read cluster spec file \"" + json_or_file + "\" (pass inline JSON or a file path)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto spec = parse_cluster_spec(ss.str());
+  if (!spec.ok()) return spec.status().With(json_or_file);
+  return spec;
+}
+
+Result<TaskConfig> parse_tf_config(const std::string& text) {
+  auto j = parse_json(text, "TF_CONFIG");
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return Status::Config("TF_CONFIG must be a JSON object with \"cluster\" and \"task\"");
+  if (!j->contains("cluster")) return Status::Config("TF_CONFIG has no \"cluster\"");
+  auto p = cluster_from_json((*j)["cluster"]);
+  if (!p.ok()) return p.status().With("TF_CONFIG");
+  if (!j->contains("task") || !(*j)["task"].is_object())
+    return Status::Config("TF_CONFIG has no \"task\" object ({\"type\": \"worker\", \"index\": 0})");
+  const json& task = (*j)["task"];
+  if (!task.contains("type") || !task["type"].is_string())
+    return Status::Config("TF_CONFIG task.type must be a string: ps, worker or chief");
+  if (!task.contains("index") || !task["index"].is_number_integer())
+    return Status::Config("TF_CONFIG task.index must be an integer");
+  const std::string type = task["type"].get<std::string>();
+  const int64_t index = task["index"].get<int64_t>();
+  TaskConfig tc;
+  tc.cluster = p->spec;
+  if (type == "ps") {
+    tc.task = {Role::kPs, static_cast<int>(index)};
+  } else if (type == "worker") {
+    tc.task = {Role::kWorker, static_cast<int>(index + (p->has_chief ? 1 : 0))};
+  } else if (type == "chief" || type == "master") {
+    if (!p->has_chief) return Status::Config("TF_CONFIG task.type is \"" + type + "\" but the cluster has no chief job");
+    if (index != 0) return Status::Config("TF_CONFIG task.index for the chief must be 0 (got " + std::to_string(index) + ")");
+    tc.task = {Role::kWorker, 0};
+  } else {
+    return Status::Config("TF_CONFIG task.type \"" + type + "\" is not one podlab runs (ps, worker or chief)");
+  }
+  const int64_t job_size = type == "ps" ? tc.cluster.num_ps()
+                                        : (type == "worker" ? tc.cluster.num_workers() - (p->has_chief ? 1 : 0) : 1);
+  if (index < 0 || index >= job_size)
+    return Status::Config("TF_CONFIG task.index " + std::to_string(index) + " is out of range: job \"" + type +
+                          "\" has " + std::to_string(job_size) + " task(s)");
+  return tc;
+}
+
+Result<TaskConfig> tf_config_from_env() {
+  const char* v = std::getenv("TF_CONFIG");
+  if (!v || !*v) return Status::Config("TF_CONFIG is not set (pass --cluster or set TF_CONFIG)");
+  return parse_tf_config(v);
+}
+
+ClusterSpec local_cluster_spec(int ps, int workers, int base_port) {
+  ClusterSpec s;
+  int port = base_port;
+  for (int i = 0; i < ps; ++i) s.ps.push_back("127.0.0.1:" + std::to_string(port++));
+  for (int i = 0; i < workers; ++i) s.worker.push_back("127.0.0.1:" + std::to_string(port++));
+  return s;
+}
+
+}  // namespace podlab
