@@ -1,0 +1,120 @@
+// Placement strategies and the table printer.
+#include "cluster/placement.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace podlab {
+namespace {
+
+void add_piece(Shard& s, size_t begin, size_t end) {
+  if (begin == end) return;
+  if (!s.pieces.empty() && s.pieces.back().end == begin) s.pieces.back().end = end;
+  else s.pieces.push_back({begin, end});
+}
+
+// The padded extent of variable i: from its offset to the next variable's (or the end).
+Piece variable_extent(const ParamLayout& layout, size_t i) {
+  const auto& ps = layout.params();
+  const size_t end = i + 1 < ps.size() ? ps[i + 1].offset : layout.total();
+  return {ps[i].offset, end};
+}
+
+std::string human_bytes(double b) {
+  char buf[32];
+  if (b >= 1 << 20) std::snprintf(buf, sizeof buf, "%.2f MiB", b / (1 << 20));
+  else if (b >= 1 << 10) std::snprintf(buf, sizeof buf, "%.1f KiB", b / (1 << 10));
+  else std::snprintf(buf, sizeof buf, "%.0f B", b);
+  return buf;
+}
+
+}  // namespace
+
+size_t Shard::size() const {
+  size_t n = 0;
+  for (const Piece& p : pieces) n += p.size();
+  return n;
+}
+
+Result<Placement> make_placement(const ParamLayout& layout, int num_ps, const std::string& strategy) {
+  if (num_ps < 1) return Status::Usage("need at least one ps task (got " + std::to_string(num_ps) + ")");
+  Placement p;
+  p.strategy = strategy;
+  p.total = layout.total();
+  p.shards.resize(num_ps);
+  if (strategy == "round-robin") {
+    for (size_t i = 0; i < layout.params().size(); ++i) {
+      const Piece v = variable_extent(layout, i);
+      add_piece(p.shards[i % num_ps], v.begin, v.end);
+    }
+  } else if (strategy == "balanced") {
+    // Equal counts of alignment units; the first (units % num_ps) shards get one more.
+    const size_t units = p.total / kParamAlignFloats;
+    for (int k = 0; k < num_ps; ++k) {
+      const size_t lo = units * k / num_ps, hi = units * (k + 1) / num_ps;
+      add_piece(p.shards[k], lo * kParamAlignFloats, hi * kParamAlignFloats);
+    }
+  } else {
+    return Status::Usage("unknown placement '" + strategy + "' (expected round-robin or balanced)");
+  }
+  return p;
+}
+
+void gather_shard(const Shard& s, const float* flat, float* out) {
+  for (const Piece& p : s.pieces) {
+    std::memcpy(out, flat + p.begin, p.size() * sizeof(float));
+    out += p.size();
+  }
+}
+
+void scatter_shard(const Shard& s, const float* in, float* flat) {
+  for (const Piece& p : s.pieces) {
+    std::memcpy(flat + p.begin, in, p.size() * sizeof(float));
+    in += p.size();
+  }
+}
+
+double placement_imbalance(const Placement& p) {
+  size_t largest = 0;
+  for (const Shard& s : p.shards) largest = std::max(largest, s.size());
+  const double mean = static_cast<double>(p.total) / std::max(1, p.num_shards());
+  return mean > 0 ? largest / mean : 1.0;
+}
+
+std::string placement_table(const Placement& p, const ParamLayout& layout) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "placement %s over %d ps (%zu floats, %s)\n", p.strategy.c_str(), p.num_shards(),
+                p.total, human_bytes(p.total * 4.0).c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  %-6s %-24s %12s %12s\n", "task", "variable", "floats", "bytes");
+  out += line;
+  for (int k = 0; k < p.num_shards(); ++k) {
+    const Shard& s = p.shards[k];
+    for (size_t i = 0; i < layout.params().size(); ++i) {
+      const Piece v = variable_extent(layout, i);
+      for (const Piece& piece : s.pieces) {
+        const size_t lo = std::max(v.begin, piece.begin), hi = std::min(v.end, piece.end);
+        if (lo >= hi) continue;
+        std::string name = layout[static_cast<int>(i)].name;
+        if (lo != v.begin || hi != v.end)
+          name += "[" + std::to_string(lo - v.begin) + ":" + std::to_string(hi - v.begin) + "]";
+        std::snprintf(line, sizeof line, "  ps:%-3d %-24s %12zu %12s\n", k, name.c_str(), hi - lo,
+                      human_bytes((hi - lo) * 4.0).c_str());
+        out += line;
+      }
+    }
+  }
+  for (int k = 0; k < p.num_shards(); ++k) {
+    const size_t n = p.shards[k].size();
+    std::snprintf(line, sizeof line, "  ps:%-3d %-24s %12zu %12s  %5.1f%%\n", k, "(total)", n, human_bytes(n * 4.0).c_str(),
+                  p.total ? 100.0 * n / p.total : 0.0);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "  imbalance (largest / mean shard): %.2f\n", placement_imbalance(p));
+  out += line;
+  return out;
+}
+
+}  // namespace podlab
