@@ -26,9 +26,9 @@ struct Checkpoint {
   OptimizerConfig optimizer;  // name, lr, momentum, betas, epsilon, schedule
   TrainPosition position;
   int64_t optimizer_steps = 0;
-  std::vector<ParamInfo> variables;  // name, rows, cols, offset (init fields are not stored)
-  std::vector<float> parameters;
-  std::vector<float> optimizer_slots;
+  std::vector<ParamInfo> variables;  // name, rows, cols, offset into `parameters` (init fields are not stored)
+  std::vector<float> parameters;       // trainable values only, packed: no alignment padding
+  std::vector<float> optimizer_slots;  // k blocks of parameters.size() floats (k = 0 sgd, 1 momentum, 2 adam)
 };
 
 // Captures / restores a trainer's full state. restore() checks model spec, layout (names and shapes)
