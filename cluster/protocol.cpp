@@ -1,0 +1,158 @@
+// Encoding and validation of the wire format. Integers are written byte by byte in little-endian
+// order, so the header is the same on any host; float payloads are copied as IEEE-754 binary32 and
+// need a little-endian host (checked at compile time: every platform podlab targets is).
+#include "cluster/protocol.h"
+
+#include <cstring>
+
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
+
+#include "engine/log/crc32c.h"
+
+namespace podlab {
+namespace {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the float payload assumes a little-endian host");
+
+// Byte offsets of the header fields (PROTOCOL.md).
+enum : size_t {
+  kOffMagic = 0, kOffVersion = 4, kOffType = 6, kOffRole = 7, kOffIndex = 8, kOffReserved = 10,
+  kOffShard = 12, kOffStep = 16, kOffSeq = 24, kOffAux = 28, kOffOffset = 32, kOffCount = 36,
+  kOffPayloadCrc = 40, kOffHeaderCrc = 44,
+};
+
+void put16(uint8_t* p, uint16_t v) { p[0] = v & 0xff; p[1] = v >> 8; }
+void put32(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = (v >> (8 * i)) & 0xff; }
+void put64(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = (v >> (8 * i)) & 0xff; }
+uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t get32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+uint64_t get64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+bool known_type(uint8_t t) { return t >= 1 && t <= 5; }
+
+}  // namespace
+
+uint32_t wire_crc32c(const void* data, size_t n) {
+#if defined(__SSE4_2__)
+  // The SSE4.2 crc32 instruction computes the same Castagnoli CRC, 8 bytes per instruction; the
+  // engine's byte-at-a-time table is too slow for megabyte gradients on every step.
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t r = 0xFFFFFFFFu;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    r = _mm_crc32_u64(r, v);
+  }
+  uint32_t r32 = static_cast<uint32_t>(r);
+  for (; n > 0; --n, ++p) r32 = _mm_crc32_u8(r32, *p);
+  return ~r32;
+#else
+  return crc32c(data, n);
+#endif
+}
+
+const char* message_type_name(MessageType t) {
+  switch (t) {
+    case MessageType::kInit: return "INIT";
+    case MessageType::kPull: return "PULL";
+    case MessageType::kPush: return "PUSH";
+    case MessageType::kParams: return "PARAMS";
+    case MessageType::kStop: return "STOP";
+  }
+  return "?";
+}
+
+std::string MessageHeader::debug_string() const {
+  const TaskId sender{sender_role, sender_index};
+  return std::string(message_type_name(type)) + " " + sender.name() + " shard " + std::to_string(shard) + " step " +
+         std::to_string(step) + " seq " + std::to_string(seq) + (aux ? " aux " + std::to_string(aux) : "") + " [" +
+         std::to_string(offset) + ",+" + std::to_string(count) + ")";
+}
+
+Bytes encode_message(const MessageHeader& h, const float* floats) {
+  const size_t payload = static_cast<size_t>(h.count) * sizeof(float);
+  Bytes b(kHeaderBytes + payload);
+  uint8_t* p = b.data();
+  put32(p + kOffMagic, kProtocolMagic);
+  put16(p + kOffVersion, kProtocolVersion);
+  p[kOffType] = static_cast<uint8_t>(h.type);
+  p[kOffRole] = static_cast<uint8_t>(h.sender_role);
+  put16(p + kOffIndex, h.sender_index);
+  put16(p + kOffReserved, 0);
+  put32(p + kOffShard, h.shard);
+  put64(p + kOffStep, static_cast<uint64_t>(h.step));
+  put32(p + kOffSeq, h.seq);
+  put32(p + kOffAux, h.aux);
+  put32(p + kOffOffset, h.offset);
+  put32(p + kOffCount, h.count);
+  if (payload) std::memcpy(p + kHeaderBytes, floats, payload);
+  put32(p + kOffPayloadCrc, wire_crc32c(p + kHeaderBytes, payload));
+  put32(p + kOffHeaderCrc, wire_crc32c(p, kOffHeaderCrc));
+  return b;
+}
+
+Result<MessageHeader> decode_message(const uint8_t* p, size_t size) {
+  auto bad = [](const std::string& m) { return Status::Network("bad message: " + m); };
+  if (size < kHeaderBytes)
+    return bad("truncated header (" + std::to_string(size) + " of " + std::to_string(kHeaderBytes) + " bytes)");
+  if (get32(p + kOffMagic) != kProtocolMagic) return bad("wrong magic (not a podlab message)");
+  const uint16_t version = get16(p + kOffVersion);
+  if (version != kProtocolVersion)
+    return bad("protocol version " + std::to_string(version) + ", this build speaks " +
+               std::to_string(kProtocolVersion) + " (run the same podlab on every task)");
+  if (get32(p + kOffHeaderCrc) != wire_crc32c(p, kOffHeaderCrc)) return bad("header checksum mismatch");
+  if (!known_type(p[kOffType])) return bad("unknown message type " + std::to_string(p[kOffType]));
+  if (p[kOffRole] > 1) return bad("unknown sender role " + std::to_string(p[kOffRole]));
+  if (get16(p + kOffReserved) != 0) return bad("reserved header bytes are not zero");
+  MessageHeader h;
+  h.type = static_cast<MessageType>(p[kOffType]);
+  h.sender_role = static_cast<Role>(p[kOffRole]);
+  h.sender_index = get16(p + kOffIndex);
+  h.shard = get32(p + kOffShard);
+  h.step = static_cast<int64_t>(get64(p + kOffStep));
+  h.seq = get32(p + kOffSeq);
+  h.aux = get32(p + kOffAux);
+  h.offset = get32(p + kOffOffset);
+  h.count = get32(p + kOffCount);
+  if (h.count > kMaxPayloadFloats) return bad("count " + std::to_string(h.count) + " exceeds the limit");
+  if (h.step < 0) return bad("negative step");
+  const size_t want = kHeaderBytes + static_cast<size_t>(h.count) * sizeof(float);
+  if (size < want) return bad("truncated payload (" + std::to_string(size) + " of " + std::to_string(want) + " bytes)");
+  if (size > want) return bad("oversized (" + std::to_string(size) + " bytes, header says " + std::to_string(want) + ")");
+  if (get32(p + kOffPayloadCrc) != wire_crc32c(p + kHeaderBytes, want - kHeaderBytes)) return bad("payload checksum mismatch");
+  return h;
+}
+
+void read_payload(const uint8_t* bytes, const MessageHeader& h, float* out) {
+  std::memcpy(out, bytes + kHeaderBytes, static_cast<size_t>(h.count) * sizeof(float));
+}
+
+Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_floats) {
+  const std::string what = h.debug_string() + ": ";
+  if (h.shard >= static_cast<uint32_t>(num_shards))
+    return Status::Network(what + "shard out of range (" + std::to_string(num_shards) + " shards)");
+  if (static_cast<size_t>(h.offset) + h.count > shard_floats)
+    return Status::Network(what + "floats [" + std::to_string(h.offset) + ", " + std::to_string(h.offset + size_t{h.count}) +
+                           ") are outside the shard of " + std::to_string(shard_floats));
+  const bool whole = h.type == MessageType::kInit || h.type == MessageType::kPush || h.type == MessageType::kParams;
+  if (whole && (h.offset != 0 || h.count != shard_floats))
+    return Status::Network(what + "must carry the whole shard (" + std::to_string(shard_floats) + " floats from 0)");
+  if (!whole && (h.count != 0 || h.offset != 0)) return Status::Network(what + "must carry no floats");
+  if ((h.type == MessageType::kPush || h.type == MessageType::kPull || h.type == MessageType::kInit) &&
+      h.sender_role != Role::kWorker)
+    return Status::Network(what + "only workers send this");
+  if (h.type == MessageType::kInit && h.sender_index != 0) return Status::Network(what + "only the chief (worker 0) sends INIT");
+  return Status::Ok();
+}
+
+}  // namespace podlab

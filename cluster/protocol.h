@@ -1,0 +1,71 @@
+// The wire format between podlab tasks: a fixed 48-byte little-endian header plus raw float32s.
+// PROTOCOL.md beside this file documents it byte by byte. Encoding and decoding are pure functions;
+// decode_message() checks everything a peer could get wrong (size, magic, version, checksums, field
+// ranges) and returns a Status instead of trusting the bytes. Floats are in shard coordinates
+// (see placement.h): a message carries floats [offset, offset + count) of one ps shard.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/cluster_spec.h"
+#include "engine/status.h"
+
+namespace podlab {
+
+using Bytes = std::vector<uint8_t>;
+
+inline constexpr uint32_t kProtocolMagic = 0x424C4450;  // bytes "PDLB" on the wire
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr size_t kHeaderBytes = 48;
+inline constexpr uint32_t kMaxPayloadFloats = 1u << 28;  // 1 GiB of floats per message
+
+enum class MessageType : uint8_t {
+  kInit = 1,    // chief -> ps: initial values of the whole shard; answered by kParams
+  kPull = 2,    // worker -> ps: no floats; answered by kParams once the ps is initialised
+  kPush = 3,    // worker -> ps: gradient of the whole shard; `step` = the version it was computed
+                //   on, `aux` = samples in the batch; answered by kParams (when, depends on the mode)
+  kParams = 4,  // ps -> worker: values of the whole shard at version `step`; `seq` echoes the request
+  kStop = 5,    // chief -> ps: training is over, answered by kParams (final values);
+                //   ps -> worker: no floats, training is over, exit
+};
+const char* message_type_name(MessageType t);
+
+struct MessageHeader {
+  MessageType type = MessageType::kPull;
+  Role sender_role = Role::kWorker;
+  uint16_t sender_index = 0;
+  uint32_t shard = 0;
+  int64_t step = 0;      // parameter version (number of updates the shard has applied)
+  uint32_t seq = 0;      // request number of the sender; replies carry the request's seq
+  uint32_t aux = 0;      // kPush: samples behind the gradient; otherwise 0
+  uint32_t offset = 0;   // first float, in shard coordinates
+  uint32_t count = 0;    // floats in the payload
+  // "PUSH worker:1 shard 0 step 12 seq 5 [0,+1024)" for logs.
+  std::string debug_string() const;
+};
+
+// CRC-32C (Castagnoli) as engine/log/crc32c.h defines it, using the CPU's crc32 instruction when the
+// build targets one (same values, ~50x faster).
+uint32_t wire_crc32c(const void* data, size_t n);
+
+// Header plus `header.count` floats from `floats` (may be null when count is 0). Fills in the checksums.
+Bytes encode_message(const MessageHeader& header, const float* floats);
+
+// Validates `bytes` and returns its header. Errors (all kNetwork, message says which check failed):
+// shorter than a header, bad magic, other version, bad header checksum, unknown type or role, total
+// size not header + 4 * count (truncated or oversized), payload checksum mismatch.
+Result<MessageHeader> decode_message(const uint8_t* bytes, size_t size);
+inline Result<MessageHeader> decode_message(const Bytes& b) { return decode_message(b.data(), b.size()); }
+
+// Copies the payload of an already decoded message into `out` (header.count floats).
+void read_payload(const uint8_t* bytes, const MessageHeader& header, float* out);
+
+// Checks that a decoded message fits a shard of `shard_floats` floats and that the fields its type
+// needs are right: offset + count within the shard, kInit/kPush/kParams cover the whole shard,
+// kPull/kStop carry no floats. `num_shards` bounds header.shard.
+Status check_message_range(const MessageHeader& header, int num_shards, size_t shard_floats);
+
+}  // namespace podlab
