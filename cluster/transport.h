@@ -1,0 +1,112 @@
+// Transport: byte messages between named tasks (TaskId), picked by name like ps-lite's Van::Create
+// or leveldb's Env / NewMemEnv: this header exposes the interface and one factory; implementations
+// live in anonymous namespaces in transport_<name>.cpp.
+//   "inproc"  every task is a thread in this process; queues in memory, with a simulated network
+//             (latency, jitter, bandwidth, loss), slow workers and silent (dead) workers for lessons
+//             and tests. One Transport serves every task.
+//   "zmq"     (next) one task per process over ZeroMQ; only transport_zmq.cpp includes zmq.h.
+// The base class does the shared work (endpoint checks, counters); implementations fill in
+// deliver() and wait_for(). Delivery is at most once and in order per (sender, receiver) link;
+// lost messages are the caller's to retry (workers do).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/cluster_spec.h"
+#include "cluster/protocol.h"
+
+namespace podlab {
+
+// The simulated network of the inproc transport (ignored by real transports).
+struct LinkModel {
+  double latency_ms = 0;      // one-way delay of every message
+  double jitter_ms = 0;       // plus uniform(-jitter, +jitter), never below zero; order is kept
+  double bandwidth_mbps = 0;  // megabits per second per link (0: unlimited); messages queue behind each other
+  double loss = 0;            // probability in [0, 1) that a message silently disappears
+};
+
+struct TransportConfig {
+  ClusterSpec cluster;                  // the tasks that exist (and, for zmq, their addresses)
+  std::vector<TaskId> local;            // tasks served by this transport (inproc: all of them)
+  LinkModel link;                       // inproc: applied to every link
+  std::vector<double> worker_slowdown;  // inproc: worker i computes slowdown[i] times slower (>= 1;
+                                        //   missing entries are 1). Applied when the worker sends.
+  std::map<int, int64_t> worker_silent_after;  // inproc: worker i's messages after its first N vanish
+                                               //   (a simulated crash that never closes the socket)
+  uint64_t seed = 1;                    // loss and jitter draw from per-link generators seeded by it
+};
+
+// Counters for one local task. `peers` is keyed by the peer's TaskId::name().
+struct PeerCounters {
+  int64_t messages_out = 0, bytes_out = 0, messages_in = 0, bytes_in = 0;
+};
+struct EndpointCounters {
+  std::string name;
+  int64_t messages_out = 0, bytes_out = 0;  // accepted by send(), including those later lost
+  int64_t messages_in = 0, bytes_in = 0;    // handed out by receive()
+  int64_t lost_out = 0;                     // sent but dropped by the (simulated) network
+  double delay_ms_in = 0;                   // total simulated delay of received messages
+  double slowdown_ms = 0;                   // total time this task was held back as a slow worker
+  size_t queue_depth = 0, max_queue_depth = 0;  // messages waiting for this task (incl. in flight)
+  std::map<std::string, PeerCounters> peers;
+};
+
+struct Envelope {
+  TaskId from;
+  Bytes bytes;
+  double delay_ms = 0;  // simulated network delay it went through (0 for real transports)
+};
+
+enum class ReceiveStatus { kMessage, kTimeout, kClosed };
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  const std::string& name() const { return name_; }
+  const TransportConfig& config() const { return config_; }
+
+  // Queues `bytes` from local task `from` to `to`. Thread-safe; never waits for the receiver (but a
+  // slow worker is held back here, see TransportConfig). Errors: unknown task, not local, closed.
+  Status send(const TaskId& from, const TaskId& to, Bytes bytes);
+  // Waits up to `timeout` for the next message to local task `self`. Thread-safe; one receiver per
+  // task. kClosed once shutdown() was called.
+  ReceiveStatus receive(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout);
+  // Wakes every receiver; later sends fail and receives return kClosed. Idempotent.
+  virtual void shutdown() = 0;
+
+  // A copy of every local task's counters, in cluster order.
+  std::vector<EndpointCounters> counters() const;
+
+ protected:
+  Transport(std::string name, TransportConfig config);
+  // Hands the message to the network. `bytes` is already counted as sent.
+  virtual Status deliver(const TaskId& from, const TaskId& to, Bytes bytes) = 0;
+  // Waits for the next message to `self` (see receive()).
+  virtual ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout) = 0;
+
+  // For implementations: a message lost on the way, queue depth changes, slow-worker hold-back.
+  void count_lost(const TaskId& from);
+  void count_queue_depth(const TaskId& self, size_t depth);
+  void count_slowdown(const TaskId& self, double ms);
+
+ private:
+  EndpointCounters* counters_for(const TaskId& t);  // requires mu_
+  std::string name_;
+  TransportConfig config_;
+  mutable std::mutex mu_;
+  std::map<TaskId, EndpointCounters> counters_;  // guarded by mu_; keys fixed at construction
+};
+
+// "inproc" or "zmq" (the latter not built yet: kUsage error saying so).
+Result<std::unique_ptr<Transport>> make_transport(const std::string& name, const TransportConfig& config);
+
+}  // namespace podlab
