@@ -49,11 +49,12 @@ Result<Placement> make_placement(const ParamLayout& layout, int num_ps, const st
       add_piece(p.shards[i % num_ps], v.begin, v.end);
     }
   } else if (strategy == "balanced") {
-    // Equal counts of alignment units; the first (units % num_ps) shards get one more.
-    const size_t units = p.total / kParamAlignFloats;
+    // Equal counts of alignment units (the last one may be partial: the final variable is not
+    // padded); shard sizes differ by at most one unit.
+    const size_t units = (p.total + kParamAlignFloats - 1) / kParamAlignFloats;
     for (int k = 0; k < num_ps; ++k) {
       const size_t lo = units * k / num_ps, hi = units * (k + 1) / num_ps;
-      add_piece(p.shards[k], lo * kParamAlignFloats, hi * kParamAlignFloats);
+      add_piece(p.shards[k], lo * kParamAlignFloats, std::min(hi * kParamAlignFloats, p.total));
     }
   } else {
     return Status::Usage("unknown placement '" + strategy + "' (expected round-robin or balanced)");

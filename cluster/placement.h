@@ -19,7 +19,7 @@
 namespace podlab {
 
 struct Piece {
-  size_t begin = 0, end = 0;  // floats into the flat buffer, both multiples of kParamAlignFloats
+  size_t begin = 0, end = 0;  // floats into the flat buffer; multiples of kParamAlignFloats, or end = total
   size_t size() const { return end - begin; }
 };
 

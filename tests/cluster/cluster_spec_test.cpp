@@ -1,0 +1,126 @@
+// Cluster specs and TF_CONFIG: what parses, and that every mistake gets a clear error.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "cluster/cluster_spec.h"
+
+using namespace podlab;
+
+namespace {
+
+std::string error_of(const std::string& json) {
+  auto s = parse_cluster_spec(json);
+  REQUIRE(!s.ok());
+  CHECK(s.status().code() == StatusCode::kConfig);
+  return s.status().message();
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("a cluster spec parses into ps and worker lists", "[cluster]") {
+  auto s = parse_cluster_spec(R"({"ps": ["ps-0.podlab:2222", "10.0.0.2:2222"], "worker": ["w0:2222", "[::1]:2223"]})");
+  REQUIRE(s.ok());
+  CHECK(s->num_ps() == 2);
+  CHECK(s->num_workers() == 2);
+  CHECK(s->address({Role::kWorker, 1}) == "[::1]:2223");
+  CHECK(s->contains({Role::kPs, 1}));
+  CHECK_FALSE(s->contains({Role::kPs, 2}));
+  CHECK(s->tasks().size() == 4);
+  auto again = parse_cluster_spec(s->to_json());
+  REQUIRE(again.ok());
+  CHECK(again->ps == s->ps);
+  CHECK(again->worker == s->worker);
+  auto hp = parse_host_port("[::1]:2223");
+  REQUIRE(hp.ok());
+  CHECK(hp->host == "::1");
+  CHECK(hp->port == 2223);
+}
+
+TEST_CASE("a chief job becomes worker 0", "[cluster]") {
+  auto s = parse_cluster_spec(R"({"chief": ["c:1"], "ps": ["p:1"], "worker": ["w:1", "w:2"]})");
+  REQUIRE(s.ok());
+  CHECK(s->worker == std::vector<std::string>{"c:1", "w:1", "w:2"});
+}
+
+TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
+  CHECK(contains(error_of("{\"ps\": [\"a:1\"]"), "not valid JSON"));
+  CHECK(contains(error_of("[1, 2]"), "JSON object"));
+  CHECK(contains(error_of(R"({"ps": [], "worker": ["w:1"]})"), "no ps tasks"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"]})"), "no worker tasks"));
+  CHECK(contains(error_of(R"({"ps": "p:1", "worker": ["w:1"]})"), "must be a list"));
+  CHECK(contains(error_of(R"({"ps": [5], "worker": ["w:1"]})"), "entry 0"));
+  CHECK(contains(error_of(R"({"ps": ["p"], "worker": ["w:1"]})"), "no host:port"));
+  CHECK(contains(error_of(R"({"ps": ["p:0"], "worker": ["w:1"]})"), "1..65535"));
+  CHECK(contains(error_of(R"({"ps": ["p:99999"], "worker": ["w:1"]})"), "port"));
+  CHECK(contains(error_of(R"({"ps": ["p:x1"], "worker": ["w:1"]})"), "number"));
+  CHECK(contains(error_of(R"({"ps": ["p q:1"], "worker": ["w:1"]})"), "bad character"));
+  CHECK(contains(error_of(R"({"ps": ["[::1:1"], "worker": ["w:1"]})"), "IPv6"));
+  CHECK(contains(error_of(R"({"ps": ["h:1"], "worker": ["h:1"]})"), "duplicate address"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "evaluator": ["e:1"]})"), "unknown job"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "chief": ["a:1", "b:1"]})"), "exactly one"));
+}
+
+TEST_CASE("cluster specs load inline or from a file", "[cluster]") {
+  auto inline_spec = load_cluster_spec(R"(  {"ps": ["p:1"], "worker": ["w:1"]})");
+  REQUIRE(inline_spec.ok());
+  const std::string path = "cluster_spec_test.json";
+  {
+    std::ofstream out(path);
+    out << R"({"ps": ["p:1", "p:2"], "worker": ["w:1"]})";
+  }
+  auto from_file = load_cluster_spec(path);
+  std::remove(path.c_str());
+  REQUIRE(from_file.ok());
+  CHECK(from_file->num_ps() == 2);
+  auto missing = load_cluster_spec("/nonexistent/cluster.json");
+  REQUIRE(!missing.ok());
+  CHECK(missing.status().code() == StatusCode::kIo);
+}
+
+TEST_CASE("TF_CONFIG gives the cluster and this task", "[cluster]") {
+  const std::string cluster = R"("cluster": {"ps": ["p:1", "p:2"], "worker": ["w:1", "w:2", "w:3"]})";
+  auto t = parse_tf_config("{" + cluster + R"(, "task": {"type": "ps", "index": 1}})");
+  REQUIRE(t.ok());
+  CHECK(t->task == TaskId{Role::kPs, 1});
+  CHECK(t->cluster.num_workers() == 3);
+  t = parse_tf_config("{" + cluster + R"(, "task": {"type": "worker", "index": 2}})");
+  REQUIRE(t.ok());
+  CHECK(t->task == TaskId{Role::kWorker, 2});
+
+  // With a chief job, the chief is worker 0 and TF's worker i is our worker i+1.
+  const std::string with_chief = R"("cluster": {"chief": ["c:1"], "ps": ["p:1"], "worker": ["w:1"]})";
+  t = parse_tf_config("{" + with_chief + R"(, "task": {"type": "chief", "index": 0}})");
+  REQUIRE(t.ok());
+  CHECK(t->task == TaskId{Role::kWorker, 0});
+  t = parse_tf_config("{" + with_chief + R"(, "task": {"type": "worker", "index": 0}})");
+  REQUIRE(t.ok());
+  CHECK(t->task == TaskId{Role::kWorker, 1});
+
+  auto err = [&](const std::string& json) {
+    auto r = parse_tf_config(json);
+    REQUIRE(!r.ok());
+    CHECK(r.status().code() == StatusCode::kConfig);
+    return r.status().message();
+  };
+  CHECK(contains(err("{" + cluster + R"(, "task": {"type": "worker", "index": 3}})"), "out of range"));
+  CHECK(contains(err("{" + cluster + R"(, "task": {"type": "ps", "index": -1}})"), "out of range"));
+  CHECK(contains(err("{" + with_chief + R"(, "task": {"type": "worker", "index": 1}})"), "out of range"));
+  CHECK(contains(err("{" + cluster + R"(, "task": {"type": "evaluator", "index": 0}})"), "evaluator"));
+  CHECK(contains(err("{" + cluster + R"(, "task": {"type": "chief", "index": 0}})"), "no chief job"));
+  CHECK(contains(err("{" + cluster + R"(, "task": {"type": "ps", "index": "0"}})"), "integer"));
+  CHECK(contains(err("{" + cluster + "}"), "no \"task\""));
+  CHECK(contains(err(R"({"task": {"type": "ps", "index": 0}})"), "no \"cluster\""));
+  CHECK(contains(err(R"({"cluster": {"ps": [], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0}})"), "TF_CONFIG: "));
+
+  ::setenv("TF_CONFIG", ("{" + cluster + R"(, "task": {"type": "worker", "index": 0}})").c_str(), 1);
+  auto env = tf_config_from_env();
+  ::unsetenv("TF_CONFIG");
+  REQUIRE(env.ok());
+  CHECK(env->task == TaskId{Role::kWorker, 0});
+  CHECK(!tf_config_from_env().ok());
+}
