@@ -1,0 +1,128 @@
+// What every task of a training cluster shares: the plan all tasks agree on (model, optimiser,
+// mode, schedule), the placement, the transport, the data, and where live progress goes. There is
+// no process-wide state: a Context is built per task and passed in, so one process can run N ps and
+// M workers as threads over one inproc transport (ps-lite keeps this in a Postoffice singleton; we
+// do not). Also the counters tasks report at the end.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/placement.h"
+#include "cluster/transport.h"
+#include "engine/data/dataset.h"
+#include "engine/trainer.h"
+
+namespace podlab {
+
+// How the ps applies gradients.
+//   async   apply each gradient on arrival (Hogwild-style, TF's default between-graph replication)
+//   sync    TF SyncReplicasOptimizer: per step, average the first R gradients computed on the current
+//           version, drop stale ones; workers beyond R are backup workers
+//   ssp:K   stale synchronous parallel (Ho et al. 2013): apply on arrival, but a worker more than K
+//           pushes ahead of the slowest one waits
+struct SyncMode {
+  enum class Kind { kAsync, kSync, kSsp } kind = Kind::kAsync;
+  int staleness = 0;  // ssp: K >= 0
+  static Result<SyncMode> parse(const std::string& text);
+  std::string to_string() const;
+};
+
+// Everything the tasks must agree on. Built once (by the launcher, or from the same flags in each
+// process) and never changed while training.
+struct TrainingPlan {
+  TrainConfig train;            // model, optimiser, per-worker batch and compute threads, seed
+  SyncMode mode;
+  int num_workers = 1;
+  int replicas_to_aggregate = 1;  // sync: R, 1 <= R <= num_workers
+  int epochs = 1;
+  int64_t train_count = 0;      // samples in the training split
+  int64_t steps_per_epoch = 0;  // async/ssp: ceil(N / batch); sync: ceil(N / (workers * batch))
+  int64_t total_steps = 0;      // epochs * steps_per_epoch, or --max-steps when smaller
+  int eval_limit = 0;           // chief's evaluations: at most this many test samples (0: all)
+  int retry_ms = 1000;          // a request without a reply for this long is sent again
+  int linger_ms = 2000;         // a stopped ps waits this long for workers still to be told
+};
+
+// Fills steps_per_epoch and total_steps; checks R and the mode against the worker count.
+Status finish_plan(TrainingPlan& plan, int64_t max_steps = 0);
+
+// Live per-task progress for the launcher's one-line-per-second display. Thread-safe.
+struct TaskProgress {
+  std::string name;
+  int64_t step = 0;        // ps: version of its shard; worker: version it last pulled
+  int64_t pushes = 0;      // ps: gradients received; worker: gradients sent
+  int64_t applied = 0;     // ps: updates applied; worker: samples computed
+  int64_t dropped = 0;     // ps: stale gradients dropped; worker: retries
+  double loss = 0;         // worker: mean training loss since the last publish
+  bool done = false;
+};
+class ProgressBoard {
+ public:
+  explicit ProgressBoard(const std::vector<TaskId>& tasks);
+  void publish(const TaskId& task, const TaskProgress& p);
+  std::vector<TaskProgress> snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<TaskId> tasks_;          // fixed
+  std::vector<TaskProgress> entries_;  // guarded by mu_
+};
+
+// Epoch reports and interruption, for the chief.
+struct ClusterEpochReport {
+  int epoch = 0;  // 1-based: epochs completed (by global step)
+  int64_t step = 0;
+  double train_loss = 0;  // the chief's mean training loss since the last report
+  EvalResult test;
+  double elapsed_s = 0;
+};
+class ChiefObserver {
+ public:
+  virtual ~ChiefObserver() = default;
+  virtual void on_epoch(const ClusterEpochReport&) {}
+  virtual bool should_stop() { return false; }  // polled before every step
+};
+
+struct Context {
+  TaskId self;
+  const TrainingPlan* plan = nullptr;
+  const Placement* placement = nullptr;
+  Transport* transport = nullptr;
+  const Dataset* data = nullptr;      // workers only; the chief also evaluates on data->test
+  ProgressBoard* board = nullptr;     // optional
+  ChiefObserver* observer = nullptr;  // optional, chief only
+};
+
+// Staleness buckets: 0, 1, 2, 3, 4-7, 8-15, 16-31, 32+ (updates applied between a gradient's
+// version and its arrival).
+inline constexpr int kStalenessBuckets = 8;
+int staleness_bucket(int64_t staleness);
+const char* staleness_bucket_label(int bucket);
+
+struct PsStats {
+  int shard = 0;
+  size_t floats = 0;
+  int64_t step = 0;                 // updates applied to the shard
+  int64_t gradients = 0;            // distinct gradients received (duplicates from retries excluded)
+  int64_t applied = 0;              // gradients that went into an update
+  int64_t dropped_stale = 0;        // sync: computed on an old version
+  int64_t dropped_late = 0;         // arrived after the last step or after stop
+  int64_t duplicates = 0;           // re-sent requests recognised by seq
+  int64_t bad_messages = 0;         // failed validation (logged and ignored)
+  std::vector<int64_t> staleness = std::vector<int64_t>(kStalenessBuckets, 0);
+  int64_t max_staleness = 0;
+  double staleness_sum = 0;
+};
+
+struct WorkerStats {
+  int index = 0;
+  int64_t pushes = 0, samples = 0, retries = 0;
+  double compute_s = 0, wait_s = 0;  // gradient computation vs waiting for parameters
+  double train_loss = 0;             // mean over its pushes
+};
+
+}  // namespace podlab

@@ -1,0 +1,229 @@
+// The ps request loop. One thread owns all state except `published_`; that is why nothing but the
+// stats copy needs a lock.
+#include "cluster/ps_server.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace podlab {
+
+Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
+  if (ctx.self.role != Role::kPs || ctx.self.index >= ctx.placement->num_shards())
+    return Status::Internal(ctx.self.name() + " is not a ps task of this placement");
+  std::unique_ptr<PsServer> ps(new PsServer(ctx));
+  ps->shard_ = &ctx.placement->shards[ctx.self.index];
+  const size_t n = ps->shard_->size();
+  auto opt = make_optimizer(ctx.plan->train.optimizer, n);
+  if (!opt.ok()) return opt.status();
+  ps->optimizer_ = std::move(*opt);
+  ps->values_.assign(n, 0.0f);
+  ps->grad_.assign(n, 0.0f);
+  ps->clock_.assign(ctx.plan->num_workers, 0);
+  ps->st_.shard = ctx.self.index;
+  ps->st_.floats = n;
+  ps->publish();
+  return ps;
+}
+
+PsStats PsServer::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return published_;
+}
+
+void PsServer::publish() {
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    published_ = st_;
+  }
+  if (ctx_.board) {
+    TaskProgress p;
+    p.step = st_.step;
+    p.pushes = st_.gradients;
+    p.applied = st_.applied;
+    p.dropped = st_.dropped_stale;
+    p.done = stopped_;
+    ctx_.board->publish(ctx_.self, p);
+  }
+}
+
+Status PsServer::run() {
+  using Clock = std::chrono::steady_clock;
+  last_message_ = Clock::now();
+  int64_t handled = 0;
+  for (;;) {
+    Envelope env;
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, std::chrono::milliseconds(50));
+    if (rs == ReceiveStatus::kClosed) break;
+    if (rs == ReceiveStatus::kTimeout) {
+      if (stopped_ && Clock::now() - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
+      continue;
+    }
+    last_message_ = Clock::now();
+    handle(env);
+    if (!send_error_.ok()) break;
+    if (++handled % 8 == 0 || stopped_) publish();
+  }
+  stopped_ = true;
+  publish();
+  return send_error_;
+}
+
+void PsServer::bad_message(const TaskId& from, const Status& st) {
+  if (++st_.bad_messages <= 10)
+    std::fprintf(stderr, "podlab: %s: ignored a message from %s: %s\n", ctx_.self.name().c_str(), from.name().c_str(),
+                 st.message().c_str());
+}
+
+void PsServer::handle(const Envelope& env) {
+  auto decoded = decode_message(env.bytes);
+  if (!decoded.ok()) return bad_message(env.from, decoded.status());
+  const MessageHeader& h = *decoded;
+  Status range = check_message_range(h, ctx_.placement->num_shards(), shard_->size());
+  if (range.ok() && (h.shard != static_cast<uint32_t>(ctx_.self.index) || TaskId{h.sender_role, h.sender_index} != env.from ||
+                     h.sender_index >= ctx_.plan->num_workers || h.type == MessageType::kParams))
+    range = Status::Network(h.debug_string() + ": wrong shard, sender or type for " + ctx_.self.name());
+  if (!range.ok()) return bad_message(env.from, range);
+  const int w = h.sender_index;
+
+  if (h.type == MessageType::kStop) {
+    stopped_ = true;
+    reply(env.from, MessageType::kParams, h.seq);  // the final values
+    release_waiters();                              // everyone else: STOP
+    return;
+  }
+  if (stopped_) {
+    if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {
+      ++st_.gradients;
+      ++st_.dropped_late;
+    }
+    return reply(env.from, MessageType::kStop, h.seq);
+  }
+  if (h.type == MessageType::kInit) {
+    if (!initialised_) read_payload(env.bytes.data(), h, values_.data());
+    initialised_ = true;  // a second INIT (a restarted chief) just gets the current values
+    waiters_.push_back({Waiter::Until::kInitialised, env.from, h.seq, 0});
+  } else if (h.type == MessageType::kPull) {
+    waiters_.push_back({Waiter::Until::kInitialised, env.from, h.seq, 0});
+  } else {
+    handle_push(h, env.bytes);
+  }
+  auto& last = last_seq_[w];
+  last = std::max(last, h.seq);
+  release_waiters();
+}
+
+void PsServer::handle_push(const MessageHeader& h, const Bytes& bytes) {
+  const int w = h.sender_index;
+  const SyncMode& mode = ctx_.plan->mode;
+  Waiter answer{Waiter::Until::kNow, TaskId{Role::kWorker, w}, h.seq, h.step};
+  if (mode.kind == SyncMode::Kind::kSync) answer.until = Waiter::Until::kStepAbove;
+  if (mode.kind == SyncMode::Kind::kSsp) answer.until = Waiter::Until::kSspClock;
+
+  auto seen = last_seq_.find(w);
+  if (seen != last_seq_.end() && h.seq <= seen->second) {  // a re-sent push: answer, do not apply
+    ++st_.duplicates;
+    waiters_.push_back(answer);
+    return;
+  }
+  if (!initialised_ || h.step > st_.step) {
+    bad_message(answer.to, Status::Network(h.debug_string() + ": gradient for a version this ps has not produced"));
+    return;
+  }
+  ++st_.gradients;
+  const int64_t staleness = st_.step - h.step;
+  ++st_.staleness[staleness_bucket(staleness)];
+  st_.max_staleness = std::max(st_.max_staleness, staleness);
+  st_.staleness_sum += static_cast<double>(staleness);
+  if (mode.kind == SyncMode::Kind::kSsp) ++clock_[w];
+
+  if (st_.step >= ctx_.plan->total_steps) {
+    ++st_.dropped_late;
+    answer.until = Waiter::Until::kNow;
+  } else if (mode.kind == SyncMode::Kind::kSync) {
+    if (h.step < st_.step || accum_.count(w)) {
+      ++st_.dropped_stale;
+      answer.until = Waiter::Until::kNow;
+    } else {
+      auto& slot = accum_[w];
+      slot.first = h.aux;
+      slot.second.resize(shard_->size());
+      read_payload(bytes.data(), h, slot.second.data());
+      if (static_cast<int>(accum_.size()) >= ctx_.plan->replicas_to_aggregate) apply_sync_step();
+    }
+  } else {
+    read_payload(bytes.data(), h, grad_.data());
+    optimizer_->step(values_.data(), grad_.data());
+    ++st_.step;
+    ++st_.applied;
+  }
+  waiters_.push_back(answer);
+}
+
+// The sample-weighted mean of the accepted gradients, summed in worker order:
+// g = sum_i (n_i / sum_j n_j) g_i. Each g_i is a mean over its n_i samples, so g is the mean over all
+// of them, as one worker with the combined batch would compute (a lone gradient passes unchanged).
+void PsServer::apply_sync_step() {
+  double total = 0;
+  for (const auto& [w, slot] : accum_) total += slot.first;
+  if (total > 0) {
+    const size_t n = shard_->size();
+    sum_.resize(n);
+    bool first = true;
+    for (const auto& [w, slot] : accum_) {
+      const float weight = static_cast<float>(slot.first / total);  // exactly 1 for a lone gradient
+      const float* g = slot.second.data();
+      if (first) {
+        for (size_t i = 0; i < n; ++i) sum_[i] = weight * g[i];
+      } else {
+        for (size_t i = 0; i < n; ++i) sum_[i] += weight * g[i];
+      }
+      first = false;
+    }
+    optimizer_->step(values_.data(), sum_.data());
+  }
+  st_.applied += static_cast<int64_t>(accum_.size());
+  ++st_.step;
+  accum_.clear();
+}
+
+bool PsServer::ready(const Waiter& w) const {
+  if (stopped_) return true;
+  switch (w.until) {
+    case Waiter::Until::kNow: return true;
+    case Waiter::Until::kInitialised: return initialised_;
+    case Waiter::Until::kStepAbove: return st_.step > w.step || st_.step >= ctx_.plan->total_steps;
+    case Waiter::Until::kSspClock: {
+      if (st_.step >= ctx_.plan->total_steps) return true;
+      const int64_t slowest = *std::min_element(clock_.begin(), clock_.end());
+      return clock_[w.to.index] - slowest <= ctx_.plan->mode.staleness;
+    }
+  }
+  return true;
+}
+
+void PsServer::release_waiters() {
+  std::vector<Waiter> still;
+  for (const Waiter& w : waiters_) {
+    if (!ready(w)) {
+      still.push_back(w);
+      continue;
+    }
+    reply(w.to, stopped_ ? MessageType::kStop : MessageType::kParams, w.seq);
+  }
+  waiters_.swap(still);
+}
+
+void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {
+  MessageHeader h;
+  h.type = type;
+  h.sender_role = Role::kPs;
+  h.sender_index = static_cast<uint16_t>(ctx_.self.index);
+  h.shard = static_cast<uint32_t>(ctx_.self.index);
+  h.step = st_.step;
+  h.seq = seq;
+  h.count = type == MessageType::kParams ? static_cast<uint32_t>(values_.size()) : 0;
+  Status st = ctx_.transport->send(ctx_.self, to, encode_message(h, values_.data()));
+  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+}
+
+}  // namespace podlab

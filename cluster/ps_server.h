@@ -1,0 +1,75 @@
+// A parameter-server task: holds one shard of the flat parameter buffer and runs the engine's
+// optimiser on it (the same classes Trainer uses, over the shard's floats). The server policy is the
+// plan's SyncMode (see context.h); requests are answered by kParams, at a time the mode decides:
+//   PULL   when the shard is initialised (by the chief's INIT)
+//   PUSH   async: at once, after applying; ssp:K: once the sender is at most K pushes ahead of the
+//          slowest worker; sync: once the step the gradient was for has been applied (or at once
+//          when it was stale and dropped)
+//   STOP   (from the chief) at once, with the final values; every later request gets STOP.
+// Requests re-sent after a timeout (same seq) are recognised and not applied twice.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "cluster/context.h"
+#include "engine/optim/optimizer.h"
+
+namespace podlab {
+
+class PsServer {
+ public:
+  // ctx.self must be a ps task inside ctx.placement. Errors: a bad optimiser config.
+  static Result<std::unique_ptr<PsServer>> create(const Context& ctx);
+
+  // Serves until the transport closes, or until linger_ms pass without a message after STOP.
+  // Call from one thread. Returns non-ok only when sending fails for a reason other than shutdown.
+  Status run();
+
+  // A copy of the counters; thread-safe (the display reads it while run() goes on).
+  PsStats stats() const;
+  // The shard's current values (for tests; call after run() returned).
+  const FloatBuffer& values() const { return values_; }
+
+ private:
+  // A request waiting for its answer. kind: what it waits for.
+  struct Waiter {
+    enum class Until { kInitialised, kStepAbove, kSspClock, kNow } until = Until::kNow;
+    TaskId to;
+    uint32_t seq = 0;
+    int64_t step = 0;  // kStepAbove: answer once step_ > step
+  };
+
+  explicit PsServer(const Context& ctx) : ctx_(ctx) {}
+  void handle(const Envelope& env);
+  void handle_push(const MessageHeader& h, const Bytes& bytes);
+  void apply_sync_step();
+  bool ready(const Waiter& w) const;
+  void release_waiters();
+  void reply(const TaskId& to, MessageType type, uint32_t seq);
+  void publish();
+  void bad_message(const TaskId& from, const Status& st);
+
+  Context ctx_;
+  const Shard* shard_ = nullptr;
+  std::unique_ptr<Optimizer> optimizer_;
+  FloatBuffer values_, grad_, sum_;   // shard floats
+  bool initialised_ = false, stopped_ = false;
+  std::chrono::steady_clock::time_point last_message_;
+  std::vector<Waiter> waiters_;
+  std::map<int, uint32_t> last_seq_;   // per worker: highest request seq seen
+  std::vector<int64_t> clock_;         // ssp: distinct pushes per worker
+  // sync: the current step's accepted gradients by worker index (ordered, so the sum is deterministic)
+  std::map<int, std::pair<uint32_t, FloatBuffer>> accum_;  // worker -> (samples, gradient)
+  Status send_error_;
+
+  PsStats st_;  // the run() thread's counters (st_.step is the shard's version)
+  mutable std::mutex stats_mu_;
+  PsStats published_;  // guarded by stats_mu_: a copy of st_ made by publish()
+};
+
+}  // namespace podlab

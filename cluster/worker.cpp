@@ -1,0 +1,242 @@
+// The worker loop: exchange() is the only place that talks to the ps tasks; run() is the recipe.
+#include "cluster/worker.h"
+
+#include <algorithm>
+
+namespace podlab {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+}  // namespace
+
+uint64_t worker_seed(uint64_t seed, int worker) {
+  return worker == 0 ? seed : derive_seed(seed, 0x3C1A5EEDull, static_cast<uint64_t>(worker));
+}
+
+Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
+  if (ctx.self.role != Role::kWorker || ctx.self.index >= ctx.plan->num_workers || !ctx.data)
+    return Status::Internal(ctx.self.name() + " is not a worker of this plan, or has no data");
+  std::unique_ptr<Worker> w(new Worker(ctx));
+  w->seed_ = worker_seed(ctx.plan->train.seed, ctx.self.index);
+  TrainConfig tc = ctx.plan->train;
+  tc.seed = w->seed_;
+  auto g = BatchGradient::create(tc, ctx.data->input_shape(), ctx.data->num_classes);
+  if (!g.ok()) return g.status();
+  w->grad_ = std::move(*g);
+  if (w->grad_->layout().total() != ctx.placement->total)
+    return Status::Internal("the placement was made for a different model");
+  if (w->is_chief()) {
+    auto t = Trainer::create(ctx.plan->train, ctx.data->input_shape(), ctx.data->num_classes);
+    if (!t.ok()) return t.status();
+    w->trainer_ = std::move(*t);
+  }
+  w->versions_.assign(ctx.placement->num_shards(), 0);
+  w->st_.index = ctx.self.index;
+  return w;
+}
+
+WorkerStats Worker::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return published_;
+}
+
+void Worker::publish(bool done) {
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    published_ = st_;
+  }
+  if (!ctx_.board) return;
+  TaskProgress p;
+  p.step = global_step();
+  p.pushes = st_.pushes;
+  p.applied = st_.samples;
+  p.dropped = st_.retries;
+  p.loss = loss_window_n_ ? loss_window_ / loss_window_n_ : st_.train_loss;
+  p.done = done;
+  ctx_.board->publish(ctx_.self, p);
+  loss_window_ = 0;
+  loss_window_n_ = 0;
+}
+
+int64_t Worker::global_step() const { return *std::min_element(versions_.begin(), versions_.end()); }
+
+Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, bool* stop) {
+  const Placement& pl = *ctx_.placement;
+  const int shards = pl.num_shards();
+  const bool with_floats = type == MessageType::kInit || type == MessageType::kPush;
+  ++seq_;
+  std::vector<Bytes> out(shards);
+  for (int k = 0; k < shards; ++k) {
+    MessageHeader h;
+    h.type = type;
+    h.sender_role = Role::kWorker;
+    h.sender_index = static_cast<uint16_t>(ctx_.self.index);
+    h.shard = static_cast<uint32_t>(k);
+    h.step = versions_[k];
+    h.seq = seq_;
+    h.aux = type == MessageType::kPush ? samples : 0;
+    if (with_floats) {
+      shard_buf_.resize(pl.shards[k].size());
+      gather_shard(pl.shards[k], flat, shard_buf_.data());
+      h.count = static_cast<uint32_t>(shard_buf_.size());
+    }
+    out[k] = encode_message(h, shard_buf_.data());
+  }
+  std::vector<bool> pending(shards, true);
+  int left = shards;
+  auto send_pending = [&]() -> Status {
+    for (int k = 0; k < shards; ++k) {
+      if (!pending[k]) continue;
+      Status s = ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, out[k]);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  PODLAB_RETURN_IF_ERROR(send_pending());
+  auto wait = std::chrono::milliseconds(ctx_.plan->retry_ms);
+  int tries = 1;
+  while (left > 0) {
+    Envelope env;
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, wait);
+    if (rs == ReceiveStatus::kClosed) return Status::Network("transport closed before training was over");
+    if (rs == ReceiveStatus::kTimeout) {
+      // A STOP to a ps that has gone (it lingers after the first one) gets no answer: give up then.
+      if (type == MessageType::kStop && tries >= 5)
+        return Status::Network("no answer to STOP from a ps after " + std::to_string(tries) + " tries");
+      ++st_.retries;
+      ++tries;
+      wait = std::min(wait * 2, std::chrono::milliseconds(8 * ctx_.plan->retry_ms));
+      PODLAB_RETURN_IF_ERROR(send_pending());
+      continue;
+    }
+    auto h = decode_message(env.bytes);
+    if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
+        env.from.index != static_cast<int>(h->shard) || h->seq != seq_ || !pending[h->shard])
+      continue;  // corrupt, misdirected, or an answer to an earlier (re-sent) request
+    const int k = static_cast<int>(h->shard);
+    if (!check_message_range(*h, shards, pl.shards[k].size()).ok()) continue;
+    if (h->type == MessageType::kStop) {
+      *stop = true;
+      return Status::Ok();
+    }
+    if (h->type != MessageType::kParams) continue;
+    shard_buf_.resize(h->count);
+    read_payload(env.bytes.data(), *h, shard_buf_.data());
+    scatter_shard(pl.shards[k], shard_buf_.data(), grad_->values().data());
+    versions_[k] = h->step;
+    pending[k] = false;
+    --left;
+  }
+  return Status::Ok();
+}
+
+int Worker::next_batch(int64_t step, std::vector<int>* idx) {
+  const TrainingPlan& p = *ctx_.plan;
+  const int n_all = static_cast<int>(p.train_count), b = p.train.batch;
+  int start = 0, n = 0;
+  if (p.mode.kind == SyncMode::Kind::kSync) {
+    const int epoch = static_cast<int>(step / p.steps_per_epoch);
+    const int64_t k = step % p.steps_per_epoch;
+    if (order_epoch_ != epoch) order_ = epoch_order(p.train.seed, epoch, n_all);
+    order_epoch_ = epoch;
+    const int64_t s = k * p.num_workers * b + static_cast<int64_t>(ctx_.self.index) * b;
+    start = static_cast<int>(std::min<int64_t>(s, n_all));
+    n = std::max(0, std::min(b, n_all - start));
+  } else {
+    const int per_epoch = (n_all + b - 1) / b;
+    if (local_batch_ >= per_epoch) {
+      ++local_epoch_;
+      local_batch_ = 0;
+    }
+    if (order_epoch_ != local_epoch_) order_ = epoch_order(seed_, local_epoch_, n_all);
+    order_epoch_ = local_epoch_;
+    start = local_batch_++ * b;
+    n = std::min(b, n_all - start);
+  }
+  idx->assign(order_.begin() + start, order_.begin() + start + n);
+  return n;
+}
+
+void Worker::evaluate_epochs(int64_t step, double seconds) {
+  const TrainingPlan& p = *ctx_.plan;
+  const int done = static_cast<int>(std::min<int64_t>(step / p.steps_per_epoch, p.epochs));
+  if (done <= reported_epochs_) return;
+  reported_epochs_ = done;
+  std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
+  ClusterEpochReport r;
+  r.epoch = done;
+  r.step = step;
+  r.train_loss = epoch_loss_n_ ? epoch_loss_ / epoch_loss_n_ : 0;
+  result_.train_loss = r.train_loss;
+  epoch_loss_ = 0;
+  epoch_loss_n_ = 0;
+  r.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+  r.elapsed_s = seconds;
+  if (ctx_.observer) ctx_.observer->on_epoch(r);
+}
+
+Status Worker::run() {
+  const Status s = train();
+  publish(true);
+  return s;
+}
+
+Status Worker::train() {
+  const TrainingPlan& p = *ctx_.plan;
+  const auto t0 = Clock::now();
+  bool stop = false;
+  auto timed_exchange = [&](MessageType type, const float* flat, uint32_t samples) {
+    const auto w0 = Clock::now();
+    Status s = exchange(type, flat, samples, &stop);
+    st_.wait_s += seconds_since(w0);
+    return s;
+  };
+  if (is_chief()) {
+    PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kInit, trainer_->parameters().data(), 0));
+  } else {
+    PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kPull, nullptr, 0));
+  }
+  std::vector<int> idx;
+  double loss_sum = 0;
+  while (!stop) {
+    const int64_t step = global_step();
+    if (is_chief()) {
+      evaluate_epochs(step, seconds_since(t0));
+      const bool interrupted = ctx_.observer && ctx_.observer->should_stop();
+      if (step >= p.total_steps || interrupted) {
+        result_.interrupted = interrupted && step < p.total_steps;
+        Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
+        result_.steps = global_step();
+        result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
+        std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
+        result_.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+        result_.seconds = seconds_since(t0);
+        return s;
+      }
+    }
+    const int n = next_batch(step, &idx);
+    const auto c0 = Clock::now();
+    if (n > 0) {
+      const StepResult r = grad_->compute(ctx_.data->train, idx.data(), n, step, grads_);
+      loss_sum += r.loss;
+      loss_window_ += r.loss;
+      epoch_loss_ += r.loss;
+      ++loss_window_n_;
+      ++epoch_loss_n_;
+    } else {
+      grads_.assign(grad_->values().size(), 0.0f);  // an empty slice of a short last batch
+    }
+    st_.compute_s += seconds_since(c0);
+    ++st_.pushes;
+    st_.samples += n;
+    st_.train_loss = loss_sum / st_.pushes;
+    PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kPush, grads_.data(), static_cast<uint32_t>(n)));
+    publish(false);
+  }
+  return Status::Ok();
+}
+
+}  // namespace podlab

@@ -1,0 +1,83 @@
+// A worker task: pulls parameters from every ps, computes a gradient on its share of the data, pushes
+// it, and repeats until a ps says STOP. Worker 0 is the chief: it also initialises the parameters
+// (INIT to every ps), evaluates on the test split at each epoch boundary of the global step,
+// decides when training is over (global step == plan.total_steps, or the observer asks to stop) and
+// tells the ps tasks (STOP), whose answer carries the final parameters.
+//
+// Data: worker i draws batches of plan.train.batch samples from
+//   async, ssp:K  its own order: epoch permutations of the training set seeded by worker_seed(seed, i)
+//                 (worker 0 uses the seed itself, so one async worker replays single-process training)
+//   sync          a global order split across workers: step s is global batch s of workers x batch
+//                 samples from epoch_order(seed, epoch); worker i takes slice i. With R = workers
+//                 that is single-process training with a batch of workers x batch.
+// Requests without an answer within plan.retry_ms are re-sent with the same seq (lost messages).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "cluster/batch_gradient.h"
+#include "cluster/context.h"
+
+namespace podlab {
+
+uint64_t worker_seed(uint64_t seed, int worker);
+
+// What the chief reports when training is over.
+struct ChiefResult {
+  bool interrupted = false;
+  int64_t steps = 0;          // global step reached (min over shards)
+  int epochs_completed = 0;   // steps / steps_per_epoch
+  double seconds = 0;
+  EvalResult test;            // on the final parameters
+  double train_loss = 0;      // the chief's mean training loss over the last epoch
+};
+
+class Worker {
+ public:
+  // ctx.self must be a worker task; ctx.data must hold the dataset. Errors: model/config problems.
+  static Result<std::unique_ptr<Worker>> create(const Context& ctx);
+
+  // Trains until STOP (or, for the chief, until it stops the cluster). Returns non-ok when the
+  // transport closed before STOP (kNetwork) or a peer misbehaved beyond retrying.
+  Status run();
+
+  WorkerStats stats() const;                        // thread-safe copy
+  const ChiefResult& chief_result() const { return result_; }  // chief, after run()
+  const FloatBuffer& parameters() const { return grad_->values(); }  // after run(): last pulled values
+
+ private:
+  explicit Worker(const Context& ctx) : ctx_(ctx) {}
+  bool is_chief() const { return ctx_.self.index == 0; }
+  Status train();  // run() minus the final publish
+  // Sends `type` to every ps (whole-shard floats from `flat` for INIT/PUSH) and waits for every
+  // answer, re-sending on timeout. Sets *stop when a ps answered STOP.
+  Status exchange(MessageType type, const float* flat, uint32_t samples, bool* stop);
+  int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
+  int64_t global_step() const;
+  void evaluate_epochs(int64_t step, double seconds);
+  void publish(bool done);
+
+  Context ctx_;
+  std::unique_ptr<BatchGradient> grad_;
+  std::unique_ptr<Trainer> trainer_;  // chief only: initial values and evaluation
+  FloatBuffer grads_, shard_buf_;
+  std::vector<int64_t> versions_;     // per shard: version of the values we hold
+  uint32_t seq_ = 0;
+  uint64_t seed_ = 0;
+  std::vector<int> order_;            // data order for order_epoch_
+  int order_epoch_ = -1;
+  int local_epoch_ = 0, local_batch_ = 0;  // async/ssp position in the worker's own order
+  int reported_epochs_ = 0;           // chief
+  double loss_window_ = 0, epoch_loss_ = 0;
+  int loss_window_n_ = 0, epoch_loss_n_ = 0;
+  ChiefResult result_;
+
+  WorkerStats st_;  // the run() thread's counters
+  mutable std::mutex stats_mu_;
+  WorkerStats published_;  // guarded by stats_mu_
+};
+
+}  // namespace podlab

@@ -1,0 +1,90 @@
+// Helpers for the cluster training tests: a small synthetic dataset, configs, and running a
+// whole in-process cluster quietly.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "cluster/local_cluster.h"
+
+namespace podlab::testing {
+
+// 10 classes of 8x8 images: class c lights a short bar whose place depends on c, plus noise.
+inline Split synthetic_split(int n, uint64_t seed) {
+  Split s;
+  s.count = n;
+  s.rows = s.cols = 8;
+  s.pixels.resize(static_cast<size_t>(n) * 64);
+  s.labels.resize(n);
+  Rng rng(seed);
+  for (int i = 0; i < n; ++i) {
+    const int c = static_cast<int>(rng.below(10));
+    s.labels[i] = static_cast<uint8_t>(c);
+    for (int k = 0; k < 64; ++k) s.pixels[i * 64 + k] = static_cast<uint8_t>(rng.below(60));
+    for (int k = 0; k < 6; ++k) s.pixels[i * 64 + (c % 8) * 8 + (c / 8) * 2 + k % 6] = 250;
+  }
+  return s;
+}
+
+inline Dataset synthetic_dataset(int train, int test) {
+  Dataset d;
+  d.name = "synthetic";
+  d.train = synthetic_split(train, 11);
+  d.test = synthetic_split(test, 12);
+  return d;
+}
+
+inline TrainConfig train_config(const std::string& spec, const std::string& opt, float lr, int batch,
+                                int threads = 1, uint64_t seed = 5) {
+  TrainConfig c;
+  c.model = *ModelSpec::parse(spec);
+  c.optimizer.name = opt;
+  c.optimizer.lr = lr;
+  c.batch = batch;
+  c.threads = threads;
+  c.seed = seed;
+  return c;
+}
+
+struct ClusterSetup {
+  TrainConfig train;
+  std::string mode = "sync";
+  int ps = 1, workers = 1, replicas = 0, epochs = 2;
+  std::string placement = "round-robin";
+  TransportConfig network;
+  int retry_ms = 1000;
+  int64_t max_steps = 0;
+};
+
+inline ClusterReport run_cluster(const ClusterSetup& s, const Dataset& data) {
+  LocalClusterOptions o;
+  o.plan.train = s.train;
+  o.plan.mode = *SyncMode::parse(s.mode);
+  o.plan.num_workers = s.workers;
+  o.plan.replicas_to_aggregate = s.replicas > 0 ? s.replicas : s.workers;
+  o.plan.epochs = s.epochs;
+  o.plan.train_count = data.train.count;
+  o.plan.retry_ms = s.retry_ms;
+  REQUIRE(finish_plan(o.plan, s.max_steps).ok());
+  o.num_ps = s.ps;
+  o.placement = s.placement;
+  o.network = s.network;
+  o.progress_interval_s = 1000;
+  o.grace_ms = 500;
+  auto r = run_local_cluster(o, data);
+  if (!r.ok()) FAIL(r.status().message());
+  return std::move(*r);
+}
+
+// ||a - b|| / ||b||
+inline double relative_difference(const FloatBuffer& a, const FloatBuffer& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(num / den);
+}
+
+}  // namespace podlab::testing
