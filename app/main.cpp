@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   podlab::add_train_commands(root, exit_code);
   podlab::add_eval_commands(root, exit_code);
   podlab::add_data_commands(root, exit_code);
+  podlab::add_cluster_commands(root, exit_code);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -47,7 +47,7 @@ std::string ps_counters_json(const ClusterReport& r) {
     json hist = json::object();
     for (int b = 0; b < kStalenessBuckets; ++b) hist[staleness_bucket_label(b)] = s.staleness[b];
     a.push_back({{"task", "ps:" + std::to_string(s.shard)}, {"floats", s.floats}, {"step", s.step},
-                 {"gradients", s.gradients}, {"applied", s.applied}, {"dropped_stale", s.dropped_stale},
+                 {"gradients", s.gradients}, {"applied", s.applied}, {"samples_applied", s.samples_applied}, {"dropped_stale", s.dropped_stale},
                  {"dropped_late", s.dropped_late}, {"duplicates", s.duplicates}, {"bad_messages", s.bad_messages},
                  {"mean_staleness", s.gradients ? s.staleness_sum / s.gradients : 0.0},
                  {"max_staleness", s.max_staleness}, {"staleness", hist}});
@@ -83,6 +83,11 @@ std::string transport_counters_json(const ClusterReport& r) {
 }
 
 double cluster_samples_per_s(const ClusterReport& r) {
+  const int64_t samples = r.ps.empty() ? 0 : r.ps[0].samples_applied;
+  return r.chief.seconds > 0 ? samples / r.chief.seconds : 0;
+}
+
+double cluster_computed_samples_per_s(const ClusterReport& r) {
   int64_t samples = 0;
   for (const WorkerStats& w : r.workers) samples += w.samples;
   return r.chief.seconds > 0 ? samples / r.chief.seconds : 0;

@@ -19,8 +19,11 @@ std::string worker_counters_json(const ClusterReport& r);
 //   "mean_delay_ms":..,"max_queue_depth":..,"peers":{"ps:0":{...}}}, ...]
 std::string transport_counters_json(const ClusterReport& r);
 
-// Samples in gradients pushed by all workers / chief's seconds.
+// Training throughput: samples behind the gradients ps 0 applied / the chief's seconds (what
+// `podlab train` reports as samples_per_s).
 double cluster_samples_per_s(const ClusterReport& r);
+// Samples in all gradients the workers computed (applied, dropped or late) / the chief's seconds.
+double cluster_computed_samples_per_s(const ClusterReport& r);
 
 // Multi-line text: ps table with staleness histogram, worker table, transport table.
 std::string cluster_summary_text(const ClusterReport& r, const TrainingPlan& plan);

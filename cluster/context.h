@@ -109,6 +109,7 @@ struct PsStats {
   int64_t step = 0;                 // updates applied to the shard
   int64_t gradients = 0;            // distinct gradients received (duplicates from retries excluded)
   int64_t applied = 0;              // gradients that went into an update
+  int64_t samples_applied = 0;      // samples behind those gradients
   int64_t dropped_stale = 0;        // sync: computed on an old version
   int64_t dropped_late = 0;         // arrived after the last step or after stop
   int64_t duplicates = 0;           // re-sent requests recognised by seq

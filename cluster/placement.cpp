@@ -89,7 +89,7 @@ std::string placement_table(const Placement& p, const ParamLayout& layout) {
   std::snprintf(line, sizeof line, "placement %s over %d ps (%zu floats, %s)\n", p.strategy.c_str(), p.num_shards(),
                 p.total, human_bytes(p.total * 4.0).c_str());
   out += line;
-  std::snprintf(line, sizeof line, "  %-6s %-24s %12s %12s\n", "task", "variable", "floats", "bytes");
+  std::snprintf(line, sizeof line, "  %-6s %-30s %12s %12s\n", "task", "variable", "floats", "bytes");
   out += line;
   for (int k = 0; k < p.num_shards(); ++k) {
     const Shard& s = p.shards[k];
@@ -101,7 +101,7 @@ std::string placement_table(const Placement& p, const ParamLayout& layout) {
         std::string name = layout[static_cast<int>(i)].name;
         if (lo != v.begin || hi != v.end)
           name += "[" + std::to_string(lo - v.begin) + ":" + std::to_string(hi - v.begin) + "]";
-        std::snprintf(line, sizeof line, "  ps:%-3d %-24s %12zu %12s\n", k, name.c_str(), hi - lo,
+        std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s\n", k, name.c_str(), hi - lo,
                       human_bytes((hi - lo) * 4.0).c_str());
         out += line;
       }
@@ -109,7 +109,7 @@ std::string placement_table(const Placement& p, const ParamLayout& layout) {
   }
   for (int k = 0; k < p.num_shards(); ++k) {
     const size_t n = p.shards[k].size();
-    std::snprintf(line, sizeof line, "  ps:%-3d %-24s %12zu %12s  %5.1f%%\n", k, "(total)", n, human_bytes(n * 4.0).c_str(),
+    std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s  %5.1f%%\n", k, "(total)", n, human_bytes(n * 4.0).c_str(),
                   p.total ? 100.0 * n / p.total : 0.0);
     out += line;
   }

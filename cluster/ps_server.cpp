@@ -155,6 +155,7 @@ void PsServer::handle_push(const MessageHeader& h, const Bytes& bytes) {
     optimizer_->step(values_.data(), grad_.data());
     ++st_.step;
     ++st_.applied;
+    st_.samples_applied += h.aux;
   }
   waiters_.push_back(answer);
 }
@@ -182,6 +183,7 @@ void PsServer::apply_sync_step() {
     optimizer_->step(values_.data(), sum_.data());
   }
   st_.applied += static_cast<int64_t>(accum_.size());
+  st_.samples_applied += static_cast<int64_t>(total);
   ++st_.step;
   accum_.clear();
 }

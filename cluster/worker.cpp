@@ -174,6 +174,8 @@ void Worker::evaluate_epochs(int64_t step, double seconds) {
   epoch_loss_ = 0;
   epoch_loss_n_ = 0;
   r.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+  last_eval_ = r.test;
+  last_eval_versions_ = versions_;
   r.elapsed_s = seconds;
   if (ctx_.observer) ctx_.observer->on_epoch(r);
 }
@@ -204,18 +206,24 @@ Status Worker::train() {
   while (!stop) {
     const int64_t step = global_step();
     if (is_chief()) {
-      evaluate_epochs(step, seconds_since(t0));
       const bool interrupted = ctx_.observer && ctx_.observer->should_stop();
       if (step >= p.total_steps || interrupted) {
+        // Stop the others first (they would only compute gradients the ps drops), then evaluate.
         result_.interrupted = interrupted && step < p.total_steps;
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
         result_.steps = global_step();
         result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
-        std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
-        result_.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+        evaluate_epochs(result_.steps, seconds_since(t0));
+        if (versions_ == last_eval_versions_) {
+          result_.test = last_eval_;  // the epoch-end evaluation already saw these values
+        } else {
+          std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
+          result_.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+        }
         result_.seconds = seconds_since(t0);
         return s;
       }
+      evaluate_epochs(step, seconds_since(t0));
     }
     const int n = next_batch(step, &idx);
     const auto c0 = Clock::now();

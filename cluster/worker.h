@@ -71,6 +71,8 @@ class Worker {
   int order_epoch_ = -1;
   int local_epoch_ = 0, local_batch_ = 0;  // async/ssp position in the worker's own order
   int reported_epochs_ = 0;           // chief
+  EvalResult last_eval_;              // chief: the last epoch evaluation and the versions it saw
+  std::vector<int64_t> last_eval_versions_;
   double loss_window_ = 0, epoch_loss_ = 0;
   int loss_window_n_ = 0, epoch_loss_n_ = 0;
   ChiefResult result_;

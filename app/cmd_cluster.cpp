@@ -1,0 +1,304 @@
+// `podlab cluster run`: the TensorFlow-1 parameter-server model on one machine. N ps tasks and M
+// workers run as threads over the inproc transport (optionally through a simulated network); the
+// command prints the placement table, one progress line per second (JSON lines with --json or when
+// stdout is not a terminal), epoch evaluations by the chief, and a summary ending, with --json, in
+// the same `result` object as `podlab train` plus per-task counters.
+#include <csignal>
+#include <cstdio>
+#include <sstream>
+
+#include "app/command.h"
+#include "app/json_line.h"
+#include "app/train_defaults.h"
+#include "app/train_setup.h"
+#include "cluster/cluster_report.h"
+#include "cluster/local_cluster.h"
+
+namespace podlab {
+namespace {
+
+volatile std::sig_atomic_t g_cluster_stop = 0;
+void on_cluster_signal(int) { g_cluster_stop = 1; }
+
+struct ClusterFlags {
+  SetupFlags setup;
+  int ps = 1, workers = 2, replicas = 0;
+  std::string cluster_spec, transport = "threads", placement = "round-robin", mode = "async";
+  bool json = false;
+  int64_t max_steps = 0;
+  int eval_limit = 0, retry_ms = 1000;
+  double latency_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, loss = 0;
+  std::string slowdown;              // "1,1,4": per-worker factors
+  std::vector<std::string> silence;  // "I:N": worker I goes silent after N messages
+  uint64_t sim_seed = 1;
+};
+
+Result<std::vector<double>> parse_factors(const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const double f = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end || !(f >= 1.0))
+      return Status::Usage("bad --sim-slowdown '" + text + "': expected factors >= 1 such as 1,1,4");
+    out.push_back(f);
+  }
+  return out;
+}
+
+Result<std::map<int, int64_t>> parse_silence(const std::vector<std::string>& items, int workers) {
+  std::map<int, int64_t> out;
+  for (const std::string& s : items) {
+    const size_t colon = s.find(':');
+    char* e1 = nullptr;
+    char* e2 = nullptr;
+    const long w = colon == std::string::npos ? -1 : std::strtol(s.c_str(), &e1, 10);
+    const long long n = colon == std::string::npos ? -1 : std::strtoll(s.c_str() + colon + 1, &e2, 10);
+    if (colon == std::string::npos || e1 != s.c_str() + colon || *e2 || w < 0 || w >= workers || n < 0)
+      return Status::Usage("bad --sim-kill-worker '" + s + "': expected I:N, worker I in 0.." +
+                           std::to_string(workers - 1) + " going silent after N messages");
+    out[static_cast<int>(w)] = n;
+  }
+  return out;
+}
+
+std::string task_line(const TaskProgress& t) {
+  char buf[160];
+  if (t.name.rfind("ps:", 0) == 0)
+    std::snprintf(buf, sizeof buf, "%s v%lld g%lld", t.name.c_str(), static_cast<long long>(t.step),
+                  static_cast<long long>(t.pushes));
+  else
+    std::snprintf(buf, sizeof buf, "%s %lld pushes loss %.3f", t.name.c_str(), static_cast<long long>(t.pushes), t.loss);
+  return buf;
+}
+
+class ClusterPrinter : public LocalClusterObserver {
+ public:
+  ClusterPrinter(bool json, const TrainingPlan& plan) : json_(json), plan_(plan) {}
+
+  void on_tick(const std::vector<TaskProgress>& tasks, double elapsed) override {
+    int64_t step = -1, samples = 0;
+    for (const TaskProgress& t : tasks) {
+      if (t.name.rfind("ps:", 0) == 0) step = step < 0 ? t.step : std::min(step, t.step);
+      else samples += t.applied;
+    }
+    const double rate = elapsed > last_elapsed_ ? (samples - last_samples_) / (elapsed - last_elapsed_) : 0;
+    last_elapsed_ = elapsed;
+    last_samples_ = samples;
+    if (json_) {
+      std::string arr = "[";
+      for (size_t i = 0; i < tasks.size(); ++i) {
+        const TaskProgress& t = tasks[i];
+        arr += (i ? "," : "") + JsonLine()
+                                    .add("task", t.name)
+                                    .add("step", t.step)
+                                    .add("pushes", t.pushes)
+                                    .add("applied", t.applied)
+                                    .add("dropped", t.dropped)
+                                    .add("loss", t.loss)
+                                    .add("done", t.done)
+                                    .str();
+      }
+      JsonLine()
+          .add("event", "progress")
+          .add("elapsed_s", elapsed)
+          .add("step", step)
+          .add("total_steps", plan_.total_steps)
+          .add("samples_per_s", rate)
+          .raw("tasks", arr + "]")
+          .print();
+    } else {
+      std::string line;
+      for (const TaskProgress& t : tasks) line += " | " + task_line(t);
+      std::printf("%6.1fs step %lld/%lld %6.0f samples/s%s\n", elapsed, static_cast<long long>(step),
+                  static_cast<long long>(plan_.total_steps), rate, line.c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  void on_epoch(const ClusterEpochReport& e) override {
+    if (json_) {
+      JsonLine()
+          .add("event", "epoch")
+          .add("epoch", e.epoch)
+          .add("step", e.step)
+          .add("train_loss", e.train_loss)
+          .add("test_loss", e.test.loss)
+          .add("test_accuracy", e.test.accuracy)
+          .add("elapsed_s", e.elapsed_s)
+          .print();
+    } else {
+      std::printf("epoch %d (step %lld): chief train loss %.4f | test loss %.4f acc %.4f | %.1f s\n", e.epoch,
+                  static_cast<long long>(e.step), e.train_loss, e.test.loss, e.test.accuracy, e.elapsed_s);
+      std::fflush(stdout);
+    }
+  }
+
+  bool should_stop() override { return g_cluster_stop != 0; }
+
+ private:
+  bool json_;
+  const TrainingPlan& plan_;
+  double last_elapsed_ = 0;
+  int64_t last_samples_ = 0;
+};
+
+void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Dataset& data, bool json) {
+  const ChiefResult& c = r.chief;
+  if (!json) {
+    std::printf("%stest accuracy: %.4f  (test loss %.4f, %lld steps, %.1f s, %.0f samples/s applied, %.0f computed)\n",
+                cluster_summary_text(r, plan).c_str(), c.test.accuracy, c.test.loss, static_cast<long long>(c.steps),
+                c.seconds, cluster_samples_per_s(r), cluster_computed_samples_per_s(r));
+    return;
+  }
+  JsonLine()
+      .add("event", "result")
+      .add("test_accuracy", c.test.accuracy)
+      .add("test_loss", c.test.loss)
+      .add("test_samples", c.test.samples)
+      .add("epochs", c.epochs_completed)
+      .add("steps", c.steps)
+      .add("seconds", c.seconds)
+      .add("samples_per_s", cluster_samples_per_s(r))
+      .add("computed_samples_per_s", cluster_computed_samples_per_s(r))
+      .add("interrupted", c.interrupted)
+      .add("model", plan.train.model.to_string())
+      .add("dataset", data.name)
+      .add("mode", plan.mode.to_string())
+      .add("ps", static_cast<int>(r.ps.size()))
+      .add("workers", static_cast<int>(r.workers.size()))
+      .add("placement", r.placement.strategy)
+      .raw("ps_tasks", ps_counters_json(r))
+      .raw("worker_tasks", worker_counters_json(r))
+      .raw("transport", transport_counters_json(r))
+      .print();
+}
+
+int run_cluster(ClusterFlags& f) {
+  if (f.transport == "processes")
+    return report(Status::Usage("--transport processes is not implemented yet; use --transport threads"));
+  if (!f.cluster_spec.empty()) {
+    auto spec = load_cluster_spec(f.cluster_spec);
+    if (!spec.ok()) return report(spec.status());
+    f.ps = spec->num_ps();
+    f.workers = spec->num_workers();
+  }
+  auto mode = SyncMode::parse(f.mode);
+  if (!mode.ok()) return report(mode.status());
+  auto slowdown = parse_factors(f.slowdown);
+  if (!slowdown.ok()) return report(slowdown.status());
+  auto silence = parse_silence(f.silence, f.workers);
+  if (!silence.ok()) return report(silence.status());
+
+  const bool default_schedule = f.setup.lr_schedule.empty();
+  auto setup = make_setup(f.setup);
+  if (!setup.ok()) return report(setup.status());
+  const Dataset& data = setup->data;
+
+  LocalClusterOptions o;
+  TrainingPlan& plan = o.plan;
+  plan.train = setup->trainer->config();
+  plan.mode = *mode;
+  plan.num_workers = f.workers;
+  plan.replicas_to_aggregate = f.replicas > 0 ? f.replicas : f.workers;
+  plan.epochs = f.setup.epochs;
+  plan.train_count = data.train.count;
+  plan.eval_limit = f.eval_limit;
+  plan.retry_ms = f.retry_ms;
+  Status st = finish_plan(plan, f.max_steps);
+  if (!st.ok()) return report(st);
+  if (default_schedule) {
+    // The model's default decay is per epoch; a sync step covers workers x batch samples.
+    const float decay = train_defaults(plan.train.model.kind).decay_per_epoch;
+    if (decay != 1.0f) plan.train.optimizer.schedule = *LrSchedule::parse("exp:" + std::to_string(decay) + ":" + std::to_string(plan.steps_per_epoch));
+  }
+  o.num_ps = f.ps;
+  o.placement = f.placement;
+  o.network.link = {f.latency_ms, f.jitter_ms, f.bandwidth_mbps, f.loss};
+  o.network.worker_slowdown = *slowdown;
+  o.network.worker_silent_after = *silence;
+  o.network.seed = f.sim_seed;
+
+  const bool json = f.json || !stdout_is_terminal();
+  const ParamLayout& layout = setup->trainer->layout();
+  auto placement = make_placement(layout, f.ps, f.placement);
+  if (!placement.ok()) return report(placement.status());
+  const TrainConfig& c = plan.train;
+  if (json) {
+    JsonLine()
+        .add("event", "start")
+        .add("model", c.model.to_string())
+        .add("dataset", data.name)
+        .add("parameters", static_cast<int64_t>(layout.parameter_count()))
+        .add("optimizer", c.optimizer.name)
+        .add("lr", static_cast<double>(c.optimizer.lr))
+        .add("batch", c.batch)
+        .add("epochs", plan.epochs)
+        .add("seed", static_cast<int64_t>(c.seed))
+        .add("transport", f.transport)
+        .add("mode", plan.mode.to_string())
+        .add("ps", f.ps)
+        .add("workers", f.workers)
+        .add("replicas_to_aggregate", plan.replicas_to_aggregate)
+        .add("steps_per_epoch", plan.steps_per_epoch)
+        .add("total_steps", plan.total_steps)
+        .raw("placement", placement_json(*placement, layout))
+        .print();
+  } else {
+    std::printf("podlab cluster: %s on %s, %zu parameters; %d ps + %d workers on threads, mode %s", c.model.to_string().c_str(),
+                data.name.c_str(), layout.parameter_count(), f.ps, f.workers, plan.mode.to_string().c_str());
+    if (plan.mode.kind == SyncMode::Kind::kSync) std::printf(" (aggregate %d)", plan.replicas_to_aggregate);
+    std::printf("\n  %s lr %g, batch %d per worker, %d epochs = %lld steps, seed %llu\n%s", c.optimizer.name.c_str(),
+                c.optimizer.lr, c.batch, plan.epochs, static_cast<long long>(plan.total_steps),
+                static_cast<unsigned long long>(c.seed), placement_table(*placement, layout).c_str());
+    std::fflush(stdout);
+  }
+
+  g_cluster_stop = 0;
+  std::signal(SIGINT, on_cluster_signal);
+  std::signal(SIGTERM, on_cluster_signal);
+  ClusterPrinter printer(json, plan);
+  auto result = run_local_cluster(o, data, &printer);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!result.ok()) return report(result.status());
+  print_summary(*result, plan, data, json);
+  return result->chief.interrupted ? static_cast<int>(StatusCode::kInterrupted) : 0;
+}
+
+}  // namespace
+
+void add_cluster_commands(CLI::App& root, int& exit_code) {
+  CLI::App* cluster = root.add_subcommand("cluster", "Parameter-server training: ps tasks and workers (threads for now)");
+  cluster->require_subcommand(1);
+  auto f = std::make_shared<ClusterFlags>();
+  CLI::App* run = cluster->add_subcommand("run", "Run a whole cluster in this process and train a model");
+  add_setup_flags(*run, f->setup);
+  run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, 64));
+  run->add_option("--workers", f->workers, "Worker tasks (worker 0 is the chief)")->capture_default_str()->check(CLI::Range(1, 64));
+  run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers");
+  run->add_option("--transport", f->transport, "threads (processes: not yet)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"threads", "processes"}));
+  run->add_option("--placement", f->placement, "round-robin (whole variables, like TF) or balanced (equal byte ranges)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"round-robin", "balanced"}));
+  run->add_option("--mode", f->mode, "async, sync (SyncReplicas) or ssp:K (bounded staleness)")->capture_default_str();
+  run->add_option("--replicas-to-aggregate", f->replicas, "sync: gradients averaged per step (default: all workers)")
+      ->check(CLI::Range(1, 64));
+  run->add_option("--max-steps", f->max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
+  run->add_option("--eval-limit", f->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
+  run->add_option("--retry-ms", f->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
+  run->add_flag("--json", f->json, "Print one JSON object per line, even on a terminal");
+  run->add_option("--sim-latency-ms", f->latency_ms, "Simulated one-way latency per message")->check(CLI::NonNegativeNumber);
+  run->add_option("--sim-jitter-ms", f->jitter_ms, "Simulated latency jitter (+-)")->check(CLI::NonNegativeNumber);
+  run->add_option("--sim-bandwidth-mbps", f->bandwidth_mbps, "Simulated bandwidth per link, Mbit/s (0: unlimited)")->check(CLI::NonNegativeNumber);
+  run->add_option("--sim-loss", f->loss, "Simulated probability of losing a message")->check(CLI::Range(0.0, 0.99));
+  run->add_option("--sim-slowdown", f->slowdown, "Per-worker compute slow-down factors, e.g. 1,1,4");
+  run->add_option("--sim-kill-worker", f->silence, "I:N: worker I goes silent after sending N messages (repeatable)");
+  run->add_option("--sim-seed", f->sim_seed, "Seed for simulated loss and jitter")->capture_default_str();
+  run->callback([f, &exit_code] { exit_code = run_cluster(*f); });
+}
+
+}  // namespace podlab
