@@ -1,0 +1,69 @@
+// `podlab cluster run` end to end: the binary in JSON mode on a small Fashion-MNIST subset ends with
+// the train-compatible result object; unimplemented or wrong flags are usage errors (exit 2).
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+};
+
+Run run_podlab(const std::string& args) {
+  Run r;
+  const std::string cmd = std::string(PODLAB_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string last_line(const std::string& s) {
+  const size_t end = s.find_last_not_of('\n');
+  const size_t start = s.rfind('\n', end);
+  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+}  // namespace
+
+TEST_CASE("podlab cluster run --json ends with the result object", "[cluster][data]") {
+  const Run r = run_podlab(
+      "cluster run --ps 2 --workers 2 --mode sync --placement balanced --dataset fashion-mnist "
+      "--limit-train 2000 --limit-test 500 --epochs 1 --model mlp:64 --json");
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("\"event\":\"start\"") != std::string::npos);
+  CHECK(r.out.find("\"placement\":[{") != std::string::npos);
+  CHECK(r.out.find("\"event\":\"epoch\"") != std::string::npos);
+  const std::string result = last_line(r.out);
+  for (const char* key : {"\"event\":\"result\"", "\"test_accuracy\":", "\"test_loss\":", "\"epochs\":1",
+                          "\"steps\":10", "\"seconds\":", "\"samples_per_s\":", "\"mode\":\"sync\"", "\"ps_tasks\":[",
+                          "\"worker_tasks\":[", "\"transport\":[", "\"staleness\":{"})
+    CHECK(result.find(key) != std::string::npos);
+}
+
+TEST_CASE("podlab cluster run: processes are not there yet, bad flags are usage errors", "[cluster]") {
+  Run r = run_podlab("cluster run --transport processes");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("not implemented yet") != std::string::npos);
+  r = run_podlab("cluster run --mode sometimes --limit-train 10");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("unknown mode") != std::string::npos);
+  r = run_podlab("cluster run --workers 2 --replicas-to-aggregate 3 --mode sync --dataset fashion-mnist --limit-train 100 --limit-test 10");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("replicas-to-aggregate") != std::string::npos);
+  r = run_podlab("cluster run --cluster '{\"ps\": [\"a:1\"], \"worker\": [\"a:1\"]}'");
+  CHECK(r.exit_code == 3);
+  CHECK(r.out.find("duplicate address") != std::string::npos);
+  r = run_podlab("cluster run --sim-kill-worker 5:3 --workers 2");
+  CHECK(r.exit_code == 2);
+}
