@@ -103,6 +103,10 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
     const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, wait);
     if (rs == ReceiveStatus::kClosed) return Status::Network("transport closed before training was over");
     if (rs == ReceiveStatus::kTimeout) {
+      // The chief may be waiting on workers that will never push (sync or ssp with a dead worker):
+      // an interrupt then goes straight to STOP, which the ps tasks answer whatever they wait for.
+      if (is_chief() && type == MessageType::kPush && ctx_.observer && ctx_.observer->should_stop())
+        return Status::Ok();
       // A STOP to a ps that has gone (it lingers after the first one) gets no answer: give up then.
       if (type == MessageType::kStop && tries >= 5)
         return Status::Network("no answer to STOP from a ps after " + std::to_string(tries) + " tries");

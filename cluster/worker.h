@@ -53,7 +53,8 @@ class Worker {
   bool is_chief() const { return ctx_.self.index == 0; }
   Status train();  // run() minus the final publish
   // Sends `type` to every ps (whole-shard floats from `flat` for INIT/PUSH) and waits for every
-  // answer, re-sending on timeout. Sets *stop when a ps answered STOP.
+  // answer, re-sending on timeout. Sets *stop when a ps answered STOP. The chief's PUSH also returns
+  // (without all answers) when the observer asks to stop.
   Status exchange(MessageType type, const float* flat, uint32_t samples, bool* stop);
   int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
   int64_t global_step() const;

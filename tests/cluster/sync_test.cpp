@@ -3,6 +3,8 @@
 // workers' late gradients are dropped as stale.
 #include "tests/cluster/cluster_test_util.h"
 
+#include <chrono>
+
 #include "cluster/batch_gradient.h"
 
 using namespace podlab;
@@ -105,4 +107,28 @@ TEST_CASE("sync with a backup worker drops the stale third gradient", "[cluster]
   CHECK(p.gradients == p.applied + p.dropped_stale + p.dropped_late);
   CHECK(p.max_staleness >= 1);
   CHECK(r.chief.test.samples == 50);
+}
+
+TEST_CASE("sync with a dead worker waits, and an interrupt still stops it", "[cluster]") {
+  const Dataset data = synthetic_dataset(200, 50);
+  LocalClusterOptions o;
+  o.plan.train = train_config("mlp:32", "sgd", 0.1f, 16);
+  o.plan.mode = *SyncMode::parse("sync");
+  o.plan.num_workers = 2;
+  o.plan.replicas_to_aggregate = 2;
+  o.plan.epochs = 50;
+  o.plan.train_count = data.train.count;
+  o.plan.retry_ms = 50;
+  REQUIRE(finish_plan(o.plan).ok());
+  o.network.worker_silent_after[1] = 4;  // no backup: the step after that can never complete
+  o.grace_ms = 200;
+  struct StopLater : LocalClusterObserver {
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    bool should_stop() override { return std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(300); }
+  } observer;
+  auto r = run_local_cluster(o, data, &observer);
+  REQUIRE(r.ok());
+  CHECK(r->chief.interrupted);
+  CHECK(r->chief.steps < o.plan.total_steps);
+  CHECK(std::chrono::steady_clock::now() - observer.t0 < std::chrono::seconds(10));
 }
