@@ -5,6 +5,7 @@
 #include "engine/layers/dense.h"
 #include "engine/layers/dropout.h"
 #include "engine/layers/flatten.h"
+#include "engine/layers/fused_dense.h"
 #include "engine/layers/lstm.h"
 #include "engine/layers/maxpool2d.h"
 
@@ -30,8 +31,8 @@ Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape inp
       const bool relu = spec.activation == Activation::kRelu;
       for (size_t i = 0; i < spec.hidden.size(); ++i) {
         const std::string scope = "layer" + std::to_string(i + 1);
-        L.push_back(std::make_unique<Dense>(scope, shape(), spec.hidden[i], relu ? Init::kHeNormal : Init::kGlorotUniform));
-        L.push_back(std::make_unique<ActivationLayer>(scope, shape(), spec.activation));
+        L.push_back(std::make_unique<FusedDense>(scope, shape(), spec.hidden[i], spec.activation,
+                                                 relu ? Init::kHeNormal : Init::kGlorotUniform));
       }
       L.push_back(std::make_unique<Dense>("output", shape(), classes));
       break;
@@ -45,8 +46,7 @@ Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape inp
       L.push_back(std::make_unique<ActivationLayer>("conv2", shape(), Activation::kRelu));
       L.push_back(std::make_unique<MaxPool2D>("pool2", shape(), 2, 2));
       flat();
-      L.push_back(std::make_unique<Dense>("fc1", shape(), 1024, Init::kHeNormal));
-      L.push_back(std::make_unique<ActivationLayer>("fc1", shape(), Activation::kRelu));
+      L.push_back(std::make_unique<FusedDense>("fc1", shape(), 1024, Activation::kRelu, Init::kHeNormal));
       L.push_back(std::make_unique<Dropout>("dropout", shape(), 0.5f));
       L.push_back(std::make_unique<Dense>("fc2", shape(), classes));
       break;
@@ -64,8 +64,16 @@ Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape inp
       break;
     }
   }
-  for (auto& layer : L) layer->declare(net->layout_);
+  bool vars_below = false;
+  for (auto& layer : L) {
+    const size_t before = net->layout_.params().size();
+    layer->declare(net->layout_);
+    net->view_.push_back(dynamic_cast<const Flatten*>(layer.get()) != nullptr);
+    net->needs_din_.push_back(vars_below);
+    vars_below |= net->layout_.params().size() > before;
+  }
   net->acts_.resize(L.size());
+  net->out_.assign(L.size(), nullptr);
   net->grads_.resize(L.size());
   return net;
 }
@@ -78,17 +86,21 @@ const Matrix& Network::forward(const Matrix& x, bool training) {
   input_batch_ = &x;
   const Matrix* in = &x;
   for (size_t k = 0; k < layers_.size(); ++k) {
-    layers_[k]->forward(*in, acts_[k], training);
-    in = &acts_[k];
+    if (!view_[k]) {
+      layers_[k]->forward(*in, acts_[k], training);
+      in = &acts_[k];
+    }
+    out_[k] = in;
   }
-  return acts_.back();
+  return *in;
 }
 
 void Network::backward(const Matrix& dlogits) {
   const Matrix* dout = &dlogits;
-  for (size_t k = layers_.size(); k-- > 0;) {
-    const Matrix& in = k == 0 ? *input_batch_ : acts_[k - 1];
-    Matrix* din = k == 0 ? nullptr : &grads_[k - 1];
+  for (size_t k = layers_.size(); k-- > 0 && dout;) {
+    if (view_[k]) continue;  // dL/din is dL/dout
+    const Matrix& in = k == 0 ? *input_batch_ : *out_[k - 1];
+    Matrix* din = needs_din_[k] ? &grads_[k - 1] : nullptr;
     layers_[k]->backward(in, acts_[k], *dout, din);
     dout = din;
   }

@@ -2,6 +2,10 @@
 // backward pass. Parameters are not owned: bind() points the network at a flat value buffer (shared,
 // read-only during a step) and a gradient buffer (this network's own). Several Networks built from the
 // same spec share one layout, which is how data-parallel threads and cluster workers replicate a model.
+//
+// Two shortcuts keep a step lean: a Flatten is a view (its output is its input matrix, so nothing is
+// copied either way), and backward does not compute dL/din for layers with no variables below them
+// (for an MLP, the first Dense skips its (batch, 784) input gradient).
 #pragma once
 
 #include <memory>
@@ -37,7 +41,7 @@ class Network {
   // Seeds per-step randomness (dropout); layer k gets derive_seed(seed, k).
   void set_step_seed(uint64_t seed);
   // Output of layer k in the last forward (k = -1: the input).
-  const Matrix& activation(int k) const { return k < 0 ? *input_batch_ : acts_[k]; }
+  const Matrix& activation(int k) const { return k < 0 ? *input_batch_ : out_[k] ? *out_[k] : acts_[k]; }
 
   int64_t forward_flops_per_sample() const;
   // Forward + backward, the usual 3x forward estimate.
@@ -52,8 +56,11 @@ class Network {
   ParamLayout layout_;
   std::vector<std::unique_ptr<Layer>> layers_;
   const Matrix* input_batch_ = nullptr;
-  std::vector<Matrix> acts_;   // acts_[k]: output of layer k
-  std::vector<Matrix> grads_;  // grads_[k]: dL/d(output of layer k)
+  std::vector<Matrix> acts_;   // acts_[k]: output of layer k (unused for views)
+  std::vector<const Matrix*> out_;  // out_[k]: &acts_[k], or a view's input; null before forward
+  std::vector<Matrix> grads_;  // grads_[k]: dL/d(output of layer k) (unused below a view's input)
+  std::vector<char> view_;       // view_[k]: layer k only reshapes (Flatten)
+  std::vector<char> needs_din_;  // needs_din_[k]: a layer below k has variables
 };
 
 }  // namespace podlab

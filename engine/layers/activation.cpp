@@ -31,14 +31,17 @@ void ActivationLayer::forward(const Matrix& in, Matrix& out, bool /*training*/) 
   }
 }
 
-void ActivationLayer::backward(const Matrix& /*in*/, const Matrix& out, const Matrix& dout, Matrix* din) {
-  if (!din) return;
-  din->resize(dout.rows(), dout.cols());
-  switch (act_) {
-    case Activation::kRelu: din->array() = (out.array() > 0.0f).select(dout.array(), 0.0f); break;
-    case Activation::kSigmoid: din->array() = dout.array() * out.array() * (1.0f - out.array()); break;
-    case Activation::kTanh: din->array() = dout.array() * (1.0f - out.array().square()); break;
+void activation_backward(Activation a, const Matrix& y, const Matrix& dy, Matrix& dx) {
+  dx.resize(dy.rows(), dy.cols());
+  switch (a) {
+    case Activation::kRelu: dx.array() = (y.array() > 0.0f).select(dy.array(), 0.0f); break;
+    case Activation::kSigmoid: dx.array() = dy.array() * y.array() * (1.0f - y.array()); break;
+    case Activation::kTanh: dx.array() = dy.array() * (1.0f - y.array().square()); break;
   }
+}
+
+void ActivationLayer::backward(const Matrix& /*in*/, const Matrix& out, const Matrix& dout, Matrix* din) {
+  if (din) activation_backward(act_, out, dout, *din);
 }
 
 }  // namespace podlab

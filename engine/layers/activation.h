@@ -16,6 +16,10 @@ enum class Activation { kRelu, kSigmoid, kTanh };
 bool parse_activation(const std::string& name, Activation* out);
 const char* activation_name(Activation a);
 
+// dx = dy * act'(x), with the derivative taken from the output y = act(x); all (batch, n). Shared by
+// ActivationLayer and FusedDense.
+void activation_backward(Activation a, const Matrix& y, const Matrix& dy, Matrix& dx);
+
 class ActivationLayer : public Layer {
  public:
   ActivationLayer(std::string scope, Shape in, Activation a) : Layer(std::move(scope), in), act_(a) {}

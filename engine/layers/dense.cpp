@@ -1,6 +1,7 @@
 // Dense forward and backward.
 //   forward:  out = in W + 1 b
 //   backward: dW += in^T dout;  db += 1^T dout;  din = dout W^T
+// The products go through Gemm, so a step with a stable batch size allocates nothing.
 #include "engine/layers/dense.h"
 
 namespace podlab {
@@ -21,24 +22,29 @@ void Dense::bind(const float* values, float* grads) {
   db_ = grads ? grads + b_offset_ : nullptr;
 }
 
+void Dense::multiply(const Matrix& in, Matrix& out) {
+  const int batch = static_cast<int>(in.rows());
+  out.resize(batch, units_);
+  gemm_.ab(in.data(), w_, out.data(), batch, units_, in_.size(), /*accumulate=*/false);
+}
+
 void Dense::forward(const Matrix& in, Matrix& out, bool /*training*/) {
-  ConstMatrixMap w(w_, in_.size(), units_);
-  ConstVectorMap b(b_, units_);
-  out.resize(in.rows(), units_);
-  out.noalias() = in * w;
-  out.rowwise() += b;
+  multiply(in, out);
+  out.rowwise() += ConstVectorMap(b_, units_);
+}
+
+void Dense::backward_linear(const Matrix& in, const Matrix& d, Matrix* din) {
+  const int batch = static_cast<int>(d.rows()), n_in = in_.size();
+  gemm_.atb_add(in.data(), d.data(), dw_, n_in, units_, batch);
+  VectorMap(db_, units_) += d.colwise().sum();
+  if (din) {
+    din->resize(batch, n_in);
+    gemm_.abt(d.data(), w_, din->data(), batch, n_in, units_);
+  }
 }
 
 void Dense::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
-  MatrixMap dw(dw_, in_.size(), units_);
-  VectorMap db(db_, units_);
-  dw.noalias() += in.transpose() * dout;
-  db += dout.colwise().sum();
-  if (din) {
-    ConstMatrixMap w(w_, in_.size(), units_);
-    din->resize(dout.rows(), in_.size());
-    din->noalias() = dout * w.transpose();
-  }
+  backward_linear(in, dout, din);
 }
 
 std::string Dense::describe(ModelGraph& g, const std::string& input) const {

@@ -1,7 +1,9 @@
 // Dense (fully connected): out = in * W + b.
 //   in (batch, n_in) -> out (batch, n_out); W (n_in, n_out) "scope/weights"; b (1, n_out) "scope/biases".
+// FusedDense (fused_dense.h) is this layer with its activation applied in the same pass.
 #pragma once
 
+#include "engine/layers/gemm.h"
 #include "engine/layers/layer.h"
 
 namespace podlab {
@@ -19,14 +21,23 @@ class Dense : public Layer {
   int64_t forward_flops() const override { return 2ll * in_.size() * units_; }
   std::string describe(ModelGraph& graph, const std::string& input) const override;
 
- private:
+ protected:
+  // out (batch, n_out) = in W, without the bias.
+  void multiply(const Matrix& in, Matrix& out);
+  // From d = dL/d(in W + b) (batch, n_out): dW += in^T d, db += 1^T d, and din = d W^T unless null.
+  void backward_linear(const Matrix& in, const Matrix& d, Matrix* din);
+  const float* biases() const { return b_; }
+
   int units_;
+
+ private:
   Init init_;
   size_t w_offset_ = 0, b_offset_ = 0;
   const float* w_ = nullptr;
   const float* b_ = nullptr;
   float* dw_ = nullptr;
   float* db_ = nullptr;
+  Gemm gemm_;  // this layer's product workspace (one Network, one thread)
 };
 
 }  // namespace podlab

@@ -1,0 +1,96 @@
+// Gemm: Eigen's blocked GEMM with a kept workspace.
+//
+// Eigen evaluates a row-major product as the transposed column-major one (C^T = B^T A^T), and a
+// row-major matrix read as column-major is its transpose. So each product below is one column-major
+// call `C' (rows, cols) += L (rows, depth) R (depth, cols)` where C' is c read as column-major, which
+// is the path and operand order Eigen itself takes for the same expression on row-major operands.
+#include "engine/layers/gemm.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+
+namespace podlab {
+namespace {
+
+using Eigen::Index;
+namespace ei = Eigen::internal;
+
+// Blocking sizes as Eigen's gemm_blocking_space picks them, over buffers owned by the Gemm.
+class KeptBlocking : public ei::level3_blocking<float, float> {
+ public:
+  KeptBlocking(Index rows, Index cols, Index depth, FloatBuffer& a, FloatBuffer& b) {
+    m_mc = rows;
+    m_nc = cols;
+    m_kc = depth;
+    ei::computeProductBlockingSizes<float, float, 1, Index>(m_kc, m_mc, m_nc, 1);
+    const size_t size_a = static_cast<size_t>(m_mc * m_kc), size_b = static_cast<size_t>(m_kc * m_nc);
+    if (a.size() < size_a) a.resize(size_a);
+    if (b.size() < size_b) b.resize(size_b);
+    m_blockA = a.data();
+    m_blockB = b.data();
+  }
+};
+
+// Column-major C (rows, cols) += L (rows, depth) R (depth, cols); LOrder/ROrder say how L and R are
+// stored, with leading dimensions ld_l, ld_r.
+template <int LOrder, int ROrder>
+void run(const float* l, Index ld_l, const float* r, Index ld_r, float* c, Index rows, Index cols, Index depth,
+         FloatBuffer& a, FloatBuffer& b) {
+  KeptBlocking blocking(rows, cols, depth, a, b);
+  ei::general_matrix_matrix_product<Index, float, LOrder, false, float, ROrder, false, Eigen::ColMajor, 1>::run(
+      rows, cols, depth, l, ld_l, r, ld_r, c, 1, rows, 1.0f, blocking);
+}
+
+// Eigen switches to a coefficient-based product below this size, and to GEMV for a vector result.
+bool degenerate(int m, int n, int k) { return m == 1 || n == 1 || m + n + k < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD; }
+
+}  // namespace
+
+void Gemm::ab(const float* a, const float* b, float* c, int m, int n, int k, bool accumulate) {
+  if (m == 0 || n == 0) return;
+  MatrixMap cm(c, m, n);
+  if (k == 0) {
+    if (!accumulate) cm.setZero();
+    return;
+  }
+  if (degenerate(m, n, k)) {
+    ConstMatrixMap am(a, m, k), bm(b, k, n);
+    if (accumulate) cm.noalias() += am * bm;
+    else cm.noalias() = am * bm;
+    return;
+  }
+  if (!accumulate) cm.setZero();
+  // c^T (n, m) += b^T (n, k) a^T (k, m); b and a read as column-major are b^T and a^T.
+  run<Eigen::ColMajor, Eigen::ColMajor>(b, n, a, k, c, n, m, k, block_a_, block_b_);
+}
+
+void Gemm::atb_add(const float* a, const float* b, float* c, int m, int n, int k) {
+  if (m == 0 || n == 0 || k == 0) return;
+  if (degenerate(m, n, k)) {
+    MatrixMap cm(c, m, n);
+    ConstMatrixMap am(a, k, m), bm(b, k, n);
+    cm.noalias() += am.transpose() * bm;
+    return;
+  }
+  // c^T (n, m) += b^T (n, k) a (k, m); a read as row-major is itself.
+  run<Eigen::ColMajor, Eigen::RowMajor>(b, n, a, m, c, n, m, k, block_a_, block_b_);
+}
+
+void Gemm::abt(const float* a, const float* b, float* c, int m, int n, int k) {
+  if (m == 0 || n == 0) return;
+  MatrixMap cm(c, m, n);
+  if (k == 0) {
+    cm.setZero();
+    return;
+  }
+  if (degenerate(m, n, k)) {
+    ConstMatrixMap am(a, m, k), bm(b, n, k);
+    cm.noalias() = am * bm.transpose();
+    return;
+  }
+  cm.setZero();
+  // c^T (n, m) += b (n, k) a^T (k, m); b read as row-major is itself.
+  run<Eigen::RowMajor, Eigen::ColMajor>(b, k, a, k, c, n, m, k, block_a_, block_b_);
+}
+
+}  // namespace podlab
