@@ -19,7 +19,7 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run(int n, const std::function<void(int)>& fn) {
+void ThreadPool::run(int n, TaskRef fn) {
   assert(n >= 1 && n <= size());
   if (n == 1) {
     fn(0);
@@ -42,7 +42,7 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
 void ThreadPool::worker_loop(int index) {
   long seen = 0;
   while (true) {
-    const std::function<void(int)>* task = nullptr;
+    const TaskRef* task = nullptr;
     {
       std::unique_lock<std::mutex> lock(mu_);
       start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -59,13 +59,13 @@ void Trainer::next_batch_indices(const Split& train, int* n) {
   }
 }
 
-StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
+StepResult Trainer::gradients_in_place(const Split& train) {
   int n = 0;
   const int64_t step = pos_.step;
   next_batch_indices(train, &n);
   labels_.resize(n);
   const int parts = std::min(config_.threads, n);
-  const std::function<void(int)> work = [&](int r) {
+  pool_->run(parts, [&](int r) {
     const int lo = n * r / parts, hi = n * (r + 1) / parts;
     std::fill(grads_[r].begin(), grads_[r].end(), 0.0f);
     Network& net = *replicas_[r];
@@ -74,21 +74,20 @@ StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
     const Matrix& logits = net.forward(x_[r], true);
     stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
     net.backward(dlogits_[r]);
-  };
-  pool_->run(parts, work);
+  });
 
-  // Sum replica gradients in replica order, each thread owning a slice of the flat buffer.
-  const size_t total = values_.size();
-  grads.resize(total);
-  const std::function<void(int)> reduce = [&](int r) {
-    const size_t lo = total * r / parts, hi = total * (r + 1) / parts;
-    for (size_t i = lo; i < hi; ++i) {
-      float s = grads_[0][i];
-      for (int k = 1; k < parts; ++k) s += grads_[k][i];
-      grads[i] = s;
-    }
-  };
-  pool_->run(parts, reduce);
+  // Sum replica gradients into replica 0's buffer in replica order, each thread owning a slice.
+  if (parts > 1) {
+    const size_t total = values_.size();
+    pool_->run(parts, [&](int r) {
+      const size_t lo = total * r / parts, hi = total * (r + 1) / parts;
+      float* sum = grads_[0].data();
+      for (int k = 1; k < parts; ++k) {
+        const float* g = grads_[k].data();
+        for (size_t i = lo; i < hi; ++i) sum[i] += g[i];
+      }
+    });
+  }
 
   StepResult res;
   res.samples = n;
@@ -103,9 +102,15 @@ StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
   return res;
 }
 
+StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
+  const StepResult res = gradients_in_place(train);
+  grads.assign(grads_[0].begin(), grads_[0].end());
+  return res;
+}
+
 StepResult Trainer::step(const Split& train) {
-  StepResult res = compute_gradients(train, summed_);
-  optimizer_->step(values_.data(), summed_.data());
+  StepResult res = gradients_in_place(train);
+  optimizer_->step(values_.data(), grads_[0].data());
   ++pos_.step;
   return res;
 }
@@ -119,7 +124,7 @@ EvalResult Trainer::evaluate(const Split& split, int limit) {
   std::vector<double> loss(parts, 0.0);
   std::vector<std::vector<int64_t>> confusion(parts, std::vector<int64_t>(res.confusion.size(), 0));
   std::vector<std::vector<int>> idx(parts), labels(parts);
-  const std::function<void(int)> work = [&](int r) {
+  pool_->run(parts, [&](int r) {
     Network& net = *replicas_[r];
     for (int start = r * kChunk; start < count; start += parts * kChunk) {
       const int n = std::min(kChunk, count - start);
@@ -136,8 +141,7 @@ EvalResult Trainer::evaluate(const Split& split, int limit) {
         ++confusion[r][static_cast<size_t>(labels[r][i]) * classes_ + pred];
       }
     }
-  };
-  pool_->run(parts, work);
+  });
   int64_t correct = 0;
   for (int r = 0; r < parts; ++r) {
     res.loss += loss[r];

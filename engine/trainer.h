@@ -3,6 +3,7 @@
 // Data-parallel over `threads` replicas: each step's batch is cut into `threads` contiguous slices;
 // replica t runs forward/backward on slice t into its own gradient buffer; the buffers are summed in a
 // fixed order. So the result is bit-for-bit the same for the same seed and thread count.
+// Once the batch size is stable, step() allocates nothing (tests/engine/alloc_test.cpp).
 // Data order: epoch e visits the training set in the permutation drawn from (seed, e); the last batch
 // of an epoch may be smaller. A (step, epoch, batch-in-epoch) position plus parameters and optimiser
 // slots is the whole state: restoring it continues exactly as the uninterrupted run would.
@@ -72,17 +73,18 @@ class Trainer {
  private:
   Trainer() = default;
   void next_batch_indices(const Split& train, int* n);  // fills batch_idx_, advances position
+  // Forward/backward of the next batch on every replica; leaves the summed gradient in grads_[0].
+  StepResult gradients_in_place(const Split& train);
   TrainConfig config_;
   int classes_ = 10;
   FloatBuffer values_;
-  std::vector<FloatBuffer> grads_;  // per replica
+  std::vector<FloatBuffer> grads_;  // per replica; after a step grads_[0] holds the sum
   std::vector<std::unique_ptr<Network>> replicas_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<ThreadPool> pool_;
   TrainPosition pos_;
   std::vector<int> order_;      // permutation for the current epoch
   int order_epoch_ = -1;
-  FloatBuffer summed_;   // the summed gradient of the last step
   std::vector<int> batch_idx_;  // indices of the current batch
   std::vector<int> labels_;     // labels of the current batch
   std::vector<Matrix> x_, probs_, dlogits_;  // per replica
