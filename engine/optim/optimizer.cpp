@@ -1,8 +1,14 @@
 // SGD, Momentum and Adam, each one loop over the range.
 #include "engine/optim/optimizer.h"
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#if defined(__SSE2__)
+#include <pmmintrin.h>  // _MM_DENORMALS_ZERO_MASK
+#include <xmmintrin.h>  // _mm_getcsr, _MM_FLUSH_ZERO_MASK
+#endif
 
 namespace podlab {
 
@@ -60,6 +66,52 @@ Status OptimizerConfig::validate_name(const std::string& name) {
 
 namespace {
 
+// Slots (Adam's moments, momentum's velocity) decay geometrically while their variable gets zero
+// gradient (weights from an always-black pixel, or into a dead ReLU). They then turn subnormal and
+// stick there, since 0.9 times the smallest subnormal rounds back to it, and subnormal arithmetic is
+// some 100x slower on x86: Adam over such slots made every epoch after the first 2-3x slower. So the
+// stateful optimisers step with subnormals flushed to zero (results and inputs, MXCSR FTZ and DAZ),
+// and put the caller's floating-point mode back afterwards. Values of normal size are unaffected.
+class FlushSubnormals {
+ public:
+#if defined(__SSE2__)
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | _MM_FLUSH_ZERO_MASK | _MM_DENORMALS_ZERO_MASK); }
+  ~FlushSubnormals() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#else
+  FlushSubnormals() {}  // elsewhere the floating-point mode is left alone
+#endif
+};
+
+// Adam runs in blocks of 16 floats as fixed-size Eigen arrays: std::sqrt in a plain loop does not
+// vectorise (it may set errno), Eigen's packet sqrt does (about 3.5x faster here; the loop is then
+// bound by memory). A short tail is padded to a whole block, so every float goes through the same
+// instructions wherever it sits in the range: a parameter-server shard updates its floats bit-for-bit
+// as an optimiser over the whole buffer does. Eigen's packet sqrt is its fast-math one (rsqrt and a
+// Newton step), within an ulp or so of std::sqrt.
+using Block = Eigen::Array<float, 16, 1>;
+constexpr size_t kBlock = 16;
+
+struct AdamCoefficients {
+  float b1, b2, eps, lr_t;
+};
+
+// GCC 12 warns (wrongly) that _mm512_rsqrt14_ps, inlined from Eigen's sqrt, reads an uninitialised
+// value: its header passes _mm512_undefined_ps() as the unused merge source.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline void adam_block(const AdamCoefficients& c, float* p, const float* g, float* m, float* v) {
+  Eigen::Map<Block> pb(p), mb(m), vb(v);
+  const Eigen::Map<const Block> gb(g);
+  mb = c.b1 * mb + (1.0f - c.b1) * gb;
+  vb = c.b2 * vb + (1.0f - c.b2) * gb * gb;
+  pb -= c.lr_t * mb / (vb.sqrt() + c.eps);
+}
+#pragma GCC diagnostic pop
+
 class Sgd : public Optimizer {
  public:
   Sgd(OptimizerConfig c, size_t n) : Optimizer(std::move(c), n, 0) {}
@@ -74,6 +126,7 @@ class Momentum : public Optimizer {
  public:
   Momentum(OptimizerConfig c, size_t n) : Optimizer(std::move(c), n, 1) {}
   void step(float* p, const float* g) override {
+    const FlushSubnormals flush;
     const float lr = current_lr(), mu = config_.momentum;
     float* v = slots_.data();
     for (size_t i = 0; i < size_; ++i) {
@@ -94,12 +147,23 @@ class Adam : public Optimizer {
     const double t = static_cast<double>(steps_);
     const float lr_t = static_cast<float>(config_.schedule.at(config_.lr, steps_ - 1) *
                                           std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
+    const AdamCoefficients c{b1, b2, eps, lr_t};
+    const FlushSubnormals flush;
     float* m = slots_.data();
     float* v = slots_.data() + size_;
-    for (size_t i = 0; i < size_; ++i) {
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      p[i] -= lr_t * m[i] / (std::sqrt(v[i]) + eps);
+    size_t i = 0;
+    for (; i + kBlock <= size_; i += kBlock) adam_block(c, p + i, g + i, m + i, v + i);
+    if (i < size_) {  // the tail, through a zero-padded block
+      float tp[kBlock] = {}, tg[kBlock] = {}, tm[kBlock] = {}, tv[kBlock] = {};
+      const size_t n = size_ - i;
+      std::copy(p + i, p + size_, tp);
+      std::copy(g + i, g + size_, tg);
+      std::copy(m + i, m + size_, tm);
+      std::copy(v + i, v + size_, tv);
+      adam_block(c, tp, tg, tm, tv);
+      std::copy(tp, tp + n, p + i);
+      std::copy(tm, tm + n, m + i);
+      std::copy(tv, tv + n, v + i);
     }
   }
 };
