@@ -40,7 +40,7 @@ Result<std::unique_ptr<BatchGradient>> BatchGradient::create(const TrainConfig& 
 StepResult BatchGradient::compute(const Split& train, const int* idx, int n, int64_t step, FloatBuffer& grads) {
   labels_.resize(n);
   const int parts = std::min(config_.threads, n);
-  const std::function<void(int)> work = [&](int r) {
+  pool_->run(parts, [&](int r) {
     const int lo = n * r / parts, hi = n * (r + 1) / parts;
     std::fill(grads_[r].begin(), grads_[r].end(), 0.0f);
     Network& net = *replicas_[r];
@@ -49,20 +49,22 @@ StepResult BatchGradient::compute(const Split& train, const int* idx, int n, int
     const Matrix& logits = net.forward(x_[r], true);
     stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
     net.backward(dlogits_[r]);
-  };
-  pool_->run(parts, work);
+  });
 
+  // Sum the replicas' gradients into replica 0's buffer in replica order (as Trainer does), each
+  // thread owning a slice of the flat buffer; then one copy out.
   const size_t total = values_.size();
-  grads.resize(total);
-  const std::function<void(int)> reduce = [&](int r) {
-    const size_t lo = total * r / parts, hi = total * (r + 1) / parts;
-    for (size_t i = lo; i < hi; ++i) {
-      float s = grads_[0][i];
-      for (int k = 1; k < parts; ++k) s += grads_[k][i];
-      grads[i] = s;
-    }
-  };
-  pool_->run(parts, reduce);
+  if (parts > 1) {
+    pool_->run(parts, [&](int r) {
+      const size_t lo = total * r / parts, hi = total * (r + 1) / parts;
+      float* sum = grads_[0].data();
+      for (int k = 1; k < parts; ++k) {
+        const float* g = grads_[k].data();
+        for (size_t i = lo; i < hi; ++i) sum[i] += g[i];
+      }
+    });
+  }
+  grads.assign(grads_[0].begin(), grads_[0].end());
 
   StepResult res;
   res.samples = n;

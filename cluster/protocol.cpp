@@ -80,9 +80,15 @@ std::string MessageHeader::debug_string() const {
 }
 
 Bytes encode_message(const MessageHeader& h, const float* floats) {
+  Bytes b;
+  encode_message_into(h, floats, &b);
+  return b;
+}
+
+void encode_message_into(const MessageHeader& h, const float* floats, Bytes* out) {
   const size_t payload = static_cast<size_t>(h.count) * sizeof(float);
-  Bytes b(kHeaderBytes + payload);
-  uint8_t* p = b.data();
+  out->resize(kHeaderBytes + payload);
+  uint8_t* p = out->data();
   put32(p + kOffMagic, kProtocolMagic);
   put16(p + kOffVersion, kProtocolVersion);
   p[kOffType] = static_cast<uint8_t>(h.type);
@@ -98,7 +104,6 @@ Bytes encode_message(const MessageHeader& h, const float* floats) {
   if (payload) std::memcpy(p + kHeaderBytes, floats, payload);
   put32(p + kOffPayloadCrc, wire_crc32c(p + kHeaderBytes, payload));
   put32(p + kOffHeaderCrc, wire_crc32c(p, kOffHeaderCrc));
-  return b;
 }
 
 Result<MessageHeader> decode_message(const uint8_t* p, size_t size) {

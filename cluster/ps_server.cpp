@@ -74,7 +74,7 @@ void PsServer::bad_message(const TaskId& from, const Status& st) {
                  st.message().c_str());
 }
 
-void PsServer::handle(const Envelope& env) {
+void PsServer::handle(Envelope& env) {
   auto decoded = decode_message(env.bytes);
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
   const MessageHeader& h = *decoded;
@@ -109,6 +109,7 @@ void PsServer::handle(const Envelope& env) {
   }
   auto& last = last_seq_[w];
   last = std::max(last, h.seq);
+  if (env.bytes.capacity() > spare_.capacity()) spare_ = std::move(env.bytes);  // payload consumed
   release_waiters();
 }
 
@@ -224,7 +225,9 @@ void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {
   h.step = st_.step;
   h.seq = seq;
   h.count = type == MessageType::kParams ? static_cast<uint32_t>(values_.size()) : 0;
-  Status st = ctx_.transport->send(ctx_.self, to, encode_message(h, values_.data()));
+  Bytes b = std::move(spare_);  // the buffer of the last message received, if still unused
+  encode_message_into(h, values_.data(), &b);
+  Status st = ctx_.transport->send(ctx_.self, to, std::move(b));
   if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
 }
 

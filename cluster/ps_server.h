@@ -45,7 +45,7 @@ class PsServer {
   };
 
   explicit PsServer(const Context& ctx) : ctx_(ctx) {}
-  void handle(const Envelope& env);
+  void handle(Envelope& env);
   void handle_push(const MessageHeader& h, const Bytes& bytes);
   void apply_sync_step();
   bool ready(const Waiter& w) const;
@@ -66,6 +66,7 @@ class PsServer {
   // sync: the current step's accepted gradients by worker index (ordered, so the sum is deterministic)
   std::map<int, std::pair<uint32_t, FloatBuffer>> accum_;  // worker -> (samples, gradient)
   Status send_error_;
+  Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 
   PsStats st_;  // the run() thread's counters (st_.step is the shard's version)
   mutable std::mutex stats_mu_;

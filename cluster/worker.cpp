@@ -68,8 +68,9 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
   const int shards = pl.num_shards();
   const bool with_floats = type == MessageType::kInit || type == MessageType::kPush;
   ++seq_;
-  std::vector<Bytes> out(shards);
-  for (int k = 0; k < shards; ++k) {
+  // Messages are encoded into the buffers of the last answers (no allocation in steady state) and
+  // moved into the transport; a retry encodes them again.
+  auto encode = [&](int k, Bytes* out) {
     MessageHeader h;
     h.type = type;
     h.sender_role = Role::kWorker;
@@ -78,19 +79,29 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
     h.step = versions_[k];
     h.seq = seq_;
     h.aux = type == MessageType::kPush ? samples : 0;
+    const float* floats = nullptr;
     if (with_floats) {
-      shard_buf_.resize(pl.shards[k].size());
-      gather_shard(pl.shards[k], flat, shard_buf_.data());
-      h.count = static_cast<uint32_t>(shard_buf_.size());
+      const Shard& sh = pl.shards[k];
+      h.count = static_cast<uint32_t>(sh.size());
+      if (sh.pieces.size() == 1) {
+        floats = flat + sh.pieces[0].begin;  // contiguous: no gather copy
+      } else {
+        shard_buf_.resize(sh.size());
+        gather_shard(sh, flat, shard_buf_.data());
+        floats = shard_buf_.data();
+      }
     }
-    out[k] = encode_message(h, shard_buf_.data());
-  }
+    encode_message_into(h, floats, out);
+  };
+  spare_.resize(shards);
   std::vector<bool> pending(shards, true);
   int left = shards;
   auto send_pending = [&]() -> Status {
     for (int k = 0; k < shards; ++k) {
       if (!pending[k]) continue;
-      Status s = ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, out[k]);
+      Bytes b = std::move(spare_[k]);
+      encode(k, &b);
+      Status s = ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, std::move(b));
       if (!s.ok()) return s;
     }
     return Status::Ok();
@@ -127,10 +138,15 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
       return Status::Ok();
     }
     if (h->type != MessageType::kParams) continue;
-    shard_buf_.resize(h->count);
-    read_payload(env.bytes.data(), *h, shard_buf_.data());
-    scatter_shard(pl.shards[k], shard_buf_.data(), grad_->values().data());
+    if (pl.shards[k].pieces.size() == 1) {
+      read_payload(env.bytes.data(), *h, grad_->values().data() + pl.shards[k].pieces[0].begin);
+    } else {
+      shard_buf_.resize(h->count);
+      read_payload(env.bytes.data(), *h, shard_buf_.data());
+      scatter_shard(pl.shards[k], shard_buf_.data(), grad_->values().data());
+    }
     versions_[k] = h->step;
+    spare_[k] = std::move(env.bytes);
     pending[k] = false;
     --left;
   }

@@ -65,6 +65,7 @@ class Worker {
   std::unique_ptr<BatchGradient> grad_;
   std::unique_ptr<Trainer> trainer_;  // chief only: initial values and evaluation
   FloatBuffer grads_, shard_buf_;
+  std::vector<Bytes> spare_;          // per shard: the last answer's buffer, reused to send
   std::vector<int64_t> versions_;     // per shard: version of the values we hold
   uint32_t seq_ = 0;
   uint64_t seed_ = 0;

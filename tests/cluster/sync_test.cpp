@@ -92,20 +92,23 @@ TEST_CASE("sync, 2 workers aggregating 2: Trainer with twice the batch", "[clust
 }
 
 TEST_CASE("sync with a backup worker drops the stale third gradient", "[cluster]") {
-  const Dataset data = synthetic_dataset(240, 50);
+  const Dataset data = synthetic_dataset(480, 50);
   ClusterSetup s;
-  s.train = train_config("mlp:32", "sgd", 0.1f, 16);
+  // Steps of a few milliseconds, so that worker 2's thread is surely running before the end.
+  s.train = train_config("mlp:256,256", "sgd", 0.05f, 16);
   s.workers = 3;
   s.replicas = 2;
-  s.epochs = 2;
+  s.epochs = 4;
+  s.network.worker_slowdown = {1.0, 1.0, 4.0};  // worker 2 is the straggler the backup covers for
   const ClusterReport r = run_cluster(s, data);
-  CHECK(r.chief.steps == 10);  // ceil(240 / 48) = 5 per epoch
+  CHECK(r.chief.steps == 40);  // ceil(480 / 48) = 10 per epoch
   const PsStats& p = r.ps[0];
-  CHECK(p.step == 10);
-  CHECK(p.applied == 20);
+  CHECK(p.step == 40);
+  CHECK(p.applied == 80);
   CHECK(p.dropped_stale > 0);
   CHECK(p.gradients == p.applied + p.dropped_stale + p.dropped_late);
   CHECK(p.max_staleness >= 1);
+  CHECK(r.workers[2].pushes < r.workers[0].pushes);
   CHECK(r.chief.test.samples == 50);
 }
 
