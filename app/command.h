@@ -19,5 +19,6 @@ void add_train_commands(CLI::App& root, int& exit_code);  // train
 void add_eval_commands(CLI::App& root, int& exit_code);   // eval, predict
 void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fetch
 void add_cluster_commands(CLI::App& root, int& exit_code);  // cluster run
+void add_bench_commands(CLI::App& root, int& exit_code);  // bench
 
 }  // namespace podlab
