@@ -42,6 +42,7 @@ void apply_checkpoint_defaults(const Checkpoint& ck, SetupFlags& f) {
   f.threads = ck.threads;
   f.momentum = ck.optimizer.momentum;
   f.lr_schedule = ck.optimizer.schedule.to_string();
+  f.resume_optimizer = ck.optimizer;
 }
 
 Result<Setup> make_setup(SetupFlags& f) {
@@ -70,10 +71,11 @@ Result<Setup> make_setup(SetupFlags& f) {
 
   TrainConfig tc;
   tc.model = *spec;
+  if (f.resume_optimizer) tc.optimizer = *f.resume_optimizer;  // exact schedule, betas and epsilon
   tc.optimizer.name = f.optimizer;
   tc.optimizer.lr = f.lr;
   tc.optimizer.momentum = f.momentum;
-  tc.optimizer.schedule = *schedule;
+  if (!f.resume_optimizer || f.lr_schedule != f.resume_optimizer->schedule.to_string()) tc.optimizer.schedule = *schedule;
   tc.batch = f.batch;
   tc.threads = f.threads;
   tc.seed = f.seed;

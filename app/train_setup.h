@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/checkpoint.h"
@@ -21,6 +22,7 @@ struct SetupFlags {
   uint64_t seed = 1;
   int limit_train = 0, limit_test = 0;
   bool model_given = false;
+  std::optional<OptimizerConfig> resume_optimizer;  // set by apply_checkpoint_defaults
 };
 
 void add_setup_flags(CLI::App& cmd, SetupFlags& flags);

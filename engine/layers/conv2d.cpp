@@ -144,7 +144,10 @@ void Conv2D::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matrix&
   MatrixMap dw(dw_, row_len, filters_);
   VectorMap db(db_, filters_);
   dw.noalias() += cols_.transpose() * dout_view;
-  db += dout_view.colwise().sum();
+  // Summed into an aligned scratch first: Eigen's reduction order depends on the destination's
+  // alignment, and `db` may be a view into any buffer. This keeps runs bit-for-bit reproducible.
+  dbias_.noalias() = dout_view.colwise().sum();
+  db += dbias_;
   if (!din) return;  // first layer: no one needs dL/din, skip the second GEMM
 
   ConstMatrixMap w(w_, row_len, filters_);

@@ -35,6 +35,7 @@ class Conv2D : public Layer {
   float* db_ = nullptr;
   Matrix cols_;   // (batch*Ho*Wo, K*K*Cin) im2col scratch
   Matrix dcols_;  // same shape, for backward
+  Vector dbias_;  // (1, F) bias gradient of one backward, summed in an aligned buffer (see backward)
 };
 
 }  // namespace podlab

@@ -145,7 +145,9 @@ void Lstm::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matrix& d
   MatrixMap dw(dw_, D + U, 4 * U);
   VectorMap db(db_, 4 * U);
   dw.noalias() += xh_.transpose() * dgates_;  // (D+U, T*batch) x (T*batch, 4U)
-  db += dgates_.colwise().sum();
+  // Aligned scratch first: Eigen's reduction order depends on the destination's alignment.
+  dbias_.noalias() = dgates_.colwise().sum();
+  db += dbias_;
 }
 
 int64_t Lstm::forward_flops() const {

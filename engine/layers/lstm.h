@@ -42,6 +42,7 @@ class Lstm : public Layer {
   Matrix dgates_;  // (T*batch, 4U): dL/d(pre-activation gates), all steps, for one dW GEMM
   Matrix dxh_;     // (batch, D+U): dL/d[x_t, h_{t-1}] of the current step
   Matrix dh_, dc_; // (batch, U): dL/dh_t and dL/dc_t carried from step t+1 to t
+  Vector dbias_;   // (1, 4U) bias gradient, summed in an aligned buffer (see backward)
 };
 
 }  // namespace podlab
