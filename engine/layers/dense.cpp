@@ -22,21 +22,21 @@ void Dense::bind(const float* values, float* grads) {
   db_ = grads ? grads + b_offset_ : nullptr;
 }
 
-void Dense::multiply(const Matrix& in, Matrix& out) {
+void Dense::affine(const Matrix& in, Matrix& out, bool relu) {
   const int batch = static_cast<int>(in.rows());
   out.resize(batch, units_);
-  gemm_.ab(in.data(), w_, out.data(), batch, units_, in_.size(), /*accumulate=*/false);
+  gemm_.ab(in.data(), w_, out.data(), batch, units_, in_.size(), b_, relu);
 }
 
-void Dense::forward(const Matrix& in, Matrix& out, bool /*training*/) {
-  multiply(in, out);
-  out.rowwise() += ConstVectorMap(b_, units_);
-}
+void Dense::forward(const Matrix& in, Matrix& out, bool /*training*/) { affine(in, out, /*relu=*/false); }
 
 void Dense::backward_linear(const Matrix& in, const Matrix& d, Matrix* din) {
   const int batch = static_cast<int>(d.rows()), n_in = in_.size();
   gemm_.atb_add(in.data(), d.data(), dw_, n_in, units_, batch);
-  VectorMap(db_, units_) += d.colwise().sum();
+  // Row by row, so each bias gradient is the same sum whatever the buffer's alignment (Eigen's
+  // colwise().sum() peels unaligned columns into a differently ordered scalar sum).
+  VectorMap db(db_, units_);
+  for (Eigen::Index i = 0; i < d.rows(); ++i) db += d.row(i);
   if (din) {
     din->resize(batch, n_in);
     gemm_.abt(d.data(), w_, din->data(), batch, n_in, units_);

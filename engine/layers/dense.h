@@ -22,11 +22,10 @@ class Dense : public Layer {
   std::string describe(ModelGraph& graph, const std::string& input) const override;
 
  protected:
-  // out (batch, n_out) = in W, without the bias.
-  void multiply(const Matrix& in, Matrix& out);
+  // out (batch, n_out) = in W + 1 b, then max(., 0) when `relu`, in one pass.
+  void affine(const Matrix& in, Matrix& out, bool relu);
   // From d = dL/d(in W + b) (batch, n_out): dW += in^T d, db += 1^T d, and din = d W^T unless null.
   void backward_linear(const Matrix& in, const Matrix& d, Matrix* din);
-  const float* biases() const { return b_; }
 
   int units_;
 

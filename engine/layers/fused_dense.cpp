@@ -1,23 +1,19 @@
 // FusedDense forward and backward.
-//   forward:  z = in W;  out = act(z + 1 b), one pass over each row after the product
+//   forward:  out = act(in W + 1 b): ReLU inside the product's last pass (Gemm), tanh and sigmoid in
+//             one pass over the product
 //   backward: dpre = dout * act'(out);  then Dense's products on dpre
-// Each element sees the same operations in the same order as Dense then ActivationLayer, so ReLU
-// results are bit-for-bit the unfused ones (tanh/sigmoid may differ in the last bit where Eigen's
-// vectorised and scalar exp/tanh differ).
+// Each element sees the same operations in the same order as Dense then ActivationLayer, so the
+// results are bit-for-bit the unfused ones.
 #include "engine/layers/fused_dense.h"
 
 namespace podlab {
 
 void FusedDense::forward(const Matrix& in, Matrix& out, bool /*training*/) {
-  multiply(in, out);
-  const auto b = ConstVectorMap(biases(), units_).array();
-  for (Eigen::Index i = 0; i < out.rows(); ++i) {
-    auto z = out.row(i).array();
-    switch (act_) {
-      case Activation::kRelu: z = (z + b).cwiseMax(0.0f); break;
-      case Activation::kSigmoid: z = (1.0f + (-(z + b)).exp()).inverse(); break;
-      case Activation::kTanh: z = (z + b).tanh(); break;
-    }
+  affine(in, out, act_ == Activation::kRelu);
+  switch (act_) {
+    case Activation::kRelu: break;
+    case Activation::kSigmoid: out.array() = (1.0f + (-out.array()).exp()).inverse(); break;
+    case Activation::kTanh: out.array() = out.array().tanh(); break;
   }
 }
 

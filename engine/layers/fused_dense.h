@@ -2,10 +2,11 @@
 //   in (batch, n_in) -> out = act(in W + b) (batch, n_out); variables as Dense ("scope/weights",
 //   "scope/biases"), so a model with fused layers has the same layout and checkpoints as one without.
 //
-// Same result as Dense then ActivationLayer, in fewer passes over the batch: the bias and the
-// activation are applied in one pass after the product (no intermediate (batch, n_out) matrix), and
-// backward turns dL/dout into dL/d(pre-activation) in one pass before the products. It describes itself
-// as the two layers would (MatMul, add, then Relu/Tanh/Sigmoid under the same scope).
+// Same result as Dense then ActivationLayer, in fewer passes over the batch: bias and ReLU are
+// applied while the product's tiles are in registers (tanh and sigmoid in one pass after it), no
+// intermediate (batch, n_out) matrix is kept, and backward turns dL/dout into dL/d(pre-activation) in
+// one pass before the products. It describes itself as the two layers would (MatMul, add, then
+// Relu/Tanh/Sigmoid under the same scope).
 #pragma once
 
 #include "engine/layers/activation.h"

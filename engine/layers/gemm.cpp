@@ -1,13 +1,15 @@
-// Gemm: Eigen's blocked GEMM with a kept workspace.
+// Gemm: the AVX-512 kernel where there is one, else Eigen's blocked GEMM with a kept workspace.
 //
-// Eigen evaluates a row-major product as the transposed column-major one (C^T = B^T A^T), and a
-// row-major matrix read as column-major is its transpose. So each product below is one column-major
-// call `C' (rows, cols) += L (rows, depth) R (depth, cols)` where C' is c read as column-major, which
-// is the path and operand order Eigen itself takes for the same expression on row-major operands.
+// On the Eigen path: Eigen evaluates a row-major product as the transposed column-major one
+// (C^T = B^T A^T), and a row-major matrix read as column-major is its transpose. So each product is
+// one column-major call `C' (rows, cols) += L (rows, depth) R (depth, cols)` where C' is c read as
+// column-major: the path and operand order Eigen itself takes for the same expression.
 #include "engine/layers/gemm.h"
 
 #include <Eigen/Core>
 #include <algorithm>
+
+#include "engine/layers/gemm_kernel.h"
 
 namespace podlab {
 namespace {
@@ -46,26 +48,36 @@ bool degenerate(int m, int n, int k) { return m == 1 || n == 1 || m + n + k < EI
 
 }  // namespace
 
-void Gemm::ab(const float* a, const float* b, float* c, int m, int n, int k, bool accumulate) {
+void Gemm::ab(const float* a, const float* b, float* c, int m, int n, int k, const float* bias, bool relu) {
   if (m == 0 || n == 0) return;
+  if constexpr (gemm_kernel::kAvailable) {
+    using gemm_kernel::Epilogue;
+    const Epilogue e = !bias ? Epilogue::kStore : relu ? Epilogue::kBiasRelu : Epilogue::kBias;
+    gemm_kernel::run(m, n, k, a, k, 1, b, n, c, n, bias, e);
+    if (relu && !bias) MatrixMap(c, m, n) = MatrixMap(c, m, n).cwiseMax(0.0f);
+    return;
+  }
   MatrixMap cm(c, m, n);
   if (k == 0) {
-    if (!accumulate) cm.setZero();
-    return;
+    cm.setZero();
+  } else if (degenerate(m, n, k)) {
+    cm.noalias() = ConstMatrixMap(a, m, k) * ConstMatrixMap(b, k, n);
+  } else {
+    cm.setZero();
+    // c^T (n, m) += b^T (n, k) a^T (k, m); b and a read as column-major are b^T and a^T.
+    run<Eigen::ColMajor, Eigen::ColMajor>(b, n, a, k, c, n, m, k, block_a_, block_b_);
   }
-  if (degenerate(m, n, k)) {
-    ConstMatrixMap am(a, m, k), bm(b, k, n);
-    if (accumulate) cm.noalias() += am * bm;
-    else cm.noalias() = am * bm;
-    return;
-  }
-  if (!accumulate) cm.setZero();
-  // c^T (n, m) += b^T (n, k) a^T (k, m); b and a read as column-major are b^T and a^T.
-  run<Eigen::ColMajor, Eigen::ColMajor>(b, n, a, k, c, n, m, k, block_a_, block_b_);
+  if (bias) cm.rowwise() += ConstVectorMap(bias, n);
+  if (relu) cm = cm.cwiseMax(0.0f);
 }
 
 void Gemm::atb_add(const float* a, const float* b, float* c, int m, int n, int k) {
   if (m == 0 || n == 0 || k == 0) return;
+  if constexpr (gemm_kernel::kAvailable) {
+    // a^T (i, kk) = a[kk * m + i]
+    gemm_kernel::run(m, n, k, a, 1, m, b, n, c, n, nullptr, gemm_kernel::Epilogue::kAccumulate);
+    return;
+  }
   if (degenerate(m, n, k)) {
     MatrixMap cm(c, m, n);
     ConstMatrixMap am(a, k, m), bm(b, k, n);

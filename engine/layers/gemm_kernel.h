@@ -1,0 +1,30 @@
+// Gemm's register-tiled AVX-512 kernel (internal to engine/layers/gemm.cpp; see there for when it
+// is used). Row-major products with the element order fixed by the shapes alone, so results are
+// bit-for-bit reproducible for a given build.
+#pragma once
+
+#include <cstddef>
+
+namespace podlab::gemm_kernel {
+
+#if defined(__AVX512F__)
+inline constexpr bool kAvailable = true;
+#else
+inline constexpr bool kAvailable = false;
+#endif
+
+// What the kernel does with a finished tile S = sum over k of a(i, k) b(k, j).
+enum class Epilogue {
+  kStore,       // c = S
+  kAccumulate,  // c = c + S
+  kBias,        // c = S + bias
+  kBiasRelu,    // c = max(S + bias, 0)
+};
+
+// c (m, n) from a (m, k) and b (k, n): a(i, kk) = a[i * a_row + kk * a_col] (so a row-major a has
+// a_row = k, a_col = 1, and a transposed one a_row = 1, a_col = m); b row kk starts at b + kk * ldb;
+// c row i at c + i * ldc; bias has n floats. Only when kAvailable.
+void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
+         float* c, ptrdiff_t ldc, const float* bias, Epilogue epilogue);
+
+}  // namespace podlab::gemm_kernel
