@@ -73,24 +73,34 @@ __attribute__((noinline)) void tile(int k, const float* a, ptrdiff_t a_row, ptrd
   }
 }
 
-// Rows [0, m) of one column tile of NV vectors, in tiles of kMr rows and one shorter tile.
+// `rows` rows of one tile (1..8), dispatched to the instantiation for that height.
+template <int NV>
+void tile_rows(int rows, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
+               float* c, ptrdiff_t ldc, const float* bias, Epilogue e, __mmask16 mask) {
+  switch (rows) {
+    case 1: tile<1, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 2: tile<2, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 3: tile<3, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 4: tile<4, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 5: tile<5, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 6: tile<6, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 7: if constexpr (NV < 4) tile<7, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+    case 8: if constexpr (NV < 4) tile<8, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask); break;
+  }
+}
+
+// Rows [0, m) of one column tile of NV vectors, cut into the fewest tiles of at most kMr rows, of
+// heights differing by at most one (50 rows: 6 x 7 + 8, not 6 x 8 + 2; a short tile has too few
+// accumulators to keep both FMA units busy).
 template <int NV>
 void column_tile(int m, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
                  float* c, ptrdiff_t ldc, const float* bias, Epilogue e, __mmask16 mask) {
   constexpr int kMr = NV == 4 ? 6 : 8;  // 24 accumulators, leaving registers for b and a
-  int i = 0;
-  for (; i + kMr <= m; i += kMr) tile<kMr, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, e, mask);
-  const float* at = a + i * a_row;
-  float* ct = c + i * ldc;
-  switch (m - i) {
-    case 0: break;
-    case 1: tile<1, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
-    case 2: tile<2, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
-    case 3: tile<3, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
-    case 4: tile<4, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
-    case 5: tile<5, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
-    case 6: tile<6, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
-    case 7: tile<7, NV>(k, at, a_row, a_col, b, ldb, ct, ldc, bias, e, mask); break;
+  const int tiles = (m + kMr - 1) / kMr, base = m / tiles, taller = m % tiles;
+  for (int t = 0, i = 0; t < tiles; ++t) {
+    const int rows = base + (t < taller ? 1 : 0);
+    tile_rows<NV>(rows, k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, e, mask);
+    i += rows;
   }
 }
 
