@@ -2,8 +2,10 @@
 // fn(0) on the calling thread, and returns when all are done. Work is split by the caller in a fixed
 // way, so results do not depend on scheduling. Not reentrant: one run() at a time per pool.
 // run() itself allocates nothing: the task is passed by reference, not copied into a std::function.
+// Waiting threads spin for a short while before they block, so hand-overs are fast.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -41,11 +43,11 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
-  // Guarded by mu_:
+  // Guarded by mu_ (written only under it; the atomics are also read without it while spinning):
   const TaskRef* task_ = nullptr;
   int task_n_ = 0;
-  long generation_ = 0;
-  int pending_ = 0;
+  std::atomic<long> generation_{0};
+  std::atomic<int> pending_{0};  // workers still running the current task
   bool stop_ = false;
 };
 
