@@ -3,27 +3,13 @@
 
 #include "engine/train_loop.h"
 #include "engine/trainer.h"
+#include "tests/engine/synthetic_data.h"
 
 using namespace podlab;
 
 namespace {
 
-// 10 classes of 8x8 images: class c lights pixels c..c+5 of row c%8 plus noise.
-Split synthetic_split(int n, uint64_t seed) {
-  Split s;
-  s.count = n;
-  s.rows = s.cols = 8;
-  s.pixels.resize(static_cast<size_t>(n) * 64);
-  s.labels.resize(n);
-  Rng rng(seed);
-  for (int i = 0; i < n; ++i) {
-    const int c = static_cast<int>(rng.below(10));
-    s.labels[i] = static_cast<uint8_t>(c);
-    for (int k = 0; k < 64; ++k) s.pixels[i * 64 + k] = static_cast<uint8_t>(rng.below(60));
-    for (int k = 0; k < 6; ++k) s.pixels[i * 64 + (c % 8) * 8 + (c / 8) * 2 + k % 6] = 250;
-  }
-  return s;
-}
+using testing::synthetic_split;
 
 std::unique_ptr<Trainer> make_trainer(const std::string& spec, int threads, uint64_t seed, const std::string& opt = "adam") {
   TrainConfig c;
