@@ -1,6 +1,8 @@
 // Building layer stacks from specs, and running them.
 #include "engine/network.h"
 
+#include <algorithm>
+
 #include "engine/layers/conv2d.h"
 #include "engine/layers/dense.h"
 #include "engine/layers/dropout.h"
@@ -66,11 +68,14 @@ Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape inp
   }
   bool vars_below = false;
   for (auto& layer : L) {
-    const size_t before = net->layout_.params().size();
+    const int before = static_cast<int>(net->layout_.params().size());
     layer->declare(net->layout_);
+    const int after = static_cast<int>(net->layout_.params().size());
     net->view_.push_back(dynamic_cast<const Flatten*>(layer.get()) != nullptr);
     net->needs_din_.push_back(vars_below);
-    vars_below |= net->layout_.params().size() > before;
+    net->dense_.push_back(dynamic_cast<Dense*>(layer.get()));
+    net->vars_.emplace_back(before, after);
+    vars_below |= after > before;
   }
   net->acts_.resize(L.size());
   net->out_.assign(L.size(), nullptr);
@@ -79,6 +84,7 @@ Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape inp
 }
 
 void Network::bind(const float* values, float* grads) {
+  grad_buffer_ = grads;
   for (auto& layer : layers_) layer->bind(values, grads);
 }
 
@@ -95,10 +101,18 @@ const Matrix& Network::forward(const Matrix& x, bool training) {
   return *in;
 }
 
-void Network::backward(const Matrix& dlogits) {
+// Every layer with variables is reached: the walk stops only below the lowest of them. With
+// `overwrite`, a Dense writes its gradients itself; other layers add, so their ranges are zeroed first.
+void Network::backward(const Matrix& dlogits, bool overwrite) {
   const Matrix* dout = &dlogits;
   for (size_t k = layers_.size(); k-- > 0 && dout;) {
     if (view_[k]) continue;  // dL/din is dL/dout
+    if (dense_[k]) {
+      dense_[k]->set_overwrite_gradients(overwrite);
+    } else if (overwrite) {
+      for (int v = vars_[k].first; v < vars_[k].second; ++v)
+        std::fill_n(grad_buffer_ + layout_[v].offset, layout_[v].size(), 0.0f);
+    }
     const Matrix& in = k == 0 ? *input_batch_ : *out_[k - 1];
     Matrix* din = needs_din_[k] ? &grads_[k - 1] : nullptr;
     layers_[k]->backward(in, acts_[k], *dout, din);

@@ -10,9 +10,11 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/graph/model_graph.h"
+#include "engine/layers/dense.h"
 #include "engine/layers/layer.h"
 #include "engine/model_spec.h"
 #include "engine/params.h"
@@ -36,8 +38,10 @@ class Network {
   // x (batch, input.size()) -> logits (batch, classes); the reference stays valid until the next call.
   // `x` must outlive the matching backward().
   const Matrix& forward(const Matrix& x, bool training);
-  // dlogits (batch, classes) for the last forward; adds dL/dparams into the bound gradient buffer.
-  void backward(const Matrix& dlogits);
+  // dlogits (batch, classes) for the last forward; adds dL/dparams into the bound gradient buffer,
+  // or with `overwrite` writes them (every variable's gradient; the padding between variables is
+  // left alone), so the caller need not zero the buffer each step.
+  void backward(const Matrix& dlogits, bool overwrite = false);
   // Seeds per-step randomness (dropout); layer k gets derive_seed(seed, k).
   void set_step_seed(uint64_t seed);
   // Output of layer k in the last forward (k = -1: the input).
@@ -61,6 +65,9 @@ class Network {
   std::vector<Matrix> grads_;  // grads_[k]: dL/d(output of layer k) (unused below a view's input)
   std::vector<char> view_;       // view_[k]: layer k only reshapes (Flatten)
   std::vector<char> needs_din_;  // needs_din_[k]: a layer below k has variables
+  std::vector<Dense*> dense_;    // dense_[k]: layer k as a Dense (it can overwrite gradients), or null
+  std::vector<std::pair<int, int>> vars_;  // vars_[k]: layer k's variables, [first, last) in layout_
+  float* grad_buffer_ = nullptr;
 };
 
 }  // namespace podlab

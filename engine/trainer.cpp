@@ -67,13 +67,12 @@ StepResult Trainer::gradients_in_place(const Split& train) {
   const int parts = std::min(config_.threads, n);
   pool_->run(parts, [&](int r) {
     const int lo = n * r / parts, hi = n * (r + 1) / parts;
-    std::fill(grads_[r].begin(), grads_[r].end(), 0.0f);
     Network& net = *replicas_[r];
     train.gather(batch_idx_.data() + lo, hi - lo, x_[r], labels_.data() + lo);
     net.set_step_seed(derive_seed(config_.seed, static_cast<uint64_t>(step), static_cast<uint64_t>(r)));
     const Matrix& logits = net.forward(x_[r], true);
     stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
-    net.backward(dlogits_[r]);
+    net.backward(dlogits_[r], /*overwrite=*/true);  // so grads_[r] need not be zeroed first
   });
 
   // Sum replica gradients into replica 0's buffer in replica order, each thread owning a slice.

@@ -1,6 +1,6 @@
 // Dense forward and backward.
 //   forward:  out = in W + 1 b
-//   backward: dW += in^T dout;  db += 1^T dout;  din = dout W^T
+//   backward: dW += in^T dout;  db += 1^T dout;  din = dout W^T  (= for dW and db when overwriting)
 // The products go through Gemm, so a step with a stable batch size allocates nothing.
 #include "engine/layers/dense.h"
 
@@ -32,11 +32,18 @@ void Dense::forward(const Matrix& in, Matrix& out, bool /*training*/) { affine(i
 
 void Dense::backward_linear(const Matrix& in, const Matrix& d, Matrix* din) {
   const int batch = static_cast<int>(d.rows()), n_in = in_.size();
-  gemm_.atb_add(in.data(), d.data(), dw_, n_in, units_, batch);
-  // Row by row, so each bias gradient is the same sum whatever the buffer's alignment (Eigen's
+  // Bias gradients go row by row, so each is the same sum whatever the buffer's alignment (Eigen's
   // colwise().sum() peels unaligned columns into a differently ordered scalar sum).
   VectorMap db(db_, units_);
-  for (Eigen::Index i = 0; i < d.rows(); ++i) db += d.row(i);
+  Eigen::Index first = 0;
+  if (overwrite_grads_) {
+    gemm_.atb(in.data(), d.data(), dw_, n_in, units_, batch);
+    if (batch > 0) db = d.row(first++);
+    else db.setZero();
+  } else {
+    gemm_.atb_add(in.data(), d.data(), dw_, n_in, units_, batch);
+  }
+  for (Eigen::Index i = first; i < d.rows(); ++i) db += d.row(i);
   if (din) {
     din->resize(batch, n_in);
     gemm_.abt(d.data(), w_, din->data(), batch, n_in, units_);

@@ -21,6 +21,10 @@ class Dense : public Layer {
   int64_t forward_flops() const override { return 2ll * in_.size() * units_; }
   std::string describe(ModelGraph& graph, const std::string& input) const override;
 
+  // When on, backward() writes dW and db instead of adding to them (the Layer contract's default),
+  // so the caller need not zero the gradient buffer first. Network::backward sets it.
+  void set_overwrite_gradients(bool on) { overwrite_grads_ = on; }
+
  protected:
   // out (batch, n_out) = in W + 1 b, then max(., 0) when `relu`, in one pass.
   void affine(const Matrix& in, Matrix& out, bool relu);
@@ -36,6 +40,7 @@ class Dense : public Layer {
   const float* b_ = nullptr;
   float* dw_ = nullptr;
   float* db_ = nullptr;
+  bool overwrite_grads_ = false;
   Gemm gemm_;  // this layer's product workspace (one Network, one thread)
 };
 

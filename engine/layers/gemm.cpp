@@ -88,6 +88,16 @@ void Gemm::atb_add(const float* a, const float* b, float* c, int m, int n, int k
   run<Eigen::ColMajor, Eigen::RowMajor>(b, n, a, m, c, n, m, k, block_a_, block_b_);
 }
 
+void Gemm::atb(const float* a, const float* b, float* c, int m, int n, int k) {
+  if (m == 0 || n == 0) return;
+  if (k > 0 && gemm_kernel::kAvailable) {
+    gemm_kernel::run(m, n, k, a, 1, m, b, n, c, n, nullptr, gemm_kernel::Epilogue::kStore);
+    return;
+  }
+  MatrixMap(c, m, n).setZero();
+  atb_add(a, b, c, m, n, k);
+}
+
 void Gemm::abt(const float* a, const float* b, float* c, int m, int n, int k) {
   if (m == 0 || n == 0) return;
   MatrixMap cm(c, m, n);

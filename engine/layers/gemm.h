@@ -26,6 +26,8 @@ class Gemm {
           bool relu = false);
   // c (m, n) += a^T b with a (k, m), b (k, n): a weight gradient, in^T dout.
   void atb_add(const float* a, const float* b, float* c, int m, int n, int k);
+  // c (m, n) = a^T b: the same product written instead of added.
+  void atb(const float* a, const float* b, float* c, int m, int n, int k);
   // c (m, n) = a b^T with a (m, k), b (n, k): an input gradient, dout W^T.
   void abt(const float* a, const float* b, float* c, int m, int n, int k);
 
