@@ -6,6 +6,8 @@ namespace podlab {
 
 // Defined in transport_inproc.cpp; the class itself stays private to that file.
 std::unique_ptr<Transport> new_inproc_transport(const TransportConfig& config);
+// Defined in transport_zmq.cpp (the only file that includes zmq.h); binds/connects, hence a Result.
+Result<std::unique_ptr<Transport>> new_zmq_transport(const TransportConfig& config);
 
 Transport::Transport(std::string name, TransportConfig config) : name_(std::move(name)), config_(std::move(config)) {
   for (const TaskId& t : config_.local) counters_[t].name = t.name();
@@ -81,8 +83,7 @@ Result<std::unique_ptr<Transport>> make_transport(const std::string& name, const
   for (double f : config.worker_slowdown)
     if (!(f >= 1.0)) return Status::Usage("worker slow-down factors must be >= 1");
   if (name == "inproc") return new_inproc_transport(config);
-  if (name == "zmq")
-    return Status::Usage("the zmq transport is not built yet (this version runs clusters on threads: --transport threads)");
+  if (name == "zmq") return new_zmq_transport(config);
   return Status::Usage("unknown transport '" + name + "' (expected inproc or zmq)");
 }
 

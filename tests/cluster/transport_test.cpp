@@ -57,7 +57,7 @@ TEST_CASE("inproc delivers in order and counts bytes per peer", "[cluster]") {
   CHECK(counters_of(all, "worker:0").bytes_out == 60);
 
   CHECK(t->send(kW0, TaskId{Role::kPs, 3}, bytes_of(1, 0)).code() == StatusCode::kNetwork);
-  CHECK(make_transport("zmq", t->config()).status().code() == StatusCode::kUsage);
+  CHECK(make_transport("carrier-pigeon", t->config()).status().code() == StatusCode::kUsage);
   CHECK(make_transport("carrier-pigeon", t->config()).status().code() == StatusCode::kUsage);
 }
 
