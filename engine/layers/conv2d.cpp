@@ -3,6 +3,10 @@
 //           in[n, oy*s - pad_top + ky, ox*s - pad_left + kx, ci], or 0 where that cell is padding.
 //   forward:  out viewed as (batch*Ho*Wo, F) = cols W + 1 b
 //   backward: dW += cols^T dout;  db += 1^T dout;  dcols = dout W^T;  din = col2im(dcols)
+// The products go through Gemm (gemm.h: the AVX-512 register-tiled kernel where there is one, kept
+// workspaces otherwise). dW is computed transposed, dW^T = sum_n dout_n^T cols_n one sample at a
+// time (the kernel broadcasts from dout and streams the sample's cols rows, which stay in L2), and
+// dcols as dout times an explicit copy of W^T, so the kernel reads every operand along rows.
 // `out` (batch, Ho*Wo*F) row-major is already the (batch*Ho*Wo, F) matrix, so folding the batch into
 // the GEMM's rows costs nothing and gives Eigen one large product instead of `batch` small ones.
 #include "engine/layers/conv2d.h"
@@ -127,12 +131,8 @@ void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   cols_.resize(rows, row_len);  // free when the batch size is unchanged
   im2col(g, in.data(), batch, cols_.data());
 
-  ConstMatrixMap w(w_, row_len, filters_);
-  ConstVectorMap b(b_, filters_);
   out.resize(batch, out_.size());
-  MatrixMap out_view(out.data(), rows, filters_);
-  out_view.noalias() = cols_ * w;
-  out_view.rowwise() += b;
+  gemm_.ab(cols_.data(), w_, out.data(), rows, filters_, row_len, b_);
 }
 
 void Conv2D::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
@@ -141,18 +141,27 @@ void Conv2D::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matrix&
   const int rows = batch * out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
   assert(cols_.rows() == rows && "backward must follow a forward on the same batch");
   ConstMatrixMap dout_view(dout.data(), rows, filters_);
-  MatrixMap dw(dw_, row_len, filters_);
   VectorMap db(db_, filters_);
-  dw.noalias() += cols_.transpose() * dout_view;
+  // dW^T (F, K*K*Cin) = sum over samples of dout_n^T cols_n, one sample at a time so that the
+  // sample's cols rows stay in cache while the kernel sweeps them.
+  dwt_.resize(filters_, row_len);
+  dwt_.setZero();
+  const int per = out_.h * out_.w;
+  for (int n = 0; n < batch; ++n)
+    gemm_.atb_add(dout.data() + static_cast<size_t>(n) * per * filters_,
+                  cols_.data() + static_cast<size_t>(n) * per * row_len, dwt_.data(), filters_, row_len, per);
+  MatrixMap dw(dw_, row_len, filters_);
+  dw += dwt_.transpose();
   // Summed into an aligned scratch first: Eigen's reduction order depends on the destination's
   // alignment, and `db` may be a view into any buffer. This keeps runs bit-for-bit reproducible.
   dbias_.noalias() = dout_view.colwise().sum();
   db += dbias_;
   if (!din) return;  // first layer: no one needs dL/din, skip the second GEMM
 
-  ConstMatrixMap w(w_, row_len, filters_);
+  wt_.resize(filters_, row_len);
+  wt_ = ConstMatrixMap(w_, row_len, filters_).transpose();
   dcols_.resize(rows, row_len);
-  dcols_.noalias() = dout_view * w.transpose();
+  gemm_.ab(dout.data(), wt_.data(), dcols_.data(), rows, row_len, filters_);
   din->resize(batch, in_.size());
   din->setZero();
   const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};

@@ -5,6 +5,7 @@
 //   VALID: Ho = floor((H - K) / stride) + 1.
 #pragma once
 
+#include "engine/layers/gemm.h"
 #include "engine/layers/layer.h"
 
 namespace podlab {
@@ -35,6 +36,9 @@ class Conv2D : public Layer {
   float* db_ = nullptr;
   Matrix cols_;   // (batch*Ho*Wo, K*K*Cin) im2col scratch
   Matrix dcols_;  // same shape, for backward
+  Gemm gemm_;     // products on kept workspaces
+  Matrix wt_;     // (F, K*K*Cin) weights transposed, for the input gradient
+  Matrix dwt_;    // (F, K*K*Cin) weight gradient of one backward, transposed
   Vector dbias_;  // (1, F) bias gradient of one backward, summed in an aligned buffer (see backward)
 };
 

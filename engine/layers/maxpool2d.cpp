@@ -42,6 +42,10 @@ void MaxPool2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   const int n_out = out_.size();
   out.resize(batch, n_out);
   argmax_.resize(static_cast<size_t>(batch) * n_out);  // no reallocation at a stable batch size
+  if (tiled()) {
+    forward_tiled(in, out);
+    return;
+  }
   for (int n = 0; n < batch; ++n) {
     const float* x = in.data() + static_cast<size_t>(n) * in_.size();
     float* y = out.data() + static_cast<size_t>(n) * n_out;
@@ -79,12 +83,74 @@ void MaxPool2D::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matr
   const int batch = static_cast<int>(dout.rows()), n_out = out_.size();
   assert(argmax_.size() == static_cast<size_t>(batch) * n_out && "backward must follow forward");
   din->resize(batch, in_.size());
+  if (tiled()) {
+    backward_tiled(dout, *din);
+    return;
+  }
   din->setZero();
   for (int n = 0; n < batch; ++n) {
     const float* g = dout.data() + static_cast<size_t>(n) * n_out;
     const int* arg = argmax_.data() + static_cast<size_t>(n) * n_out;
     float* dx = din->data() + static_cast<size_t>(n) * in_.size();
     for (int o = 0; o < n_out; ++o) dx[arg[o]] += g[o];
+  }
+}
+
+bool MaxPool2D::tiled() const {
+  return size_ == 2 && stride_ == 2 && pad_top_ == 0 && pad_left_ == 0 && out_.h * 2 == in_.h &&
+         out_.w * 2 == in_.w;
+}
+
+// 2x2 windows, step 2, exactly tiling the image: every input cell is in one window. Same order and
+// tie rule as the general loop (the top-left cell first, then strict '>'), written branch-free over
+// the channels so the compiler vectorises it.
+void MaxPool2D::forward_tiled(const Matrix& in, Matrix& out) {
+  const int batch = static_cast<int>(in.rows()), c = in_.c, row = in_.w * c;
+  for (int n = 0; n < batch; ++n) {
+    const float* x = in.data() + static_cast<size_t>(n) * in_.size();
+    float* y = out.data() + static_cast<size_t>(n) * out_.size();
+    int* arg = argmax_.data() + static_cast<size_t>(n) * out_.size();
+    for (int oy = 0; oy < out_.h; ++oy) {
+      for (int ox = 0; ox < out_.w; ++ox, y += c, arg += c) {
+        const int b0 = (2 * oy * in_.w + 2 * ox) * c, b1 = b0 + c, b2 = b0 + row, b3 = b2 + c;
+        const float* x0 = x + b0;
+        const float* x1 = x + b1;
+        const float* x2 = x + b2;
+        const float* x3 = x + b3;
+        for (int ch = 0; ch < c; ++ch) {
+          float best = x0[ch];
+          int at = b0 + ch;
+          if (x1[ch] > best) best = x1[ch], at = b1 + ch;
+          if (x2[ch] > best) best = x2[ch], at = b2 + ch;
+          if (x3[ch] > best) best = x3[ch], at = b3 + ch;
+          y[ch] = best;
+          arg[ch] = at;
+        }
+      }
+    }
+  }
+}
+
+// Windows do not overlap and cover the image, so each input cell is written once: the gradient
+// where it won, else 0 (no zero fill and scatter).
+void MaxPool2D::backward_tiled(const Matrix& dout, Matrix& din) {
+  const int batch = static_cast<int>(dout.rows()), c = in_.c, row = in_.w * c;
+  for (int n = 0; n < batch; ++n) {
+    const float* g = dout.data() + static_cast<size_t>(n) * out_.size();
+    const int* arg = argmax_.data() + static_cast<size_t>(n) * out_.size();
+    float* dx = din.data() + static_cast<size_t>(n) * in_.size();
+    for (int oy = 0; oy < out_.h; ++oy) {
+      for (int ox = 0; ox < out_.w; ++ox, g += c, arg += c) {
+        const int b0 = (2 * oy * in_.w + 2 * ox) * c, b1 = b0 + c, b2 = b0 + row, b3 = b2 + c;
+        for (int ch = 0; ch < c; ++ch) {
+          const int a = arg[ch];
+          dx[b0 + ch] = a == b0 + ch ? g[ch] : 0.0f;
+          dx[b1 + ch] = a == b1 + ch ? g[ch] : 0.0f;
+          dx[b2 + ch] = a == b2 + ch ? g[ch] : 0.0f;
+          dx[b3 + ch] = a == b3 + ch ? g[ch] : 0.0f;
+        }
+      }
+    }
   }
 }
 

@@ -19,6 +19,10 @@ class MaxPool2D : public Layer {
   int64_t forward_flops() const override;
 
  private:
+  bool tiled() const;  // 2x2 windows, step 2, no padding, covering the image exactly
+  void forward_tiled(const Matrix& in, Matrix& out);
+  void backward_tiled(const Matrix& dout, Matrix& din);
+
   int size_, stride_;
   Padding padding_;
   Shape out_;
