@@ -3,6 +3,8 @@
 //           in[n, oy*s - pad_top + ky, ox*s - pad_left + kx, ci], or 0 where that cell is padding.
 //   forward:  out viewed as (batch*Ho*Wo, F) = cols W + 1 b
 //   backward: dW += cols^T dout;  db += 1^T dout;  dcols = dout W^T;  din = col2im(dcols)
+// The batch is processed in chunks of samples whose cols fit in L2 (one sample for conv2 of the
+// MNIST CNN); backward rebuilds each chunk's cols from `in` instead of keeping the batch's.
 // The products go through Gemm (gemm.h: the AVX-512 register-tiled kernel where there is one, kept
 // workspaces otherwise). dW is computed transposed, dW^T = sum_n dout_n^T cols_n one sample at a
 // time (the kernel broadcasts from dout and streams the sample's cols rows, which stay in L2), and
@@ -123,49 +125,66 @@ void Conv2D::bind(const float* values, float* grads) {
   db_ = grads ? grads + b_offset_ : nullptr;
 }
 
+// Samples per im2col chunk: as many as keep the chunk's cols within about 512 KB (L2-resident while
+// the GEMM sweeps it), at least one.
+int Conv2D::chunk_samples() const {
+  const int per_sample = out_.h * out_.w * kernel_ * kernel_ * in_.c;
+  return std::max(1, (128 * 1024) / per_sample);
+}
+
 void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   assert(in.cols() == in_.size());
   const int batch = static_cast<int>(in.rows());
-  const int rows = batch * out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
+  const int per = out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
   const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
-  cols_.resize(rows, row_len);  // free when the batch size is unchanged
-  im2col(g, in.data(), batch, cols_.data());
-
+  const int chunk = std::min(batch, chunk_samples());
+  cols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);  // free when the batch size is unchanged
   out.resize(batch, out_.size());
-  gemm_.ab(cols_.data(), w_, out.data(), rows, filters_, row_len, b_);
+  for (int n0 = 0; n0 < batch; n0 += chunk) {
+    const int nb = std::min(chunk, batch - n0);
+    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data());
+    gemm_.ab(cols_.data(), w_, out.data() + static_cast<size_t>(n0) * out_.size(), nb * per, filters_, row_len, b_);
+  }
 }
 
-void Conv2D::backward(const Matrix& /*in*/, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
+void Conv2D::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
   assert(dw_ && db_ && "backward needs a gradient buffer from bind()");
   const int batch = static_cast<int>(dout.rows());
-  const int rows = batch * out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
-  assert(cols_.rows() == rows && "backward must follow a forward on the same batch");
-  ConstMatrixMap dout_view(dout.data(), rows, filters_);
-  VectorMap db(db_, filters_);
-  // dW^T (F, K*K*Cin) = sum over samples of dout_n^T cols_n, one sample at a time so that the
-  // sample's cols rows stay in cache while the kernel sweeps them.
+  const int per = out_.h * out_.w, rows = batch * per, row_len = kernel_ * kernel_ * in_.c;
+  assert(in.rows() == batch && in.cols() == in_.size());
+  const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
+  const int chunk = std::min(batch, chunk_samples());
+  cols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);
   dwt_.resize(filters_, row_len);
   dwt_.setZero();
-  const int per = out_.h * out_.w;
-  for (int n = 0; n < batch; ++n)
-    gemm_.atb_add(dout.data() + static_cast<size_t>(n) * per * filters_,
-                  cols_.data() + static_cast<size_t>(n) * per * row_len, dwt_.data(), filters_, row_len, per);
+  if (din) {
+    wt_.resize(filters_, row_len);
+    wt_ = ConstMatrixMap(w_, row_len, filters_).transpose();
+    dcols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);
+    din->resize(batch, in_.size());
+    din->setZero();
+  }
+  // Chunk by chunk, so cols and dcols stay in cache: im2col again (cheaper than keeping the whole
+  // batch's cols from forward and reading them back from memory), dW^T += dout_c^T cols_c, and
+  // din_c = col2im(dout_c W^T).
+  for (int n0 = 0; n0 < batch; n0 += chunk) {
+    const int nb = std::min(chunk, batch - n0);
+    const float* dout_c = dout.data() + static_cast<size_t>(n0) * out_.size();
+    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data());
+    gemm_.atb_add(dout_c, cols_.data(), dwt_.data(), filters_, row_len, nb * per);
+    if (din) {
+      gemm_.ab(dout_c, wt_.data(), dcols_.data(), nb * per, row_len, filters_);
+      col2im(g, dcols_.data(), nb, din->data() + static_cast<size_t>(n0) * in_.size());
+    }
+  }
   MatrixMap dw(dw_, row_len, filters_);
   dw += dwt_.transpose();
   // Summed into an aligned scratch first: Eigen's reduction order depends on the destination's
   // alignment, and `db` may be a view into any buffer. This keeps runs bit-for-bit reproducible.
+  ConstMatrixMap dout_view(dout.data(), rows, filters_);
   dbias_.noalias() = dout_view.colwise().sum();
+  VectorMap db(db_, filters_);
   db += dbias_;
-  if (!din) return;  // first layer: no one needs dL/din, skip the second GEMM
-
-  wt_.resize(filters_, row_len);
-  wt_ = ConstMatrixMap(w_, row_len, filters_).transpose();
-  dcols_.resize(rows, row_len);
-  gemm_.ab(dout.data(), wt_.data(), dcols_.data(), rows, row_len, filters_);
-  din->resize(batch, in_.size());
-  din->setZero();
-  const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
-  col2im(g, dcols_.data(), batch, din->data());
 }
 
 int64_t Conv2D::forward_flops() const {

@@ -25,6 +25,8 @@ class Conv2D : public Layer {
   std::string describe(ModelGraph& graph, const std::string& input) const override;
 
  private:
+  int chunk_samples() const;
+
   int filters_, kernel_, stride_;
   Padding padding_;
   Shape out_;
@@ -34,7 +36,7 @@ class Conv2D : public Layer {
   const float* b_ = nullptr;
   float* dw_ = nullptr;
   float* db_ = nullptr;
-  Matrix cols_;   // (batch*Ho*Wo, K*K*Cin) im2col scratch
+  Matrix cols_;   // (chunk*Ho*Wo, K*K*Cin) im2col scratch for one chunk of samples
   Matrix dcols_;  // same shape, for backward
   Gemm gemm_;     // products on kept workspaces
   Matrix wt_;     // (F, K*K*Cin) weights transposed, for the input gradient
