@@ -5,6 +5,8 @@
 // the same `result` object as `podlab train` plus per-task counters.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "app/command.h"
@@ -13,6 +15,7 @@
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
 #include "cluster/local_cluster.h"
+#include "cluster/task_main.h"
 
 namespace podlab {
 namespace {
@@ -31,7 +34,49 @@ struct ClusterFlags {
   std::string slowdown;              // "1,1,4": per-worker factors
   std::vector<std::string> silence;  // "I:N": worker I goes silent after N messages
   uint64_t sim_seed = 1;
+  // podlab ps|worker: one task of a cluster in this process
+  int index = -1;
+  std::string report_file;
+  double connect_timeout_s = 30;
 };
+
+// The training flags a task process needs to build the same plan as its launcher (as given, before
+// make_setup filled in defaults, so every task fills them in the same way).
+std::vector<std::string> task_args(const ClusterFlags& f, bool json) {
+  const SetupFlags& s = f.setup;
+  std::vector<std::string> a;
+  auto add = [&](const char* flag, const std::string& v) {
+    a.push_back(flag);
+    a.push_back(v);
+  };
+  auto num = [](double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.9g", v);
+    return std::string(b);
+  };
+  add("--model", s.model);
+  if (!s.dataset.empty()) add("--dataset", s.dataset);
+  if (!s.data_dir.empty()) add("--data", s.data_dir);
+  if (!s.optimizer.empty()) add("--optimizer", s.optimizer);
+  if (!s.lr_schedule.empty()) add("--lr-schedule", s.lr_schedule);
+  if (s.lr > 0) add("--lr", num(s.lr));
+  add("--momentum", num(s.momentum));
+  if (s.batch > 0) add("--batch", std::to_string(s.batch));
+  if (s.epochs > 0) add("--epochs", std::to_string(s.epochs));
+  add("--threads", std::to_string(s.threads));
+  add("--seed", std::to_string(s.seed));
+  if (s.limit_train > 0) add("--limit-train", std::to_string(s.limit_train));
+  if (s.limit_test > 0) add("--limit-test", std::to_string(s.limit_test));
+  add("--mode", f.mode);
+  if (f.replicas > 0) add("--replicas-to-aggregate", std::to_string(f.replicas));
+  if (f.max_steps > 0) add("--max-steps", std::to_string(f.max_steps));
+  if (f.eval_limit > 0) add("--eval-limit", std::to_string(f.eval_limit));
+  add("--retry-ms", std::to_string(f.retry_ms));
+  add("--placement", f.placement);
+  add("--connect-timeout-s", num(f.connect_timeout_s));
+  if (json) a.push_back("--json");
+  return a;
+}
 
 Result<std::vector<double>> parse_factors(const std::string& text) {
   std::vector<double> out;
@@ -175,30 +220,76 @@ void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Datas
       .print();
 }
 
+Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out);
+void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset& data, const ParamLayout& layout,
+                 const Placement& placement, bool json);
+
 int run_cluster(ClusterFlags& f) {
-  if (f.transport == "processes")
-    return report(Status::Usage("--transport processes is not implemented yet; use --transport threads"));
   if (!f.cluster_spec.empty()) {
     auto spec = load_cluster_spec(f.cluster_spec);
     if (!spec.ok()) return report(spec.status());
     f.ps = spec->num_ps();
     f.workers = spec->num_workers();
   }
-  auto mode = SyncMode::parse(f.mode);
-  if (!mode.ok()) return report(mode.status());
   auto slowdown = parse_factors(f.slowdown);
   if (!slowdown.ok()) return report(slowdown.status());
   auto silence = parse_silence(f.silence, f.workers);
   if (!silence.ok()) return report(silence.status());
 
-  const bool default_schedule = f.setup.lr_schedule.empty();
+  const bool processes = f.transport == "processes";
+  if (processes && (f.latency_ms > 0 || f.jitter_ms > 0 || f.bandwidth_mbps > 0 || f.loss > 0 || !f.slowdown.empty() ||
+                    !f.silence.empty()))
+    return report(Status::Usage("the --sim-* flags simulate a network for --transport threads; processes use real sockets"));
+  const ClusterFlags given = f;  // before make_setup fills in defaults: what the task processes get
+  LocalClusterOptions o;
   auto setup = make_setup(f.setup);
   if (!setup.ok()) return report(setup.status());
   const Dataset& data = setup->data;
+  Status st = make_plan(f, *setup, &o.plan);
+  if (!st.ok()) return report(st);
+  const TrainingPlan& plan = o.plan;
+  o.num_ps = f.ps;
+  o.placement = f.placement;
+  o.network.link = {f.latency_ms, f.jitter_ms, f.bandwidth_mbps, f.loss};
+  o.network.worker_slowdown = *slowdown;
+  o.network.worker_silent_after = *silence;
+  o.network.seed = f.sim_seed;
+  const bool json = f.json || !stdout_is_terminal();
+  const ParamLayout& layout = setup->trainer->layout();
+  auto placement = make_placement(layout, f.ps, f.placement);
+  if (!placement.ok()) return report(placement.status());
+  print_start(f, plan, data, layout, *placement, json);
 
-  LocalClusterOptions o;
-  TrainingPlan& plan = o.plan;
-  plan.train = setup->trainer->config();
+  g_cluster_stop = 0;
+  std::signal(SIGINT, on_cluster_signal);
+  std::signal(SIGTERM, on_cluster_signal);
+  Result<ClusterReport> result = Status::Internal("not run");
+  if (processes) {
+    ProcessClusterOptions po;
+    po.num_ps = f.ps;
+    po.num_workers = f.workers;
+    po.task_args = task_args(given, json);
+    result = run_process_cluster(po, &g_cluster_stop);
+    if (result.ok()) result->placement = *placement;
+  } else {
+    ClusterPrinter printer(json, plan);
+    result = run_local_cluster(o, data, &printer);
+  }
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!result.ok()) return report(result.status());
+  print_summary(*result, plan, data, json);
+  return result->chief.interrupted ? static_cast<int>(StatusCode::kInterrupted) : 0;
+}
+
+// The plan every task agrees on, from the flags (f.workers set) and the loaded setup.
+Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
+  auto mode = SyncMode::parse(f.mode);
+  if (!mode.ok()) return mode.status();
+  const bool default_schedule = f.setup.lr_schedule.empty();
+  const Dataset& data = setup.data;
+  TrainingPlan& plan = *out;
+  plan.train = setup.trainer->config();
   plan.mode = *mode;
   plan.num_workers = f.workers;
   plan.replicas_to_aggregate = f.replicas > 0 ? f.replicas : f.workers;
@@ -206,24 +297,17 @@ int run_cluster(ClusterFlags& f) {
   plan.train_count = data.train.count;
   plan.eval_limit = f.eval_limit;
   plan.retry_ms = f.retry_ms;
-  Status st = finish_plan(plan, f.max_steps);
-  if (!st.ok()) return report(st);
+  PODLAB_RETURN_IF_ERROR(finish_plan(plan, f.max_steps));
   if (default_schedule) {
     // The model's default decay is per epoch; a sync step covers workers x batch samples.
     const float decay = train_defaults(plan.train.model.kind).decay_per_epoch;
     if (decay != 1.0f) plan.train.optimizer.schedule = *LrSchedule::parse("exp:" + std::to_string(decay) + ":" + std::to_string(plan.steps_per_epoch));
   }
-  o.num_ps = f.ps;
-  o.placement = f.placement;
-  o.network.link = {f.latency_ms, f.jitter_ms, f.bandwidth_mbps, f.loss};
-  o.network.worker_slowdown = *slowdown;
-  o.network.worker_silent_after = *silence;
-  o.network.seed = f.sim_seed;
+  return Status::Ok();
+}
 
-  const bool json = f.json || !stdout_is_terminal();
-  const ParamLayout& layout = setup->trainer->layout();
-  auto placement = make_placement(layout, f.ps, f.placement);
-  if (!placement.ok()) return report(placement.status());
+void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset& data, const ParamLayout& layout,
+                 const Placement& placement, bool json) {
   const TrainConfig& c = plan.train;
   if (json) {
     JsonLine()
@@ -243,28 +327,119 @@ int run_cluster(ClusterFlags& f) {
         .add("replicas_to_aggregate", plan.replicas_to_aggregate)
         .add("steps_per_epoch", plan.steps_per_epoch)
         .add("total_steps", plan.total_steps)
-        .raw("placement", placement_json(*placement, layout))
+        .raw("placement", placement_json(placement, layout))
         .print();
   } else {
-    std::printf("podlab cluster: %s on %s, %zu parameters; %d ps + %d workers on threads, mode %s", c.model.to_string().c_str(),
-                data.name.c_str(), layout.parameter_count(), f.ps, f.workers, plan.mode.to_string().c_str());
+    std::printf("podlab cluster: %s on %s, %zu parameters; %d ps + %d workers %s, mode %s", c.model.to_string().c_str(),
+                data.name.c_str(), layout.parameter_count(), f.ps, f.workers,
+                f.transport == "processes" ? "as processes (zmq on 127.0.0.1)" : "on threads", plan.mode.to_string().c_str());
     if (plan.mode.kind == SyncMode::Kind::kSync) std::printf(" (aggregate %d)", plan.replicas_to_aggregate);
     std::printf("\n  %s lr %g, batch %d per worker, %d epochs = %lld steps, seed %llu\n%s", c.optimizer.name.c_str(),
                 c.optimizer.lr, c.batch, plan.epochs, static_cast<long long>(plan.total_steps),
-                static_cast<unsigned long long>(c.seed), placement_table(*placement, layout).c_str());
+                static_cast<unsigned long long>(c.seed), placement_table(placement, layout).c_str());
     std::fflush(stdout);
   }
+}
 
-  g_cluster_stop = 0;
-  std::signal(SIGINT, on_cluster_signal);
-  std::signal(SIGTERM, on_cluster_signal);
+// `podlab ps|worker`: one task over zmq. Writes its report (task_main.h) to --report when given.
+int run_task(ClusterFlags& f, Role role) {
+  TaskConfig tc;
+  if (!f.cluster_spec.empty()) {
+    auto spec = load_cluster_spec(f.cluster_spec);
+    if (!spec.ok()) return report(spec.status());
+    tc.cluster = *spec;
+    if (f.index < 0) return report(Status::Usage("--cluster needs --index"));
+    tc.task = TaskId{role, f.index};
+  } else {
+    auto env = tf_config_from_env();
+    if (!env.ok()) return report(env.status().With("no --cluster given, and TF_CONFIG"));
+    tc = *env;
+    if (f.index >= 0) tc.task.index = f.index;
+    if (tc.task.role != role)
+      return report(Status::Config(std::string("TF_CONFIG says this task is a ") + role_name(tc.task.role) + ", not a " + role_name(role)));
+  }
+  if (!tc.cluster.contains(tc.task))
+    return report(Status::Usage(tc.task.name() + " is not in the cluster spec " + tc.cluster.to_json()));
+  f.ps = tc.cluster.num_ps();
+  f.workers = tc.cluster.num_workers();
+  const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
+  ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);
+
+  auto setup = make_setup(f.setup);
+  if (!setup.ok()) return report(setup.status());
+  TrainingPlan plan;
+  Status st = make_plan(f, *setup, &plan);
+  if (!st.ok()) return report(st);
+  auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
+  if (!placement.ok()) return report(placement.status());
+  TransportConfig net;
+  net.cluster = tc.cluster;
+  net.local = {tc.task};
+  auto transport = make_transport("zmq", net);
+  if (!transport.ok()) return report(transport.status().With(tc.task.name()));
+
+  Context ctx;
+  ctx.self = tc.task;
+  ctx.plan = &plan;
+  ctx.placement = &*placement;
+  ctx.transport = transport->get();
+  ctx.data = &setup->data;
+  const bool json = f.json || !stdout_is_terminal();
   ClusterPrinter printer(json, plan);
-  auto result = run_local_cluster(o, data, &printer);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (!result.ok()) return report(result.status());
-  print_summary(*result, plan, data, json);
-  return result->chief.interrupted ? static_cast<int>(StatusCode::kInterrupted) : 0;
+  const bool chief = role == Role::kWorker && tc.task.index == 0;
+  if (chief) {
+    ctx.observer = &printer;
+    g_cluster_stop = 0;
+    std::signal(SIGINT, on_cluster_signal);
+    std::signal(SIGTERM, on_cluster_signal);
+  }
+  std::string task_report;
+  int code = 0;
+  if (role == Role::kPs) {
+    auto server = PsServer::create(ctx);
+    if (!server.ok()) return report(server.status());
+    st = (*server)->run();
+    (*transport)->shutdown();
+    const PsStats ps = (*server)->stats();
+    const auto counters = (*transport)->counters();
+    task_report = task_report_json(tc.task, st, &ps, nullptr, nullptr, &counters.at(0));
+  } else {
+    auto worker = Worker::create(ctx);
+    if (!worker.ok()) return report(worker.status());
+    st = (*worker)->run();
+    (*transport)->shutdown();
+    const WorkerStats ws = (*worker)->stats();
+    const auto counters = (*transport)->counters();
+    task_report = task_report_json(tc.task, st, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
+    if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
+  }
+  if (!f.report_file.empty()) {
+    std::ofstream out(f.report_file);
+    out << task_report << "\n";
+    if (!out) return report(Status::Io("cannot write the task report " + f.report_file));
+  }
+  if (!st.ok()) return report(st.With(tc.task.name()));
+  return code;
+}
+
+void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
+  add_setup_flags(cmd, f.setup);
+  cmd.add_option("--cluster", f.cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); default: TF_CONFIG");
+  cmd.add_option("--index", f.index, "This task's index in its job (default: TF_CONFIG's task)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--placement", f.placement, "round-robin or balanced (every task must agree)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"round-robin", "balanced"}));
+  cmd.add_option("--mode", f.mode, "async, sync or ssp:K (every task must agree)")->capture_default_str();
+  cmd.add_option("--replicas-to-aggregate", f.replicas, "sync: gradients averaged per step (default: all workers)")
+      ->check(CLI::Range(1, 64));
+  cmd.add_option("--max-steps", f.max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--eval-limit", f.eval_limit, "Chief: evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--retry-ms", f.retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
+  cmd.add_option("--connect-timeout-s", f.connect_timeout_s, "Worker: give up (exit 6) when a ps is unreachable this long")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd.add_option("--report", f.report_file, "Write this task's final counters as JSON to FILE (used by cluster run)");
+  cmd.add_flag("--json", f.json, "Print one JSON object per line, even on a terminal");
 }
 
 }  // namespace
@@ -278,7 +453,7 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, 64));
   run->add_option("--workers", f->workers, "Worker tasks (worker 0 is the chief)")->capture_default_str()->check(CLI::Range(1, 64));
   run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers");
-  run->add_option("--transport", f->transport, "threads (processes: not yet)")
+  run->add_option("--transport", f->transport, "threads (one process) or processes (a podlab ps|worker process per task, zmq on 127.0.0.1)")
       ->capture_default_str()
       ->check(CLI::IsMember({"threads", "processes"}));
   run->add_option("--placement", f->placement, "round-robin (whole variables, like TF) or balanced (equal byte ranges)")
@@ -299,6 +474,15 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--sim-kill-worker", f->silence, "I:N: worker I goes silent after sending N messages (repeatable)");
   run->add_option("--sim-seed", f->sim_seed, "Seed for simulated loss and jitter")->capture_default_str();
   run->callback([f, &exit_code] { exit_code = run_cluster(*f); });
+
+  auto pf = std::make_shared<ClusterFlags>();
+  CLI::App* ps = root.add_subcommand("ps", "Run one parameter-server task of a cluster (zmq; --cluster/--index or TF_CONFIG)");
+  add_task_flags(*ps, *pf);
+  ps->callback([pf, &exit_code] { exit_code = run_task(*pf, Role::kPs); });
+  auto wf = std::make_shared<ClusterFlags>();
+  CLI::App* worker = root.add_subcommand("worker", "Run one worker task of a cluster (worker 0 is the chief; zmq)");
+  add_task_flags(*worker, *wf);
+  worker->callback([wf, &exit_code] { exit_code = run_task(*wf, Role::kWorker); });
 }
 
 }  // namespace podlab

@@ -51,10 +51,10 @@ TEST_CASE("podlab cluster run --json ends with the result object", "[cluster][da
     CHECK(result.find(key) != std::string::npos);
 }
 
-TEST_CASE("podlab cluster run: processes are not there yet, bad flags are usage errors", "[cluster]") {
-  Run r = run_podlab("cluster run --transport processes");
+TEST_CASE("podlab cluster run: bad flags are usage errors", "[cluster]") {
+  Run r = run_podlab("cluster run --transport processes --sim-loss 0.1");  // real sockets: nothing to simulate
   CHECK(r.exit_code == 2);
-  CHECK(r.out.find("not implemented yet") != std::string::npos);
+  CHECK(r.out.find("simulate a network") != std::string::npos);
   r = run_podlab("cluster run --mode sometimes --limit-train 10");
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("unknown mode") != std::string::npos);

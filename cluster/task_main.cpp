@@ -1,0 +1,350 @@
+// Task reports as JSON, and the process launcher (see task_main.h).
+#include "cluster/task_main.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+namespace podlab {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+json counters_to_json(const EndpointCounters& c) {
+  json peers = json::object();
+  for (const auto& [name, p] : c.peers)
+    peers[name] = {{"messages_out", p.messages_out}, {"bytes_out", p.bytes_out}, {"messages_in", p.messages_in}, {"bytes_in", p.bytes_in}};
+  return {{"name", c.name},           {"messages_out", c.messages_out}, {"bytes_out", c.bytes_out},
+          {"messages_in", c.messages_in}, {"bytes_in", c.bytes_in},       {"lost_out", c.lost_out},
+          {"delay_ms_in", c.delay_ms_in}, {"slowdown_ms", c.slowdown_ms}, {"queue_depth", c.queue_depth},
+          {"max_queue_depth", c.max_queue_depth}, {"peers", peers}};
+}
+
+EndpointCounters counters_from_json(const json& j) {
+  EndpointCounters c;
+  c.name = j.at("name").get<std::string>();
+  c.messages_out = j.at("messages_out");
+  c.bytes_out = j.at("bytes_out");
+  c.messages_in = j.at("messages_in");
+  c.bytes_in = j.at("bytes_in");
+  c.lost_out = j.at("lost_out");
+  c.delay_ms_in = j.at("delay_ms_in");
+  c.slowdown_ms = j.at("slowdown_ms");
+  c.queue_depth = j.at("queue_depth");
+  c.max_queue_depth = j.at("max_queue_depth");
+  for (const auto& [name, p] : j.at("peers").items())
+    c.peers[name] = PeerCounters{p.at("messages_out"), p.at("bytes_out"), p.at("messages_in"), p.at("bytes_in")};
+  return c;
+}
+
+// The kernel's pick of a free port on 127.0.0.1 for each task; the sockets stay open until all are
+// picked so no two tasks get the same one.
+Result<std::vector<int>> free_ports(int n) {
+  std::vector<int> fds, ports;
+  Status st;
+  for (int i = 0; i < n && st.ok(); ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      st = Status::Network("cannot pick a free port on 127.0.0.1");
+    if (fd >= 0) fds.push_back(fd);
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) ::close(fd);
+  if (!st.ok()) return st;
+  return ports;
+}
+
+struct Child {
+  TaskId task;
+  pid_t pid = -1;
+  bool running = false;
+  int exit_code = 0;  // or 128 + signal
+};
+
+void kill_all(std::vector<Child>& children, int sig) {
+  for (Child& c : children)
+    if (c.running) ::kill(c.pid, sig);
+}
+
+// Reaps whichever children have exited; returns false when none is running any more.
+bool reap(std::vector<Child>& children) {
+  bool any = false;
+  for (Child& c : children) {
+    if (!c.running) continue;
+    int status = 0;
+    const pid_t r = ::waitpid(c.pid, &status, WNOHANG);
+    if (r == c.pid) {
+      c.running = false;
+      c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    } else if (r < 0) {
+      c.running = false;
+      c.exit_code = 1;
+    }
+    any = any || c.running;
+  }
+  return any;
+}
+
+void kill_and_reap(std::vector<Child>& children) {
+  kill_all(children, SIGKILL);
+  for (Child& c : children)
+    if (c.running) {
+      int status = 0;
+      ::waitpid(c.pid, &status, 0);
+      c.running = false;
+      c.exit_code = 128 + SIGKILL;
+    }
+}
+
+Status child_failure(const Child& c) {
+  const int code = c.exit_code;
+  StatusCode sc = StatusCode::kInternal;
+  if (code >= 1 && code <= 6) sc = static_cast<StatusCode>(code);
+  std::string how = code > 128 ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
+  return Status::Error(sc, c.task.name() + " " + how + " (its messages are above); stopped every other task");
+}
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+}  // namespace
+
+std::string task_report_json(const TaskId& task, const Status& status, const PsStats* ps, const WorkerStats* w,
+                             const ChiefResult* chief, const EndpointCounters* transport) {
+  json j = {{"task", task.name()}, {"code", status.exit_code()}, {"message", status.message()}};
+  if (ps)
+    j["ps"] = {{"shard", ps->shard},
+               {"floats", ps->floats},
+               {"step", ps->step},
+               {"gradients", ps->gradients},
+               {"applied", ps->applied},
+               {"samples_applied", ps->samples_applied},
+               {"dropped_stale", ps->dropped_stale},
+               {"dropped_late", ps->dropped_late},
+               {"duplicates", ps->duplicates},
+               {"bad_messages", ps->bad_messages},
+               {"staleness", ps->staleness},
+               {"max_staleness", ps->max_staleness},
+               {"staleness_sum", ps->staleness_sum}};
+  if (w)
+    j["worker"] = {{"index", w->index},     {"pushes", w->pushes}, {"samples", w->samples},     {"retries", w->retries},
+                   {"compute_s", w->compute_s}, {"wait_s", w->wait_s}, {"train_loss", w->train_loss}};
+  if (chief)
+    j["chief"] = {{"interrupted", chief->interrupted},
+                  {"steps", chief->steps},
+                  {"epochs_completed", chief->epochs_completed},
+                  {"seconds", chief->seconds},
+                  {"test_loss", chief->test.loss},
+                  {"test_accuracy", chief->test.accuracy},
+                  {"test_samples", chief->test.samples},
+                  {"train_loss", chief->train_loss}};
+  if (transport) j["transport"] = counters_to_json(*transport);
+  return j.dump();
+}
+
+Status merge_task_report(const std::string& text, ClusterReport* r) {
+  try {
+    const json j = json::parse(text);
+    const std::string name = j.at("task").get<std::string>();
+    const size_t colon = name.find(':');
+    if (colon == std::string::npos) return Status::Data("task report names no task: " + name);
+    const bool is_ps = name.substr(0, colon) == "ps";
+    const int index = std::stoi(name.substr(colon + 1));
+    const int num_ps = static_cast<int>(r->ps.size()), num_workers = static_cast<int>(r->workers.size());
+    if (index < 0 || index >= (is_ps ? num_ps : num_workers)) return Status::Data("task report for an unknown task " + name);
+    if (j.contains("transport")) r->transport.at(static_cast<size_t>(is_ps ? index : num_ps + index)) = counters_from_json(j.at("transport"));
+    const Status st = Status::Error(static_cast<StatusCode>(j.at("code").get<int>()), j.at("message").get<std::string>());
+    if (is_ps && j.contains("ps")) {
+      const json& p = j.at("ps");
+      PsStats& s = r->ps[index];
+      s.shard = p.at("shard");
+      s.floats = p.at("floats");
+      s.step = p.at("step");
+      s.gradients = p.at("gradients");
+      s.applied = p.at("applied");
+      s.samples_applied = p.at("samples_applied");
+      s.dropped_stale = p.at("dropped_stale");
+      s.dropped_late = p.at("dropped_late");
+      s.duplicates = p.at("duplicates");
+      s.bad_messages = p.at("bad_messages");
+      s.staleness = p.at("staleness").get<std::vector<int64_t>>();
+      s.staleness.resize(kStalenessBuckets, 0);
+      s.max_staleness = p.at("max_staleness");
+      s.staleness_sum = p.at("staleness_sum");
+    }
+    if (!is_ps) {
+      r->worker_status[index] = st;
+      if (j.contains("worker")) {
+        const json& w = j.at("worker");
+        WorkerStats& s = r->workers[index];
+        s.index = w.at("index");
+        s.pushes = w.at("pushes");
+        s.samples = w.at("samples");
+        s.retries = w.at("retries");
+        s.compute_s = w.at("compute_s");
+        s.wait_s = w.at("wait_s");
+        s.train_loss = w.at("train_loss");
+      }
+      if (j.contains("chief")) {
+        const json& c = j.at("chief");
+        ChiefResult& s = r->chief;
+        s.interrupted = c.at("interrupted");
+        s.steps = c.at("steps");
+        s.epochs_completed = c.at("epochs_completed");
+        s.seconds = c.at("seconds");
+        s.test.loss = c.at("test_loss");
+        s.test.accuracy = c.at("test_accuracy");
+        s.test.samples = c.at("test_samples");
+        s.train_loss = c.at("train_loss");
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::Data(std::string("bad task report: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volatile std::sig_atomic_t* stop) {
+  if (o.num_ps < 1 || o.num_workers < 1) return Status::Usage("need at least one ps and one worker");
+  auto ports = free_ports(o.num_ps + o.num_workers);
+  if (!ports.ok()) return ports.status();
+  ClusterSpec spec;
+  for (int i = 0; i < o.num_ps + o.num_workers; ++i)
+    (i < o.num_ps ? spec.ps : spec.worker).push_back("127.0.0.1:" + std::to_string((*ports)[i]));
+
+  const char* tmp_env = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp_env && *tmp_env ? tmp_env : "/tmp") + "/podlab_cluster.XXXXXX";
+  std::vector<char> dir_buf(tmpl.begin(), tmpl.end());
+  dir_buf.push_back('\0');
+  if (!::mkdtemp(dir_buf.data())) return Status::Io("cannot create a directory from " + tmpl);
+  const std::string dir = dir_buf.data();
+  const std::string spec_path = dir + "/cluster.json";
+  {
+    std::ofstream out(spec_path);
+    out << spec.to_json() << "\n";
+    if (!out) return Status::Io("cannot write " + spec_path);
+  }
+  auto report_path = [&](const TaskId& t) { return dir + "/" + std::string(role_name(t.role)) + "-" + std::to_string(t.index) + ".json"; };
+  auto cleanup = [&] {
+    for (const TaskId& t : spec.tasks()) ::unlink(report_path(t).c_str());
+    ::unlink(spec_path.c_str());
+    ::rmdir(dir.c_str());
+  };
+
+  std::vector<Child> children;
+  pid_t group = 0;
+  const pid_t parent = ::getpid();
+  for (const TaskId& t : spec.tasks()) {
+    std::vector<std::string> args = {o.podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
+                                     "--report", report_path(t)};
+    args.insert(args.end(), o.task_args.begin(), o.task_args.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      kill_and_reap(children);
+      cleanup();
+      return Status::Internal("fork failed");
+    }
+    if (pid == 0) {  // child: own process group (a terminal's Ctrl-C reaches only the launcher), dies with it
+      ::setpgid(0, group);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) _exit(137);
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+      ::execv(argv[0], argv.data());
+      std::fprintf(stderr, "podlab: cannot start %s: exec %s failed\n", t.name().c_str(), argv[0]);
+      _exit(1);
+    }
+    ::setpgid(pid, group);
+    if (group == 0) group = pid;
+    children.push_back({t, pid, true, 0});
+  }
+
+  const size_t chief = static_cast<size_t>(o.num_ps);  // worker:0
+  bool forwarded = false;
+  bool deadline_set = false;
+  Clock::time_point deadline{};
+  Status failure;
+  while (reap(children)) {
+    for (const Child& c : children)
+      if (!c.running && c.exit_code != 0 && !(&c == &children[chief] && c.exit_code == 130) && failure.ok()) failure = child_failure(c);
+    if (!failure.ok()) break;
+    if (stop && *stop && !forwarded) {
+      forwarded = true;
+      if (children[chief].running) ::kill(children[chief].pid, SIGINT);
+    }
+    if (!deadline_set && (forwarded || !children[chief].running)) {
+      deadline_set = true;
+      deadline = Clock::now() + std::chrono::milliseconds(o.grace_ms);
+    }
+    if (deadline_set && Clock::now() > deadline) {
+      std::string names;
+      for (const Child& c : children)
+        if (c.running) names += (names.empty() ? "" : ", ") + c.task.name();
+      failure = Status::Network(names + " still running " + std::to_string(o.grace_ms / 1000) +
+                                " s after the chief finished; killed");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill_and_reap(children);
+  if (failure.ok())
+    for (const Child& c : children)
+      if (c.exit_code != 0 && !(&c == &children[chief] && c.exit_code == 130)) {
+        failure = child_failure(c);
+        break;
+      }
+
+  ClusterReport r;
+  r.ps.resize(o.num_ps);
+  r.workers.resize(o.num_workers);
+  r.worker_status.resize(o.num_workers);
+  for (const TaskId& t : spec.tasks()) {
+    EndpointCounters c;
+    c.name = t.name();
+    r.transport.push_back(c);
+  }
+  if (failure.ok())
+    for (const TaskId& t : spec.tasks()) {
+      std::string text;
+      if (!read_file(report_path(t), &text)) {
+        failure = Status::Internal(t.name() + " exited without writing its report " + report_path(t));
+        break;
+      }
+      failure = merge_task_report(text, &r);
+      if (!failure.ok()) break;
+    }
+  cleanup();
+  if (!failure.ok()) return failure;
+  return r;
+}
+
+}  // namespace podlab

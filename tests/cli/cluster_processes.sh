@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end check of `podlab cluster run --transport processes`: one ps and two workers as child
+# podlab processes over ZeroMQ on 127.0.0.1 train a small Fashion-MNIST slice; the final JSON report
+# has the usual fields and a sensible accuracy, and no task process is left behind. Also: a worker
+# whose ps never comes up exits with the network code (6) after its connect timeout.
+# Usage: cluster_processes.sh PATH_TO_PODLAB
+set -u
+PODLAB=${1:?usage: cluster_processes.sh PATH_TO_PODLAB}
+TMP=$(mktemp -d /tmp/podlab_cli_procs.XXXXXX)
+cleanup() {
+  pkill -KILL -f "$TMP" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP  # the launcher's task dir (in every child's argv) lands in $TMP
+unset PODLAB_DATA TF_CONFIG
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+SMALL=(--dataset fashion-mnist --limit-train 3000 --limit-test 500)
+
+timeout 120 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs 1 --json >"$TMP/out" 2>"$TMP/err"
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "cluster run exited $CODE"; sed 's/^/  | /' "$TMP/out" "$TMP/err"; }
+tail -n 1 "$TMP/out" >"$TMP/result.json"
+python3 - "$TMP/result.json" <<'PY' || { fail "final JSON report"; sed 's/^/  | /' "$TMP/out" "$TMP/err"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["event"] == "result", r
+assert r["ps"] == 1 and r["workers"] == 2, r
+assert r["epochs"] == 1 and r["steps"] > 0, r
+assert r["test_accuracy"] > 0.6, r
+assert r["samples_per_s"] > 0, r
+assert len(r["worker_tasks"]) == 2 and all(w["pushes"] > 0 for w in r["worker_tasks"]), r
+assert len(r["transport"]) == 3 and r["transport"][0]["messages_in"] > 0, r
+print("processes: accuracy %.3f, %.0f samples/s" % (r["test_accuracy"], r["samples_per_s"]))
+PY
+grep -q '"event":"epoch"' "$TMP/out" || fail "no epoch event from the chief"
+sleep 0.2
+if pgrep -f "$TMP" >/dev/null; then fail "task processes left running:"; pgrep -af "$TMP"; fi
+
+# A worker with no ps: a clear network error (exit 6) after --connect-timeout-s, not a hang.
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPEC="{\"ps\": [\"127.0.0.1:$PORT\"], \"worker\": [\"127.0.0.1:1\"]}"
+timeout 60 "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1 --connect-timeout-s 1 --json \
+  --report "$TMP/lonely.json" >"$TMP/out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "worker without ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/out"; }
+grep -q "no connection to ps:0" "$TMP/out" || { fail "no clear error for the missing ps"; sed 's/^/  | /' "$TMP/out"; }
+
+# Bad task flags are usage errors.
+timeout 60 "$PODLAB" ps --cluster "$SPEC" >"$TMP/out" 2>&1
+[ $? -eq 2 ] || fail "ps without --index: expected exit 2"
+
+[ "$FAILS" -eq 0 ] && echo "cluster_processes.sh: all checks passed"
+exit $((FAILS > 0))
