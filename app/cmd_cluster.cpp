@@ -343,6 +343,13 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
 
 // `podlab ps|worker`: one task over zmq. Writes its report (task_main.h) to --report when given.
 int run_task(ClusterFlags& f, Role role) {
+  // The chief stops the cluster politely on SIGINT/SIGTERM; install that before the slow set-up, so
+  // an early signal is not fatal. (Other tasks keep the default: they end when killed.)
+  if (role == Role::kWorker && (f.index == 0 || (f.index < 0 && f.cluster_spec.empty()))) {
+    g_cluster_stop = 0;
+    std::signal(SIGINT, on_cluster_signal);
+    std::signal(SIGTERM, on_cluster_signal);
+  }
   TaskConfig tc;
   if (!f.cluster_spec.empty()) {
     auto spec = load_cluster_spec(f.cluster_spec);
@@ -389,9 +396,11 @@ int run_task(ClusterFlags& f, Role role) {
   const bool chief = role == Role::kWorker && tc.task.index == 0;
   if (chief) {
     ctx.observer = &printer;
-    g_cluster_stop = 0;
     std::signal(SIGINT, on_cluster_signal);
     std::signal(SIGTERM, on_cluster_signal);
+  } else {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
   }
   std::string task_report;
   int code = 0;

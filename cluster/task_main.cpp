@@ -77,6 +77,10 @@ struct Child {
   pid_t pid = -1;
   bool running = false;
   int exit_code = 0;  // or 128 + signal
+  bool signaled = false;
+  // The chief ends with 130 when it stopped the cluster on an interrupt (a clean end); any other
+  // non-zero code, or being killed by a signal, is a failure.
+  bool failed(bool is_chief) const { return exit_code != 0 && !(is_chief && exit_code == 130 && !signaled); }
 };
 
 void kill_all(std::vector<Child>& children, int sig) {
@@ -94,6 +98,7 @@ bool reap(std::vector<Child>& children) {
     if (r == c.pid) {
       c.running = false;
       c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+      c.signaled = !WIFEXITED(status);
     } else if (r < 0) {
       c.running = false;
       c.exit_code = 1;
@@ -111,6 +116,7 @@ void kill_and_reap(std::vector<Child>& children) {
       ::waitpid(c.pid, &status, 0);
       c.running = false;
       c.exit_code = 128 + SIGKILL;
+      c.signaled = true;
     }
 }
 
@@ -118,7 +124,7 @@ Status child_failure(const Child& c) {
   const int code = c.exit_code;
   StatusCode sc = StatusCode::kInternal;
   if (code >= 1 && code <= 6) sc = static_cast<StatusCode>(code);
-  std::string how = code > 128 ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
+  std::string how = c.signaled ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
   return Status::Error(sc, c.task.name() + " " + how + " (its messages are above); stopped every other task");
 }
 
@@ -295,7 +301,9 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   Status failure;
   while (reap(children)) {
     for (const Child& c : children)
-      if (!c.running && c.exit_code != 0 && !(&c == &children[chief] && c.exit_code == 130) && failure.ok()) failure = child_failure(c);
+      if (!c.running && c.failed(&c == &children[chief]) && failure.ok())
+        failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + child_failure(c).message() + ")")
+                            : child_failure(c);
     if (!failure.ok()) break;
     if (stop && *stop && !forwarded) {
       forwarded = true;
@@ -318,8 +326,9 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   kill_and_reap(children);
   if (failure.ok())
     for (const Child& c : children)
-      if (c.exit_code != 0 && !(&c == &children[chief] && c.exit_code == 130)) {
-        failure = child_failure(c);
+      if (c.failed(&c == &children[chief])) {
+        failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + child_failure(c).message() + ")")
+                            : child_failure(c);
         break;
       }
 
