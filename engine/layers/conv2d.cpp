@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <vector>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -76,9 +77,10 @@ inline void zero_run(float* dst, int n) {
 #endif
 }
 
-// in (batch, H*W*C) -> cols (batch*Ho*Wo, K*K*C). In NHWC, the K cells of one kernel row are one
-// contiguous run of K*C floats, so each (output position, ky) is a single clipped copy.
-void im2col(const Geometry& g, const float* in, int batch, float* cols) {
+// in (batch, H*W*C) -> cols (batch*Ho*Wo, K*K*C), for long runs (K*C > 16). In NHWC, the K cells
+// of one kernel row are one contiguous run of K*C floats, so each (output position, ky) is a single
+// clipped copy.
+void im2col_clipped(const Geometry& g, const float* in, int batch, float* cols) {
   const int kc = g.k * g.c;
   const size_t in_len = static_cast<size_t>(g.h) * g.w * g.c;
   float* row = cols;
@@ -107,6 +109,49 @@ void im2col(const Geometry& g, const float* in, int batch, float* cols) {
         }
       }
     }
+  }
+}
+
+// The same for short runs (K*C <= 16, conv1 of the MNIST CNN), where the clipping logic per
+// position would cost more than the copy. Each sample is first copied into a zero-padded
+// image `padded` of (Ho-1)*s + K rows and columns (the cells every window reads), so that each
+// (output position, ky) is one unclipped run of K*C floats, with no bounds checks per position.
+void im2col_padded(const Geometry& g, const float* in, int batch, float* cols, std::vector<float>& padded) {
+  const int kc = g.k * g.c;
+  const int hp = (g.ho - 1) * g.stride + g.k, wp = (g.wo - 1) * g.stride + g.k;
+  const size_t in_len = static_cast<size_t>(g.h) * g.w * g.c, prow = static_cast<size_t>(wp) * g.c;
+  padded.resize(static_cast<size_t>(hp) * prow);  // no reallocation once the shape is stable
+  // Valid padded columns [lo, hi): input column px - pad_left in [0, w).
+  const int lo = std::min(std::max(0, g.pad_left), wp), hi = std::max(lo, std::min(wp, g.w + g.pad_left));
+  float* row = cols;
+  for (int n = 0; n < batch; ++n) {
+    const float* img = in + n * in_len;
+    for (int py = 0; py < hp; ++py) {
+      float* dst = padded.data() + py * prow;
+      const int iy = py - g.pad_top;
+      if (iy < 0 || iy >= g.h || lo >= hi) {
+        zero_run(dst, static_cast<int>(prow));
+        continue;
+      }
+      zero_run(dst, lo * g.c);
+      copy_run(img + (static_cast<size_t>(iy) * g.w + lo - g.pad_left) * g.c, (hi - lo) * g.c, dst + lo * g.c);
+      zero_run(dst + hi * g.c, static_cast<int>(prow) - hi * g.c);
+    }
+    for (int oy = 0; oy < g.ho; ++oy) {
+      const float* src_row = padded.data() + static_cast<size_t>(oy) * g.stride * prow;
+      for (int ox = 0; ox < g.wo; ++ox, row += g.row_len()) {
+        const float* src = src_row + static_cast<size_t>(ox) * g.stride * g.c;
+        for (int ky = 0; ky < g.k; ++ky) copy_run(src + ky * prow, kc, row + ky * kc);
+      }
+    }
+  }
+}
+
+void im2col(const Geometry& g, const float* in, int batch, float* cols, std::vector<float>& padded) {
+  if (g.k * g.c <= 16) {
+    im2col_padded(g, in, batch, cols, padded);
+  } else {
+    im2col_clipped(g, in, batch, cols);
   }
 }
 
@@ -176,7 +221,7 @@ void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   out.resize(batch, out_.size());
   for (int n0 = 0; n0 < batch; n0 += chunk) {
     const int nb = std::min(chunk, batch - n0);
-    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data());
+    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
     gemm_.ab(cols_.data(), w_, out.data() + static_cast<size_t>(n0) * out_.size(), nb * per, filters_, row_len, b_);
   }
 }
@@ -204,8 +249,12 @@ void Conv2D::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dou
   for (int n0 = 0; n0 < batch; n0 += chunk) {
     const int nb = std::min(chunk, batch - n0);
     const float* dout_c = dout.data() + static_cast<size_t>(n0) * out_.size();
-    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data());
-    gemm_.atb_add(dout_c, cols_.data(), dwt_.data(), filters_, row_len, nb * per);
+    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
+    // One sample at a time: every row tile of dW^T sweeps that sample's dout and cols, which then
+    // stay in L1/L2 across the sweeps.
+    for (int i = 0; i < nb; ++i)
+      gemm_.atb_add(dout_c + static_cast<size_t>(i) * out_.size(), cols_.data() + static_cast<size_t>(i) * per * row_len,
+                    dwt_.data(), filters_, row_len, per);
     if (din) {
       gemm_.ab(dout_c, wt_.data(), dcols_.data(), nb * per, row_len, filters_);
       col2im(g, dcols_.data(), nb, din->data() + static_cast<size_t>(n0) * in_.size());

@@ -5,6 +5,8 @@
 //   VALID: Ho = floor((H - K) / stride) + 1.
 #pragma once
 
+#include <vector>
+
 #include "engine/layers/gemm.h"
 #include "engine/layers/layer.h"
 
@@ -38,6 +40,7 @@ class Conv2D : public Layer {
   float* db_ = nullptr;
   Matrix cols_;   // (chunk*Ho*Wo, K*K*Cin) im2col scratch for one chunk of samples
   Matrix dcols_;  // same shape, for backward
+  std::vector<float> padded_;  // one zero-padded input sample, for im2col
   Gemm gemm_;     // products on kept workspaces
   Matrix wt_;     // (F, K*K*Cin) weights transposed, for the input gradient
   Matrix dwt_;    // (F, K*K*Cin) weight gradient of one backward, transposed
