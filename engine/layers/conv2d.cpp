@@ -229,7 +229,7 @@ void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
 void Conv2D::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
   assert(dw_ && db_ && "backward needs a gradient buffer from bind()");
   const int batch = static_cast<int>(dout.rows());
-  const int per = out_.h * out_.w, rows = batch * per, row_len = kernel_ * kernel_ * in_.c;
+  const int per = out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
   assert(in.rows() == batch && in.cols() == in_.size());
   const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
   const int chunk = std::min(batch, chunk_samples());
@@ -264,8 +264,20 @@ void Conv2D::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dou
   dw += dwt_.transpose();
   // Summed into an aligned scratch first: Eigen's reduction order depends on the destination's
   // alignment, and `db` may be a view into any buffer. This keeps runs bit-for-bit reproducible.
-  ConstMatrixMap dout_view(dout.data(), rows, filters_);
-  dbias_.noalias() = dout_view.colwise().sum();
+  // Rows summed sample by sample (a partial sum per sample, then the partials in sample order): a
+  // fixed order set by the shapes alone, vectorised across the filters.
+  const int f = filters_;
+  dbias_.setZero(f);
+  dbias_part_.resize(f);
+  float* total = dbias_.data();
+  float* part = dbias_part_.data();
+  for (int n = 0; n < batch; ++n) {
+    const float* d = dout.data() + static_cast<size_t>(n) * out_.size();
+    std::fill(part, part + f, 0.0f);
+    for (int p = 0; p < per; ++p, d += f)
+      for (int j = 0; j < f; ++j) part[j] += d[j];
+    for (int j = 0; j < f; ++j) total[j] += part[j];
+  }
   VectorMap db(db_, filters_);
   db += dbias_;
 }

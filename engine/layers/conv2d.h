@@ -45,6 +45,7 @@ class Conv2D : public Layer {
   Matrix wt_;     // (F, K*K*Cin) weights transposed, for the input gradient
   Matrix dwt_;    // (F, K*K*Cin) weight gradient of one backward, transposed
   Vector dbias_;  // (1, F) bias gradient of one backward, summed in an aligned buffer (see backward)
+  Vector dbias_part_;  // (1, F) one sample's part of it
 };
 
 }  // namespace podlab
