@@ -1,4 +1,4 @@
-// Conv2D forward and backward by im2col + one GEMM (Chellapilla, Puri & Simard 2006).
+// Conv2D forward and backward by im2col + GEMM (Chellapilla, Puri & Simard 2006).
 //   im2col: cols (batch*Ho*Wo, K*K*Cin); row (n*Ho + oy)*Wo + ox, column (ky*K + kx)*Cin + ci holds
 //           in[n, oy*s - pad_top + ky, ox*s - pad_left + kx, ci], or 0 where that cell is padding.
 //   forward:  out viewed as (batch*Ho*Wo, F) = cols W + 1 b
@@ -9,8 +9,8 @@
 // workspaces otherwise). dW is computed transposed, dW^T = sum_n dout_n^T cols_n one sample at a
 // time (the kernel broadcasts from dout and streams the sample's cols rows, which stay in L2), and
 // dcols as dout times an explicit copy of W^T, so the kernel reads every operand along rows.
-// `out` (batch, Ho*Wo*F) row-major is already the (batch*Ho*Wo, F) matrix, so folding the batch into
-// the GEMM's rows costs nothing and gives Eigen one large product instead of `batch` small ones.
+// `out` (batch, Ho*Wo*F) row-major is already the (batch*Ho*Wo, F) matrix, so a chunk of samples is
+// one product with the chunk's samples folded into its rows.
 #include "engine/layers/conv2d.h"
 
 #include <algorithm>

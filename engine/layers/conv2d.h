@@ -1,4 +1,4 @@
-// Conv2D over NHWC images, computed as im2col + one GEMM with the batch folded in.
+// Conv2D over NHWC images, computed as im2col + GEMM over chunks of samples (see conv2d.cpp).
 //   in (batch, H*W*Cin) -> out (batch, Ho*Wo*F)
 //   weights "scope/weights" (K*K*Cin, F), row index (ky*K + kx)*Cin + ci; biases "scope/biases" (1, F)
 //   SAME: Ho = ceil(H / stride), padding split as TensorFlow does (extra on the bottom/right);
