@@ -32,8 +32,11 @@ assert r["ps"] == 1 and r["workers"] == 2, r
 assert r["epochs"] == 2 and r["steps"] == 60, r
 assert r["test_accuracy"] > 0.6, r
 assert r["samples_per_s"] > 0, r
-assert len(r["worker_tasks"]) == 2 and all(w["pushes"] > 0 for w in r["worker_tasks"]), r
-assert len(r["transport"]) == 3 and r["transport"][0]["messages_in"] > 0, r
+# Every worker ran and reached the ps over ZeroMQ. Not every worker need push: on a fast machine the
+# chief can finish 60 async steps while another worker is still loading its data.
+assert len(r["worker_tasks"]) == 2 and all(w["status"] == "ok" for w in r["worker_tasks"]), r
+assert sum(w["pushes"] for w in r["worker_tasks"]) >= r["steps"], r
+assert len(r["transport"]) == 3 and all(t["messages_in"] > 0 for t in r["transport"]), r
 print("processes: accuracy %.3f, %.0f samples/s" % (r["test_accuracy"], r["samples_per_s"]))
 PY
 grep -q '"event":"epoch"' "$TMP/out" || fail "no epoch event from the chief"
