@@ -42,12 +42,16 @@ int Trainer::batches_per_epoch(const Split& train) const {
   return (train.count + config_.batch - 1) / config_.batch;
 }
 
+void epoch_order(uint64_t seed, int epoch, int count, std::vector<int>& order) {
+  order.resize(count);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(derive_seed(seed, 0x5EED0F0E, static_cast<uint64_t>(epoch)));
+  for (int i = count - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint32_t>(i + 1))]);
+}
+
 void Trainer::next_batch_indices(const Split& train, int* n) {
   if (order_epoch_ != pos_.epoch || static_cast<int>(order_.size()) != train.count) {
-    order_.resize(train.count);
-    std::iota(order_.begin(), order_.end(), 0);
-    Rng rng(derive_seed(config_.seed, 0x5EED0F0E, static_cast<uint64_t>(pos_.epoch)));
-    for (int i = train.count - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(static_cast<uint32_t>(i + 1))]);
+    epoch_order(config_.seed, pos_.epoch, train.count, order_);
     order_epoch_ = pos_.epoch;
   }
   const int start = pos_.batch_in_epoch * config_.batch;
@@ -63,12 +67,16 @@ StepResult Trainer::gradients_in_place(const Split& train) {
   int n = 0;
   const int64_t step = pos_.step;
   next_batch_indices(train, &n);
+  return gradients_on(train, batch_idx_.data(), n, step);
+}
+
+StepResult Trainer::gradients_on(const Split& train, const int* idx, int n, int64_t step) {
   labels_.resize(n);
   const int parts = std::min(config_.threads, n);
   pool_->run(parts, [&](int r) {
     const int lo = n * r / parts, hi = n * (r + 1) / parts;
     Network& net = *replicas_[r];
-    train.gather(batch_idx_.data() + lo, hi - lo, x_[r], labels_.data() + lo);
+    train.gather(idx + lo, hi - lo, x_[r], labels_.data() + lo);
     net.set_step_seed(derive_seed(config_.seed, static_cast<uint64_t>(step), static_cast<uint64_t>(r)));
     const Matrix& logits = net.forward(x_[r], true);
     stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);

@@ -47,6 +47,10 @@ struct TrainPosition {
   int batch_in_epoch = 0;
 };
 
+// The permutation of [0, count) that a trainer with `seed` visits in `epoch` (Fisher-Yates over
+// Rng(derive_seed(seed, 0x5EED0F0E, epoch))), written into `order`.
+void epoch_order(uint64_t seed, int epoch, int count, std::vector<int>& order);
+
 class Trainer {
  public:
   static Result<std::unique_ptr<Trainer>> create(const TrainConfig& config, Shape input, int classes);
@@ -65,6 +69,12 @@ class Trainer {
   // Gradient of the mean loss on the next batch, without updating anything but the position; for
   // cluster workers, which push gradients instead of stepping. `grads` gets layout().total() floats.
   StepResult compute_gradients(const Split& train, FloatBuffer& grads);
+  // The same computation on an explicit sample list idx[0..n) (n >= 1), with dropout seeded as at
+  // optimiser step `step`; leaves the gradient in summed_gradient() and moves no position. Cluster
+  // workers use it for "slice i of global batch s".
+  StepResult gradients_on(const Split& train, const int* idx, int n, int64_t step);
+  // The gradient of the last gradients_on / compute_gradients / step (layout().total() floats).
+  const FloatBuffer& summed_gradient() const { return grads_[0]; }
   // Loss, accuracy and confusion matrix on up to `limit` samples (0 = all) of `split`, in inference mode.
   EvalResult evaluate(const Split& split, int limit = 0);
   // Class probabilities for images x (n, features).
