@@ -20,5 +20,6 @@ void add_eval_commands(CLI::App& root, int& exit_code);   // eval, predict
 void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fetch
 void add_cluster_commands(CLI::App& root, int& exit_code);  // cluster run
 void add_bench_commands(CLI::App& root, int& exit_code);  // bench
+void add_k8s_commands(CLI::App& root, int& exit_code);    // k8s render|apply|status|logs|delete
 
 }  // namespace podlab

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   podlab::add_data_commands(root, exit_code);
   podlab::add_cluster_commands(root, exit_code);
   podlab::add_bench_commands(root, exit_code);
+  podlab::add_k8s_commands(root, exit_code);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
