@@ -14,13 +14,17 @@ PODLAB_GUI=${PODLAB_GUI:-ON}
 
 # Build, test and main-job packages (see ../docs or README "Dependencies").
 PACKAGES=(cmake g++ make pkg-config libeigen3-dev libzmq3-dev cppzmq-dev libcli11-dev nlohmann-json3-dev catch2 zlib1g-dev
-  libcurl4-openssl-dev libstb-dev dataset-fashion-mnist python3 protobuf-compiler python3-crcmod)
+  libcurl4-openssl-dev libstb-dev dataset-fashion-mnist python3 protobuf-compiler python3-crcmod
+  libcpp-httplib-dev iproute2 dnsmasq-base)
 GUI_PACKAGES=(libimgui-dev libglfw3-dev libgl-dev)
 
 deps() {
   local want=("${PACKAGES[@]}")
   [ "$PODLAB_GUI" = ON ] && want+=("${GUI_PACKAGES[@]}")
   local missing=()
+  # node + npm for the offline Kubernetes schema test (tests/cli/k8s_schema.sh); a NodeSource nodejs
+  # already brings npm, and Debian's npm package would conflict with it.
+  command -v npm >/dev/null || want+=(nodejs npm)
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

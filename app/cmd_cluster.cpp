@@ -15,7 +15,10 @@
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
 #include "cluster/local_cluster.h"
+#include "cluster/pod_identity.h"
+#include "cluster/task_http.h"
 #include "cluster/task_main.h"
+#include "cluster/task_metrics.h"
 
 namespace podlab {
 namespace {
@@ -38,6 +41,8 @@ struct ClusterFlags {
   int index = -1;
   std::string report_file;
   double connect_timeout_s = 30;
+  int metrics_port = 0;       // 0: no HTTP endpoints
+  double dns_timeout_s = 60;  // workers: wait this long for the ps names to resolve
 };
 
 // The training flags a task process needs to build the same plan as its launcher (as given, before
@@ -355,8 +360,16 @@ int run_task(ClusterFlags& f, Role role) {
     auto spec = load_cluster_spec(f.cluster_spec);
     if (!spec.ok()) return report(spec.status());
     tc.cluster = *spec;
-    if (f.index < 0) return report(Status::Usage("--cluster needs --index"));
-    tc.task = TaskId{role, f.index};
+    if (f.index < 0) {  // an Indexed Job's pod: the index from JOB_COMPLETION_INDEX, checked against the host name
+      auto index = job_completion_index(std::getenv);
+      if (!index.ok()) return report(index.status());
+      tc.task = TaskId{role, *index};
+      const char* host = std::getenv("HOSTNAME");
+      Status st = check_pod_hostname(tc.cluster, tc.task, host ? host : "");
+      if (!st.ok()) return report(st);
+    } else {
+      tc.task = TaskId{role, f.index};
+    }
   } else {
     auto env = tf_config_from_env();
     if (!env.ok()) return report(env.status().With("no --cluster given, and TF_CONFIG"));
@@ -369,6 +382,23 @@ int run_task(ClusterFlags& f, Role role) {
     return report(Status::Usage(tc.task.name() + " is not in the cluster spec " + tc.cluster.to_json()));
   f.ps = tc.cluster.num_ps();
   f.workers = tc.cluster.num_workers();
+  // Pods: probes and Prometheus from the start (loading data can take a while), then wait for DNS.
+  TaskMetrics metrics(tc.task);
+  std::unique_ptr<TaskHttpServer> http;
+  if (f.metrics_port > 0) {
+    auto server = TaskHttpServer::start(metrics, "0.0.0.0", f.metrics_port);
+    if (!server.ok()) return report(server.status().With(tc.task.name()));
+    http = std::move(*server);
+  }
+  metrics.set_phase("resolving-peers");
+  DnsWaitOptions dns;
+  dns.timeout_s = f.dns_timeout_s;
+  dns.on_waiting = [&](const std::string& names, double s) {
+    std::fprintf(stderr, "podlab: %s: waiting for DNS: %s (%.0f s of %.0f s)\n", tc.task.name().c_str(), names.c_str(), s, f.dns_timeout_s);
+  };
+  Status dns_status = wait_for_dns(peer_hosts(tc.cluster, tc.task), dns);
+  if (!dns_status.ok()) return report(dns_status.With(tc.task.name()));
+  metrics.set_phase("loading");
   const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);
 
@@ -377,6 +407,7 @@ int run_task(ClusterFlags& f, Role role) {
   TrainingPlan plan;
   Status st = make_plan(f, *setup, &plan);
   if (!st.ok()) return report(st);
+  metrics.set_total_steps(plan.total_steps);
   auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
   if (!placement.ok()) return report(placement.status());
   TransportConfig net;
@@ -391,11 +422,13 @@ int run_task(ClusterFlags& f, Role role) {
   ctx.placement = &*placement;
   ctx.transport = transport->get();
   ctx.data = &setup->data;
+  ctx.board = metrics.board();
   const bool json = f.json || !stdout_is_terminal();
   ClusterPrinter printer(json, plan);
+  MetricsObserver observer(&metrics, &printer);
   const bool chief = role == Role::kWorker && tc.task.index == 0;
   if (chief) {
-    ctx.observer = &printer;
+    ctx.observer = &observer;
     std::signal(SIGINT, on_cluster_signal);
     std::signal(SIGTERM, on_cluster_signal);
   } else {
@@ -407,6 +440,8 @@ int run_task(ClusterFlags& f, Role role) {
   if (role == Role::kPs) {
     auto server = PsServer::create(ctx);
     if (!server.ok()) return report(server.status());
+    metrics.set_phase("training");
+    metrics.set_ready(true);
     st = (*server)->run();
     (*transport)->shutdown();
     const PsStats ps = (*server)->stats();
@@ -415,6 +450,8 @@ int run_task(ClusterFlags& f, Role role) {
   } else {
     auto worker = Worker::create(ctx);
     if (!worker.ok()) return report(worker.status());
+    metrics.set_phase("training");
+    metrics.set_ready(true);
     st = (*worker)->run();
     (*transport)->shutdown();
     const WorkerStats ws = (*worker)->stats();
@@ -427,6 +464,7 @@ int run_task(ClusterFlags& f, Role role) {
     out << task_report << "\n";
     if (!out) return report(Status::Io("cannot write the task report " + f.report_file));
   }
+  metrics.set_phase(st.ok() ? "done" : "failed");
   if (!st.ok()) return report(st.With(tc.task.name()));
   return code;
 }
@@ -447,6 +485,12 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--connect-timeout-s", f.connect_timeout_s, "Worker: give up (exit 6) when a ps is unreachable this long")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  cmd.add_option("--metrics-port", f.metrics_port, "Serve /metrics, /healthz and /readyz over HTTP on this port (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd.add_option("--dns-timeout-s", f.dns_timeout_s, "Worker: wait this long for the ps host names to resolve (exit 6 after)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   cmd.add_option("--report", f.report_file, "Write this task's final counters as JSON to FILE (used by cluster run)");
   cmd.add_flag("--json", f.json, "Print one JSON object per line, even on a terminal");
 }
