@@ -31,7 +31,7 @@ bool is_ip_literal(const std::string& host) {
 Result<int> job_completion_index(const std::function<const char*(const char*)>& getenv) {
   const char* v = getenv("JOB_COMPLETION_INDEX");
   const std::string hint = " (an Indexed Job sets it; outside Kubernetes pass --index)";
-  if (!v || !*v) return Status::Config("no --index given and JOB_COMPLETION_INDEX is not set" + hint);
+  if (!v || !*v) return Status::Usage("--cluster needs --index (or JOB_COMPLETION_INDEX, which an Indexed Job sets)");
   const std::string s = v;
   if (s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos)
     return Status::Config("JOB_COMPLETION_INDEX \"" + s + "\" is not a task index" + hint);

@@ -13,8 +13,8 @@
 
 namespace podlab {
 
-// Reads JOB_COMPLETION_INDEX (as `getenv` returns it): a non-negative decimal. kConfig error when
-// unset or malformed, saying how to pass --index instead.
+// Reads JOB_COMPLETION_INDEX (as `getenv` returns it): a non-negative decimal. kUsage error when
+// unset (outside a pod: pass --index), kConfig when malformed.
 Result<int> job_completion_index(const std::function<const char*(const char*)>& getenv);
 
 // When `hostname` is set (Kubernetes sets HOSTNAME to the pod's host name) and the task's address is
