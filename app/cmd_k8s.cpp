@@ -17,7 +17,8 @@ struct K8sRenderFlags {
   std::string storage = "none", out_dir, keys_dir;
   // Training flags passed through to every task (empty: the binary's defaults).
   std::string model, dataset, optimizer, lr_schedule, placement;
-  std::string lr, batch, epochs, seed, max_steps, replicas, eval_limit, threads;
+  std::string lr, batch, epochs, seed, max_steps, replicas, eval_limit, threads, limit_train, limit_test;
+  bool json = false;
 };
 
 // Reads every regular file of `dir` (CURVE keys) for the Secret.
@@ -50,7 +51,7 @@ int run_render(K8sRenderFlags& f) {
       {"model", &f.model},         {"dataset", &f.dataset},     {"optimizer", &f.optimizer}, {"lr-schedule", &f.lr_schedule},
       {"placement", &f.placement}, {"lr", &f.lr},               {"batch", &f.batch},         {"epochs", &f.epochs},
       {"seed", &f.seed},           {"max-steps", &f.max_steps}, {"replicas-to-aggregate", &f.replicas},
-      {"eval-limit", &f.eval_limit}, {"threads", &f.threads}};
+      {"eval-limit", &f.eval_limit}, {"threads", &f.threads}, {"limit-train", &f.limit_train}, {"limit-test", &f.limit_test}};
   for (const auto& [flag, value] : pass)
     if (!value->empty()) f.o.training.emplace_back(flag, *value);
   if (!f.keys_dir.empty()) {
@@ -63,6 +64,12 @@ int run_render(K8sRenderFlags& f) {
     Status st = write_k8s_files(*docs, f.out_dir);
     if (!st.ok()) return report(st);
     for (size_t i = 0; i < docs->size(); ++i) std::printf("%s/%s\n", f.out_dir.c_str(), k8s_file_name((*docs)[i], i).c_str());
+    return 0;
+  }
+  if (f.json) {  // one JSON array of the objects, for scripts (jq, tests)
+    std::string out = "[";
+    for (size_t i = 0; i < docs->size(); ++i) out += (i ? ",\n" : "\n") + (*docs)[i].json;
+    std::printf("%s\n]\n", out.c_str());
     return 0;
   }
   auto yaml = k8s_yaml_stream(*docs);
@@ -112,6 +119,9 @@ void add_render_command(CLI::App& k8s, int& exit_code) {
   r->add_option("--replicas-to-aggregate", f->replicas, "sync: gradients averaged per step");
   r->add_option("--eval-limit", f->eval_limit, "Chief: evaluate on at most this many test samples");
   r->add_option("--threads", f->threads, "Compute threads per worker");
+  r->add_option("--limit-train", f->limit_train, "Use only the first N training samples (smoke tests)");
+  r->add_option("--limit-test", f->limit_test, "Use only the first N test samples (smoke tests)");
+  r->add_flag("--json", f->json, "Print the objects as one JSON array instead of YAML");
   r->callback([f, &exit_code] { exit_code = run_render(*f); });
 }
 
