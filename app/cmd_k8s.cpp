@@ -1,5 +1,6 @@
 // `podlab k8s render`: Kubernetes manifests for a ps/worker run (cluster/k8s_render.h), printed as
-// one YAML stream or written one file per object with -o DIR.
+// one YAML stream or written one file per object with -o DIR; `apply|status|logs|delete` manage a run
+// through kubectl (app/kubectl.h), selecting its objects by the label podlab.io/job=NAME.
 #include <dirent.h>
 
 #include <fstream>
@@ -7,7 +8,9 @@
 #include <sstream>
 
 #include "app/command.h"
+#include "app/kubectl.h"
 #include "cluster/k8s_render.h"
+#include "cluster/k8s_status.h"
 
 namespace podlab {
 namespace {
@@ -43,9 +46,10 @@ Status read_keys(const std::string& dir, std::map<std::string, std::string>* out
   return st;
 }
 
-int run_render(K8sRenderFlags& f) {
+// Options from the flags, then the rendered documents.
+Result<std::vector<K8sDocument>> render_from_flags(K8sRenderFlags& f) {
   auto storage = parse_k8s_storage(f.storage);
-  if (!storage.ok()) return report(storage.status());
+  if (!storage.ok()) return storage.status();
   f.o.storage = *storage;
   const std::pair<const char*, const std::string*> pass[] = {
       {"model", &f.model},         {"dataset", &f.dataset},     {"optimizer", &f.optimizer}, {"lr-schedule", &f.lr_schedule},
@@ -54,11 +58,12 @@ int run_render(K8sRenderFlags& f) {
       {"eval-limit", &f.eval_limit}, {"threads", &f.threads}, {"limit-train", &f.limit_train}, {"limit-test", &f.limit_test}};
   for (const auto& [flag, value] : pass)
     if (!value->empty()) f.o.training.emplace_back(flag, *value);
-  if (!f.keys_dir.empty()) {
-    Status st = read_keys(f.keys_dir, &f.o.keys);
-    if (!st.ok()) return report(st);
-  }
-  auto docs = render_k8s(f.o);
+  if (!f.keys_dir.empty()) PODLAB_RETURN_IF_ERROR(read_keys(f.keys_dir, &f.o.keys));
+  return render_k8s(f.o);
+}
+
+int run_render(K8sRenderFlags& f) {
+  auto docs = render_from_flags(f);
   if (!docs.ok()) return report(docs.status());
   if (!f.out_dir.empty()) {
     Status st = write_k8s_files(*docs, f.out_dir);
@@ -78,10 +83,8 @@ int run_render(K8sRenderFlags& f) {
   return 0;
 }
 
-void add_render_command(CLI::App& k8s, int& exit_code) {
-  auto f = std::make_shared<K8sRenderFlags>();
+void add_render_flags(CLI::App* r, const std::shared_ptr<K8sRenderFlags>& f) {
   K8sOptions& o = f->o;
-  CLI::App* r = k8s.add_subcommand("render", "Print (or write with -o) the manifests for a ps/worker run");
   r->add_option("--name", o.name, "Run name: the Service, and the prefix of every object")->required();
   r->add_option("--ps", o.ps, "Parameter-server tasks")->capture_default_str();
   r->add_option("--workers", o.workers, "Worker tasks (worker 0 is the chief)")->capture_default_str();
@@ -91,7 +94,6 @@ void add_render_command(CLI::App& k8s, int& exit_code) {
   r->add_option("--storage-size", o.storage_size, "PVC size request")->capture_default_str();
   r->add_option("--mode", o.mode, "async, sync or ssp:K")->capture_default_str();
   r->add_option("--format", o.format, "jobs (plain Indexed Jobs) or tfjob (Kubeflow training operator)")->capture_default_str();
-  r->add_option("-o,--output-dir", f->out_dir, "Write one YAML file per object into DIR instead of printing");
   r->add_option("--port", o.port, "Training (zmq) port of every pod")->capture_default_str();
   r->add_option("--metrics-port", o.metrics_port, "HTTP port for /metrics, /healthz, /readyz")->capture_default_str();
   r->add_option("--cluster-domain", o.cluster_domain, "The cluster's DNS domain")->capture_default_str();
@@ -121,8 +123,114 @@ void add_render_command(CLI::App& k8s, int& exit_code) {
   r->add_option("--threads", f->threads, "Compute threads per worker");
   r->add_option("--limit-train", f->limit_train, "Use only the first N training samples (smoke tests)");
   r->add_option("--limit-test", f->limit_test, "Use only the first N test samples (smoke tests)");
+}
+
+void add_render_command(CLI::App& k8s, int& exit_code) {
+  auto f = std::make_shared<K8sRenderFlags>();
+  CLI::App* r = k8s.add_subcommand("render", "Print (or write with -o) the manifests for a ps/worker run");
+  add_render_flags(r, f);
+  r->add_option("-o,--output-dir", f->out_dir, "Write one YAML file per object into DIR instead of printing");
   r->add_flag("--json", f->json, "Print the objects as one JSON array instead of YAML");
   r->callback([f, &exit_code] { exit_code = run_render(*f); });
+}
+
+// kubectl's exit code as podlab's: it could not reach or convince the cluster.
+Status kubectl_failed(const std::string& what, int code) {
+  return Status::Network(what + ": kubectl exited with code " + std::to_string(code) +
+                         " (its message is above; check `kubectl config current-context` and your access)");
+}
+
+int run_apply(K8sRenderFlags& f, bool server_dry_run) {
+  auto docs = render_from_flags(f);
+  if (!docs.ok()) return report(docs.status());
+  auto yaml = k8s_yaml_stream(*docs);
+  if (!yaml.ok()) return report(yaml.status());
+  std::vector<std::string> args = {"apply", "-f", "-"};
+  if (server_dry_run) args.push_back("--dry-run=server");
+  auto r = run_kubectl(args, *yaml, false);
+  if (!r.ok()) return report(r.status());
+  if (r->exit_code != 0) return report(kubectl_failed("kubectl apply", r->exit_code));
+  std::printf("podlab: run %s applied; follow it with: podlab k8s status %s --namespace %s\n", f.o.name.c_str(), f.o.name.c_str(),
+              f.o.ns.c_str());
+  return 0;
+}
+
+struct K8sRunFlags {
+  std::string name, ns = "default", role, format = "jobs";
+  int index = -1, metrics_port = 9090;
+  bool follow = false, with_data = false, no_metrics = false;
+  std::string selector() const {
+    std::string s = "podlab.io/job=" + name;
+    if (!role.empty()) s += ",podlab.io/role=" + role;
+    // Indexed Jobs label their pods with the index; the training operator with its replica index.
+    if (index >= 0)
+      s += std::string(format == "tfjob" ? ",training.kubeflow.org/replica-index=" : ",batch.kubernetes.io/job-completion-index=") +
+           std::to_string(index);
+    return s;
+  }
+};
+
+Status check_run_name(const K8sRunFlags& f) {
+  if (!is_dns1035_label(f.name)) return Status::Usage("bad run name \"" + f.name + "\" (the --name it was rendered with)");
+  if (!is_dns1123_label(f.ns)) return Status::Usage("bad --namespace \"" + f.ns + "\"");
+  return Status::Ok();
+}
+
+int run_status(const K8sRunFlags& f) {
+  if (Status st = check_run_name(f); !st.ok()) return report(st);
+  auto jobs_json = run_kubectl({"get", "jobs", "-n", f.ns, "-l", f.selector(), "-o", "json", "--request-timeout=30s"}, "", true);
+  if (!jobs_json.ok()) return report(jobs_json.status());
+  if (jobs_json->exit_code != 0) return report(kubectl_failed("kubectl get jobs", jobs_json->exit_code));
+  auto pods_json = run_kubectl({"get", "pods", "-n", f.ns, "-l", f.selector(), "-o", "json", "--request-timeout=30s"}, "", true);
+  if (!pods_json.ok()) return report(pods_json.status());
+  if (pods_json->exit_code != 0) return report(kubectl_failed("kubectl get pods", pods_json->exit_code));
+  auto jobs = parse_k8s_jobs(jobs_json->out);
+  if (!jobs.ok()) return report(jobs.status());
+  auto pods = parse_k8s_pods(pods_json->out);
+  if (!pods.ok()) return report(pods.status());
+  std::vector<K8sTaskProgress> progress(pods->size());
+  for (size_t i = 0; i < pods->size() && !f.no_metrics; ++i) {
+    if ((*pods)[i].phase != "Running") continue;
+    // Through the API server's pod proxy: no port-forward, no tool in the image.
+    const std::string path = "/api/v1/namespaces/" + f.ns + "/pods/" + (*pods)[i].name + ":" + std::to_string(f.metrics_port) + "/proxy/metrics";
+    auto m = run_kubectl({"get", "--raw", path, "--request-timeout=5s"}, "", true);
+    if (m.ok() && m->exit_code == 0) progress[i] = parse_task_metrics(m->out);
+  }
+  std::printf("run %s in namespace %s\n%s", f.name.c_str(), f.ns.c_str(), k8s_status_table(*jobs, *pods, progress).c_str());
+  return 0;
+}
+
+int run_logs(const K8sRunFlags& f) {
+  if (Status st = check_run_name(f); !st.ok()) return report(st);
+  std::vector<std::string> args = {"logs", "-n", f.ns, "-l", f.selector(), "--prefix", "--tail=-1", "--max-log-requests=64",
+                                   "--container=" + std::string(f.format == "tfjob" ? kK8sTfContainer : kK8sContainer)};
+  if (f.follow) args.push_back("--follow");
+  auto r = run_kubectl(args, "", false);
+  if (!r.ok()) return report(r.status());
+  if (r->exit_code != 0) return report(kubectl_failed("kubectl logs", r->exit_code));
+  return 0;
+}
+
+int run_delete(const K8sRunFlags& f) {
+  if (Status st = check_run_name(f); !st.ok()) return report(st);
+  std::string kinds = f.format == "tfjob" ? "tfjobs.kubeflow.org" : "jobs,services";
+  kinds += ",configmaps,secrets,networkpolicies";
+  if (f.with_data) kinds += ",persistentvolumeclaims";
+  auto r = run_kubectl({"delete", kinds, "-n", f.ns, "-l", "podlab.io/job=" + f.name, "--ignore-not-found", "--cascade=foreground",
+                        "--request-timeout=60s"},
+                       "", false);
+  if (!r.ok()) return report(r.status());
+  if (r->exit_code != 0) return report(kubectl_failed("kubectl delete", r->exit_code));
+  if (!f.with_data)
+    std::printf("podlab: kept the PersistentVolumeClaim %s-data (checkpoints, logs); --with-data deletes it too\n", f.name.c_str());
+  return 0;
+}
+
+CLI::App* add_run_command(CLI::App& k8s, const char* name, const char* help, const std::shared_ptr<K8sRunFlags>& f) {
+  CLI::App* c = k8s.add_subcommand(name, help);
+  c->add_option("name", f->name, "The run's --name")->required();
+  c->add_option("-n,--namespace", f->ns, "Kubernetes namespace")->capture_default_str();
+  return c;
 }
 
 }  // namespace
@@ -131,6 +239,33 @@ void add_k8s_commands(CLI::App& root, int& exit_code) {
   CLI::App* k8s = root.add_subcommand("k8s", "Run the ps/worker cluster on Kubernetes: render manifests, manage a run");
   k8s->require_subcommand(1);
   add_render_command(*k8s, exit_code);
+
+  auto af = std::make_shared<K8sRenderFlags>();
+  auto dry_run = std::make_shared<bool>(false);
+  CLI::App* apply = k8s->add_subcommand("apply", "Render (same flags as render) and kubectl apply the run");
+  add_render_flags(apply, af);
+  apply->add_flag("--server-dry-run", *dry_run, "Let the API server validate everything without creating anything");
+  apply->callback([af, dry_run, &exit_code] { exit_code = run_apply(*af, *dry_run); });
+
+  auto sf = std::make_shared<K8sRunFlags>();
+  CLI::App* status = add_run_command(*k8s, "status", "Each Job's state, each pod's phase, and training progress from /metrics", sf);
+  status->add_option("--metrics-port", sf->metrics_port, "The pods' metrics port")->capture_default_str();
+  status->add_flag("--no-metrics", sf->no_metrics, "Do not query the pods' /metrics");
+  status->callback([sf, &exit_code] { exit_code = run_status(*sf); });
+
+  auto lf = std::make_shared<K8sRunFlags>();
+  CLI::App* logs = add_run_command(*k8s, "logs", "The run's pod logs (kubectl logs), each line prefixed with its pod", lf);
+  logs->add_option("--role", lf->role, "Only ps or worker pods")->check(CLI::IsMember({"ps", "worker"}));
+  logs->add_option("--index", lf->index, "Only the task with this index (with --role)")->check(CLI::NonNegativeNumber);
+  logs->add_option("--format", lf->format, "jobs or tfjob (as rendered)")->capture_default_str()->check(CLI::IsMember({"jobs", "tfjob"}));
+  logs->add_flag("-f,--follow", lf->follow, "Keep streaming");
+  logs->callback([lf, &exit_code] { exit_code = run_logs(*lf); });
+
+  auto df = std::make_shared<K8sRunFlags>();
+  CLI::App* del = add_run_command(*k8s, "delete", "Delete the run's objects (the data volume only with --with-data)", df);
+  del->add_option("--format", df->format, "jobs or tfjob (as rendered)")->capture_default_str()->check(CLI::IsMember({"jobs", "tfjob"}));
+  del->add_flag("--with-data", df->with_data, "Also delete the PersistentVolumeClaim (checkpoints, logs, datasets)");
+  del->callback([df, &exit_code] { exit_code = run_delete(*df); });
 }
 
 }  // namespace podlab
