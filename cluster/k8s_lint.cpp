@@ -18,6 +18,7 @@ struct Linter {
   const K8sOptions& o;
   std::vector<std::string> problems;
   std::string where;  // "Kind/name" of the document being checked
+  std::set<std::string> secrets_;  // names of the rendered Secrets
 
   void fail(const std::string& what) { problems.push_back(where + ": " + what); }
 
@@ -104,6 +105,7 @@ struct Linter {
   void check_template(const json& t, Role role, const std::string& job, int replicas, const std::string& container,
                       const std::map<std::string, const json*>& config_maps, const std::set<std::string>& claims,
                       const std::string& subdomain) {
+    const std::set<std::string>& secrets = secrets_;
     const json* labels = at(t, {"metadata", "labels"});
     if (!labels_match(json{{"podlab.io/job", o.name}}, labels)) fail("pod template lacks the label podlab.io/job=" + o.name);
     if (str(t, {"metadata", "labels", "podlab.io/role"}) != role_name(role)) fail("pod template has the wrong podlab.io/role");
@@ -120,6 +122,8 @@ struct Linter {
     if (const json* v = at(*spec, {"volumes"}))
       for (const json& vol : *v) {
         volumes.insert(str(vol, {"name"}));
+        const std::string secret = str(vol, {"secret", "secretName"});
+        if (!secret.empty() && !secrets.count(secret)) fail("volume uses Secret \"" + secret + "\", which is not rendered");
         const std::string claim = str(vol, {"persistentVolumeClaim", "claimName"});
         if (!claim.empty() && !claims.count(claim)) fail("volume uses PersistentVolumeClaim \"" + claim + "\", which is not rendered");
       }
@@ -167,6 +171,7 @@ struct Linter {
       const std::string kind = str(j, {"kind"});
       if (kind == "ConfigMap") config_maps[str(j, {"metadata", "name"})] = &j;
       if (kind == "PersistentVolumeClaim") claims.insert(str(j, {"metadata", "name"}));
+      if (kind == "Secret") secrets_.insert(str(j, {"metadata", "name"}));
       if (kind == "Service") service = &j;
       if (const json* t = at(j, {"spec", "template", "metadata", "labels"})) pod_labels.push_back(t);
       if (const json* r = at(j, {"spec", "tfReplicaSpecs"}))
@@ -243,7 +248,7 @@ struct Linter {
 }  // namespace
 
 std::vector<std::string> k8s_lint_problems(const std::vector<K8sDocument>& docs, const K8sOptions& o) {
-  Linter l{o, {}, {}};
+  Linter l{o, {}, {}, {}};
   l.run(docs);
   return l.problems;
 }

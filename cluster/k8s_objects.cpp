@@ -54,11 +54,20 @@ k8s_json volume_mounts(const K8sOptions& o, bool config) {
   return m;
 }
 
-k8s_json volumes(const K8sOptions& o) {
+// Which key files a role's pods get (the layout of `podlab keys generate`, cluster/curve_keys.h): a ps
+// needs the server pair and the authorized client list, a worker the server's public key and the
+// client pairs. Neither gets the other side's secret.
+bool key_file_for(Role role, const std::string& file) {
+  if (file == "server.pub") return true;
+  if (role == Role::kPs) return file == "server.key" || file == "authorized_clients";
+  return file.rfind("client", 0) == 0;
+}
+
+k8s_json volumes(const K8sOptions& o, Role role) {
   k8s_json v = k8s_json::array();
   v.push_back({{"name", kVolumeConfig}, {"configMap", {{"name", k8s_config_map_name(o)}}}});
   if (!o.keys.empty())
-    v.push_back({{"name", kVolumeKeys}, {"secret", {{"secretName", k8s_secret_name(o)}, {"defaultMode", 0440}}}});
+    v.push_back({{"name", kVolumeKeys}, {"secret", {{"secretName", k8s_secret_name(o, role)}, {"defaultMode", 0440}}}});
   switch (o.storage.kind) {
     case K8sStorage::Kind::kPvc:
       v.push_back({{"name", kVolumeData}, {"persistentVolumeClaim", {{"claimName", k8s_claim_name(o)}}}});
@@ -141,7 +150,7 @@ k8s_json fetch_container(const K8sOptions& o) {
 }  // namespace
 
 std::string k8s_config_map_name(const K8sOptions& o) { return o.name + "-config"; }
-std::string k8s_secret_name(const K8sOptions& o) { return o.name + "-keys"; }
+std::string k8s_secret_name(const K8sOptions& o, Role role) { return o.name + "-" + role_name(role) + "-keys"; }
 std::string k8s_claim_name(const K8sOptions& o) { return o.name + "-data"; }
 
 k8s_json k8s_selector(const K8sOptions& o) { return {{"podlab.io/job", o.name}}; }
@@ -174,7 +183,7 @@ k8s_json k8s_pod_template(const K8sOptions& o, Role role, K8sFlavor flavor) {
                              {"seccompProfile", {{"type", "RuntimeDefault"}}}};
   if (!o.fetch_dataset.empty()) spec["initContainers"] = {fetch_container(o)};
   spec["containers"] = {container(o, role, flavor)};
-  spec["volumes"] = volumes(o);
+  spec["volumes"] = volumes(o, role);
   return {{"metadata",
            {{"labels", k8s_role_labels(o, role)},
             {"annotations",
@@ -189,15 +198,17 @@ std::vector<k8s_json> k8s_support_objects(const K8sOptions& o, K8sFlavor flavor)
   for (const auto& [flag, value] : training_flags(o)) data[k8s_training_env_name(flag)] = value;
   out.push_back({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", k8s_metadata(o, k8s_config_map_name(o))}, {"data", data}});
 
-  if (!o.keys.empty()) {
-    k8s_json keys = k8s_json::object();
-    for (const auto& [file, text] : o.keys) keys[file] = base64(text);
-    out.push_back({{"apiVersion", "v1"},
-                   {"kind", "Secret"},
-                   {"metadata", k8s_metadata(o, k8s_secret_name(o))},
-                   {"type", "Opaque"},
-                   {"data", keys}});
-  }
+  if (!o.keys.empty())
+    for (Role role : {Role::kPs, Role::kWorker}) {
+      k8s_json keys = k8s_json::object();
+      for (const auto& [file, text] : o.keys)
+        if (key_file_for(role, file)) keys[file] = base64(text);
+      out.push_back({{"apiVersion", "v1"},
+                     {"kind", "Secret"},
+                     {"metadata", k8s_metadata(o, k8s_secret_name(o, role))},
+                     {"type", "Opaque"},
+                     {"data", keys}});
+    }
   if (o.storage.kind == K8sStorage::Kind::kPvc)
     out.push_back({{"apiVersion", "v1"},
                    {"kind", "PersistentVolumeClaim"},

@@ -26,11 +26,11 @@ k8s_json k8s_metadata(const K8sOptions& o, const std::string& name);
 // The pod template ({metadata, spec}) of one role.
 k8s_json k8s_pod_template(const K8sOptions& o, Role role, K8sFlavor flavor);
 
-// ConfigMap, then Secret (when o.keys), then PVC (pvc storage), then NetworkPolicy.
+// ConfigMap, then the ps and worker Secrets (when o.keys), then PVC (pvc storage), then NetworkPolicy.
 std::vector<k8s_json> k8s_support_objects(const K8sOptions& o, K8sFlavor flavor);
 
 std::string k8s_config_map_name(const K8sOptions& o);  // <name>-config
-std::string k8s_secret_name(const K8sOptions& o);      // <name>-keys
+std::string k8s_secret_name(const K8sOptions& o, Role role);  // <name>-ps-keys / <name>-worker-keys
 std::string k8s_claim_name(const K8sOptions& o);       // <name>-data
 
 }  // namespace podlab

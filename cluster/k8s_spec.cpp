@@ -164,6 +164,16 @@ Status validate_k8s_options(const K8sOptions& o) {
     if (value.empty() || value.size() > 256 || value.find_first_of("\n\r\"'\\$`") != std::string::npos)
       return Status::Usage("bad value \"" + value + "\" for --" + flag);
   }
+  if (!o.keys.empty()) {
+    for (const char* f : {"server.key", "server.pub", "authorized_clients"})
+      if (!o.keys.count(f))
+        return Status::Usage(std::string("the keys directory has no ") + f + ": create it with podlab keys generate --workers " +
+                             std::to_string(o.workers));
+    for (int i = 0; i < o.workers; ++i)
+      if (!o.keys.count("client.key") && !o.keys.count("client-" + std::to_string(i) + ".key"))
+        return Status::Usage("the keys directory has neither client.key nor client-" + std::to_string(i) +
+                             ".key for worker " + std::to_string(i) + ": podlab keys generate --workers " + std::to_string(o.workers));
+  }
   for (const auto& [file, text] : o.keys)
     if (file.empty() || file.size() > 253 || file.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
       return Status::Usage("key file name \"" + file + "\" cannot be a Secret key (letters, digits, '.', '_', '-')");

@@ -43,7 +43,9 @@ struct K8sOptions {
   // into the ConfigMap as PODLAB_<FLAG> and reach the containers as "--flag $(PODLAB_FLAG)".
   std::vector<std::pair<std::string, std::string>> training;
   std::string fetch_dataset;       // non-empty: an init container runs `podlab data fetch` into the volume
-  // CURVE keys (file name -> contents) for a Secret mounted at /etc/podlab/keys; empty: security off.
+  // CURVE keys (file name -> contents), as `podlab keys generate --workers M` writes them: split into
+  // a ps Secret (server.key, server.pub, authorized_clients) and a worker Secret (server.pub,
+  // client*.key/pub), mounted at /etc/podlab/keys with PODLAB_KEYS pointing there. Empty: plain TCP.
   std::map<std::string, std::string> keys;
   std::string cpu_request = "500m", cpu_limit = "2", memory_request = "512Mi", memory_limit = "2Gi";
   int64_t active_deadline_s = 6 * 3600;  // the whole run, per Job

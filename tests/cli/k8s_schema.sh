@@ -32,8 +32,7 @@ export NODE_PATH="$modules/node_modules"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/keys"
-printf 'public\n' > "$tmp/keys/server.pub"
-printf 'secret\n' > "$tmp/keys/server.key"
+for f in server.key server.pub authorized_clients client.key client.pub; do printf 'key material\n' > "$tmp/keys/$f"; done
 
 render() { "$podlab" k8s render --image registry.example.com/podlab:0.1.0 "$@"; }
 render --name a --ps 1 --workers 1 > "$tmp/a.yaml"

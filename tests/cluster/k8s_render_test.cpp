@@ -91,7 +91,8 @@ TEST_CASE("k8s render matches the golden manifests", "[k8s]") {
   b.mode = "sync";
   b.fetch_dataset = "fashion-mnist";
   b.training = {{"model", "cnn"}, {"epochs", "3"}};
-  b.keys = {{"server.key", "public-and-secret"}, {"server.pub", "public"}};
+  b.keys = {{"server.key", "server-pair"}, {"server.pub", "server-public"}, {"authorized_clients", "\"client-public\"\n"},
+            {"client.key", "client-pair"}, {"client.pub", "client-public"}};
   cases.push_back({"jobs-2ps-3workers-pvc-keys.yaml", b});
   K8sOptions c = base_options(2, 4);
   c.format = "tfjob";
@@ -255,6 +256,30 @@ TEST_CASE("the k8s lint catches seeded faults the schemas miss", "[k8s]") {
                  "does not declare"));
   CHECK(contains(lint_after(o, "Service", "mnist", [](json& j) { j["spec"]["selector"]["podlab.io/job"] = "other"; }),
                  "Service selector"));
+}
+
+TEST_CASE("k8s render gives each role only the CURVE keys it needs", "[k8s]") {
+  K8sOptions o = base_options(1, 2);
+  o.keys = {{"server.key", "s"}, {"server.pub", "p"}, {"authorized_clients", "a"}, {"client-0.key", "c0"}, {"client-0.pub", "c0p"},
+            {"client-1.key", "c1"}, {"client-1.pub", "c1p"}};
+  auto docs = render_k8s(o);
+  REQUIRE(docs.ok());
+  const auto objs = objects(*docs);
+  const json& ps = find(objs, "Secret", "mnist-ps-keys")["data"];
+  const json& worker = find(objs, "Secret", "mnist-worker-keys")["data"];
+  CHECK(ps.contains("server.key"));
+  CHECK(ps.contains("authorized_clients"));
+  CHECK(!ps.contains("client-0.key"));
+  CHECK(worker.contains("client-1.key"));
+  CHECK(worker.contains("server.pub"));
+  CHECK(!worker.contains("server.key"));
+  const json& c = find(objs, "Job", "mnist-worker")["spec"]["template"]["spec"];
+  CHECK(c["volumes"][1]["secret"]["secretName"] == "mnist-worker-keys");
+  CHECK(c["containers"][0]["env"].back() == json{{"name", "PODLAB_KEYS"}, {"value", "/etc/podlab/keys"}});
+  o.keys.erase("client-1.key");
+  CHECK(contains(usage_error(o), "client-1.key for worker 1"));
+  o.keys.erase("authorized_clients");
+  CHECK(contains(usage_error(o), "no authorized_clients"));
 }
 
 TEST_CASE("k8s render -o writes one YAML file per object", "[k8s]") {
