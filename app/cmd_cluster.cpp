@@ -11,7 +11,7 @@
 
 #include "app/command.h"
 #include "app/json_line.h"
-#include "app/train_defaults.h"
+#include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
 #include "cluster/local_cluster.h"

@@ -7,7 +7,7 @@
 #include "app/command.h"
 #include "app/json_line.h"
 #include "app/progress_bar.h"
-#include "app/train_defaults.h"
+#include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "engine/checkpoint.h"
 #include "engine/log/scalar_logger.h"

@@ -21,5 +21,11 @@ void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fet
 void add_cluster_commands(CLI::App& root, int& exit_code);  // cluster run
 void add_bench_commands(CLI::App& root, int& exit_code);  // bench
 void add_k8s_commands(CLI::App& root, int& exit_code);    // k8s render|apply|status|logs|delete
+void add_gui_commands(CLI::App& root, int& exit_code);    // gui
+
+// Plain `podlab`: the GUI when built and a display is available, else the help text.
+bool gui_built();
+bool gui_default_available();
+int run_default_gui();
 
 }  // namespace podlab

@@ -1,7 +1,7 @@
 // Shared model/data flags and building a trainer from them.
 #include "app/train_setup.h"
 
-#include "app/train_defaults.h"
+#include "engine/train_defaults.h"
 
 namespace podlab {
 

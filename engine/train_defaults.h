@@ -1,4 +1,4 @@
-// Default hyper-parameters per model, as listed in the README. Flags given on the command line win.
+// Default hyper-parameters per model, as listed in the README (shared by the CLI and the GUI). Flags given on the command line win.
 #pragma once
 
 #include <string>

@@ -1,0 +1,99 @@
+// GuiState: everything the panels draw from and edit, in one plain struct (no function statics).
+// The UI thread owns it. Training lives behind `session` (commands) and `view` (snapshots read once
+// per frame); panels never touch the trainer's own buffers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gui/i18n.h"
+#include "gui/plot.h"
+#include "gui/setup_file.h"
+#include "gui/snapshot.h"
+#include "gui/textures.h"
+
+namespace podlab::gui {
+
+class TrainingSession;
+
+enum class Tab { kTraining, kData, kCount };
+// "training", "data" -> Tab; false for unknown names.
+bool parse_tab(const std::string& name, Tab* out);
+const char* tab_names();  // "training, data" for error messages
+
+// The Model panel's fields; the spec string is built from them (compose_model_spec).
+struct ModelEdit {
+  int kind = 1;                  // 0 softmax, 1 mlp, 2 cnn, 3 lstm
+  char hidden[64] = "200,200";   // mlp layer sizes
+  int activation = 0;            // relu, tanh, sigmoid
+  int lstm_units = 128, lstm_layers = 1;
+};
+std::string compose_model_spec(const ModelEdit& m);
+void decompose_model_spec(const std::string& spec, ModelEdit& m);  // unknown specs leave m alone
+
+// Parameter count and FLOPs of the edited spec, recomputed when the spec text changes.
+struct ModelSummary {
+  std::string spec;  // what this summary describes
+  std::string error;
+  int64_t parameters = 0, forward_flops = 0;
+};
+
+struct GuiState {
+  Text t;
+  bool cjk_font = false;          // a CJK font was loaded (else Chinese shows a hint)
+  GuiSetup setup;                 // as edited; applied to the session by Reset
+  GuiSetup applied;               // what the current model was built from
+  ModelEdit model_edit;
+  ModelSummary summary;
+  TrainingSession* session = nullptr;
+  SnapshotExchange* exchange = nullptr;
+  SnapshotExchange::View view;    // refreshed at the start of every frame
+  TextureStore* textures = nullptr;
+
+  // Training tab
+  PlotView loss_plot, accuracy_plot;
+  bool wall_time_axis = false;
+  // Data tab
+  int data_page = 0;
+  bool data_show_test = false;
+  const void* data_counts_for = nullptr;  // the Dataset the counts below belong to
+  std::vector<int> train_counts, test_counts;
+  ImTextureID data_texture = nullptr;
+  std::string data_texture_key;
+  // Set-up file
+  char setup_path[512] = "podlab-setup.txt";
+  std::string setup_message;
+  bool setup_message_is_error = false;
+  // Frame control
+  Tab selected = Tab::kTraining;
+  bool select_tab_once = false;   // make `selected` the open tab on the next frame
+  bool quit = false;
+  // Where the Play button was last drawn (screen pixels), for scripted clicks in tests.
+  float play_button_x = 0, play_button_y = 0;
+};
+
+// Applies `setup` as both edited and applied state and resets the session with it.
+void apply_setup(GuiState& s, const GuiSetup& setup);
+
+// One frame of the whole UI: reads the newest snapshot, draws every panel. Call between
+// ImGui::NewFrame() and ImGui::Render(). Needs no renderer (s.textures may be NullTextures).
+void draw_frame(GuiState& s);
+
+// Panels (gui/panels/*.cpp).
+void draw_model_panel(GuiState& s);
+void draw_training_controls(GuiState& s);
+void draw_training_tab(GuiState& s);
+void draw_data_tab(GuiState& s);
+void draw_menu_bar(GuiState& s);
+
+// "?" marker after the last item with `text` as its tooltip; also the last item's own tooltip.
+void help_marker(const char* text);
+void item_tooltip(const char* text);
+// "text###id": a label that changes with the language while the widget keeps its id.
+const char* label(const char* text, const char* id);
+// "1.23M", "45.6k", "789".
+std::string human_count(double n);
+
+}  // namespace podlab::gui
