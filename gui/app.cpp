@@ -134,6 +134,19 @@ bool write_screenshot(const std::string& path, int w, int h) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// ImGui 1.86's GLFW backend keeps key state only, so a press and release within one frame (a quick
+// tap, or xdotool) never shows as pressed. This callback latches the two keys the app acts on; the
+// backend chains to it from its own callback.
+struct KeyLatch {
+  bool escape = false, space = false;
+};
+void key_callback(GLFWwindow* w, int key, int, int action, int) {
+  auto* latch = static_cast<KeyLatch*>(glfwGetWindowUserPointer(w));
+  if (!latch || action != GLFW_PRESS) return;
+  if (key == GLFW_KEY_ESCAPE) latch->escape = true;
+  if (key == GLFW_KEY_SPACE) latch->space = true;
+}
+
 void glfw_error(int code, const char* text) { std::fprintf(stderr, "podlab: glfw error %d: %s\n", code, text); }
 
 }  // namespace
@@ -197,6 +210,9 @@ int run_gui(const GuiOptions& o) {
   ImGui::StyleColorsDark();
   ImGui::GetStyle().ScaleAllSizes(scale);
   const bool cjk = load_fonts(scale);
+  KeyLatch keys;
+  glfwSetWindowUserPointer(window, &keys);
+  glfwSetKeyCallback(window, key_callback);  // before the backend installs its own, which chains to this
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 150");
 
@@ -231,7 +247,9 @@ int run_gui(const GuiOptions& o) {
       ImGui_ImplOpenGL3_NewFrame();
       ImGui_ImplGlfw_NewFrame();
       ImGui::NewFrame();
-      if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) s.quit = true;
+      if (keys.escape) s.quit = true;
+      s.space_tapped = keys.space;
+      keys = KeyLatch{};
       draw_frame(s);
       ImGui::Render();
       int fw = 0, fh = 0;

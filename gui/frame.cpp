@@ -109,8 +109,9 @@ void draw_frame(GuiState& s) {
   // Without a CJK font Chinese would draw as '?', so the UI stays English and the menu says why.
   s.t.lang = s.cjk_font ? parse_lang(s.setup.language.c_str()) : Lang::kEn;
   ImGuiIO& io = ImGui::GetIO();
-  if (!io.WantTextInput && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Space), false) && s.session)
-    s.session->set_running(!s.session->running());
+  const bool space = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Space), false) || s.space_tapped;
+  s.space_tapped = false;
+  if (space && !io.WantTextInput && s.session) s.session->set_running(!s.session->running());
 
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(vp->WorkPos);

@@ -12,8 +12,12 @@ AxisTicks nice_ticks(double lo, double hi, int max_ticks) {
   if (!std::isfinite(lo) || !std::isfinite(hi)) return t;
   if (hi < lo) std::swap(lo, hi);
   if (max_ticks < 2) max_ticks = 2;
-  double range = hi - lo;
-  if (range <= 0) range = std::max(1.0, std::fabs(lo));
+  if (hi - lo <= 0) {  // a single value: ticks around it
+    const double half = std::max(0.5, std::fabs(lo) / 2);
+    lo -= half;
+    hi += half;
+  }
+  const double range = hi - lo;
   const double raw = range / (max_ticks - 1);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = 10 * mag;

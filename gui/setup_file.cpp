@@ -62,7 +62,7 @@ Status validate_setup(const GuiSetup& s) {
   if (!s.dataset.empty() && !find_dataset_info(s.dataset))
     return Status::Config("dataset: unknown dataset '" + s.dataset + "' (use mnist or fashion-mnist)");
   auto spec = ModelSpec::parse(s.model);
-  if (!spec.ok()) return spec.status().With("model");
+  if (!spec.ok()) return Status::Config("model: " + spec.status().message());
   if (!OptimizerConfig::validate_name(s.optimizer).ok())
     return Status::Config("optimizer: '" + s.optimizer + "' is not one of sgd, momentum, adam");
   if (!(s.lr > 0 && s.lr <= 10)) return Status::Config("lr: must be in (0, 10], got " + std::to_string(s.lr));

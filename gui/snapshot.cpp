@@ -55,6 +55,11 @@ void SnapshotExchange::read(View& view) {
   view.publishes = publishes_;
 }
 
+void SnapshotExchange::hold_lock_for_test(const std::function<void()>& f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  f();
+}
+
 uint64_t SnapshotExchange::publish_attempts() const { return attempts_; }
 uint64_t SnapshotExchange::publish_misses() const { return misses_; }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +67,9 @@ class SnapshotExchange {
   // Copies the status and appends points published since the last read into view.series (clearing
   // them first when the generation changed).
   void read(View& view);
+
+  // Tests: runs f while holding the reader's lock, as a slow read() would.
+  void hold_lock_for_test(const std::function<void()>& f);
 
   // Counters for tests and --stats.
   uint64_t publish_attempts() const;

@@ -70,6 +70,7 @@ struct GuiState {
   Tab selected = Tab::kTraining;
   bool select_tab_once = false;   // make `selected` the open tab on the next frame
   bool quit = false;
+  bool space_tapped = false;      // set by the window's key callback (a tap shorter than a frame)
   // Where the Play button was last drawn (screen pixels), for scripted clicks in tests.
   float play_button_x = 0, play_button_y = 0;
 };

@@ -75,7 +75,7 @@ class TrainingSession::Observer : public LoopObserver {
     rate_steps_ += 1;
     rate_samples_ += m_.trainer->config().batch;
     const double rate_dt = seconds(now - rate_t0_) - rate_paused_s_;
-    if (rate_dt >= 0.5) {
+    if (rate_dt >= 0.25) {
       m_.status.samples_per_s = rate_samples_ / rate_dt;
       m_.status.steps_per_s = rate_steps_ / rate_dt;
       rate_t0_ = now;
