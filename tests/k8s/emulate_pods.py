@@ -20,10 +20,13 @@ Scenarios:
              converge, every pod must end with exit 0, every pod must pass its readiness probe.
   bad-config the ConfigMap names a model that does not exist: pods exit 2, the policy says FailJob,
              nothing is restarted and the other pods are stopped.
+  tfjob      the --format tfjob pods with TF_CONFIG as the training operator injects it (hosts
+             <job>-<type>-<i>.<namespace>.svc:<port>): 2 ps + 2 workers train and all exit 0.
 Nothing is left behind: namespaces, /etc/netns/<ns>, dnsmasq and every pod process are removed in a
 finally block. No packet is sent from the root namespace to the emulated addresses (checked with
 `ip route get`, which sends nothing).
 """
+import base64
 import json
 import os
 import re
@@ -146,6 +149,7 @@ class JobController:
     def __init__(self, podlab, objects, cluster, tmp):
         self.podlab, self.cluster, self.tmp = podlab, cluster, tmp
         self.config_maps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+        self.secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
         self.service = next(o for o in objects if o["kind"] == "Service")
         self.jobs = [o for o in objects if o["kind"] == "Job"]
         self.pods = []       # every pod ever started
@@ -172,6 +176,16 @@ class JobController:
                     with open(os.path.join(d, key), "w") as f:
                         f.write(value)
                 os.chmod(d, 0o755)
+            elif "secret" in v:  # the keys, readable only by the pod's user (the kubelet uses fsGroup)
+                d = os.path.join(self.tmp, host, "secret-" + v["name"])
+                os.makedirs(d, exist_ok=True)
+                for key, value in self.secrets[v["secret"]["secretName"]]["data"].items():
+                    path = os.path.join(d, key)
+                    with open(path, "wb") as f:
+                        f.write(base64.b64decode(value))
+                    os.chown(path, UID, UID)
+                    os.chmod(path, 0o400)
+                os.chmod(d, 0o755)
             elif "emptyDir" in v:
                 d = os.path.join(self.tmp, host, "empty-" + v["name"])
                 os.makedirs(d, exist_ok=True)
@@ -185,8 +199,8 @@ class JobController:
     def command(self, job, i, host, attempt):
         spec = job["spec"]["template"]["spec"]
         c = spec["containers"][0]
-        mounts = sorted(((m["mountPath"], self.volume_dirs(spec, host)[m["name"]]) for m in c.get("volumeMounts", [])),
-                        key=lambda m: -len(m[0]))
+        dirs = self.volume_dirs(spec, host)
+        mounts = sorted(((m["mountPath"], dirs[m["name"]]) for m in c.get("volumeMounts", [])), key=lambda m: -len(m[0]))
 
         def remap(s):
             for path, d in mounts:
@@ -194,7 +208,8 @@ class JobController:
                     return d + s[len(path):]
             return s
 
-        env = {"PATH": "/usr/bin:/bin", "JOB_COMPLETION_INDEX": str(i), "HOSTNAME": host}
+        env = {"PATH": "/usr/bin:/bin", "HOSTNAME": host}
+        env.update(self.extra_env(job, i))
         for e in c.get("env", []):
             if "value" in e:
                 env[e["name"]] = remap(e["value"])
@@ -205,6 +220,10 @@ class JobController:
                 env[e["name"]] = "%s-x%d" % (host, attempt)
         args = [remap(re.sub(r"\$\(([A-Za-z0-9_]+)\)", lambda m: env[m.group(1)], a)) for a in c["args"]]
         return env, args
+
+    def extra_env(self, job, i):
+        """What the controller adds to the container's env: an Indexed Job sets JOB_COMPLETION_INDEX."""
+        return {"JOB_COMPLETION_INDEX": str(i)}
 
     def start(self, job, i, attempt=0):
         host, names = self.names(job["metadata"]["name"], i)
@@ -275,6 +294,67 @@ class JobController:
             code = p.proc.returncode
             p.exit_code = 128 - code if code < 0 else code
             p.log.close()
+
+
+class TFJobController(JobController):
+    """The Kubeflow training operator's part, emulated: one pod per replica named <job>-<type>-<i>,
+    reachable as <job>-<type>-<i>.<namespace>.svc (the operator makes one Service per pod), with
+    TF_CONFIG injected; restartPolicy ExitCode re-creates a pod only for 130, 137, 138 or 143."""
+
+    def __init__(self, podlab, objects, cluster, tmp):
+        tfjob = next(o for o in objects if o["kind"] == "TFJob")
+        self.tfjob_name = tfjob["metadata"]["name"]
+        self.namespace = tfjob["metadata"]["namespace"]
+        self.replicas = tfjob["spec"]["tfReplicaSpecs"]
+        # As Jobs the base class can start: a name, a template and a failure policy from ExitCode.
+        jobs = []
+        for rtype, spec in self.replicas.items():
+            jobs.append({"kind": "Job", "metadata": {"name": "%s-%s" % (self.tfjob_name, rtype.lower())}, "tf_type": rtype.lower(),
+                         "spec": {"template": spec["template"], "completions": spec["replicas"], "backoffLimitPerIndex": 3,
+                                  "podFailurePolicy": {"rules": [
+                                      {"action": "Count", "onExitCodes": {"operator": "In", "values": [130, 137, 138, 143]}},
+                                      {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [0]}}]}}})
+        fake_service = {"kind": "Service", "metadata": {"name": self.tfjob_name, "namespace": self.namespace}}
+        super().__init__(podlab, [o for o in objects if o["kind"] != "TFJob"] + [fake_service] + jobs, cluster, tmp)
+        self.jobs = jobs
+        self.cluster_spec = {j["tf_type"]: ["%s-%d.%s.svc:2222" % (j["metadata"]["name"], i, self.namespace)
+                                            for i in range(j["spec"]["completions"])] for j in jobs}
+
+    def names(self, job_name, i):
+        host = "%s-%d" % (job_name, i)
+        return host, ["%s.%s.svc" % (host, self.namespace), "%s.%s.svc.cluster.local" % (host, self.namespace)]
+
+    def extra_env(self, job, i):
+        return {"TF_CONFIG": json.dumps({"cluster": self.cluster_spec, "task": {"type": job["tf_type"], "index": i},
+                                         "environment": "cloud"})}
+
+    def policy_action(self, job, code):
+        return "Count" if code in (130, 137, 138, 143) else "FailJob"
+
+
+def scenario_tfjob(podlab, tag, tmp):
+    objects = render(podlab, "--format", "tfjob", "--ps", "2", "--workers", "2", "--limit-train", "6000", "--limit-test", "1000",
+                     "--epochs", "2")
+    cluster = Cluster(tag + "t", tmp)
+    ctl = TFJobController(podlab, objects, cluster, tmp)
+    try:
+        cluster.up()
+        for job in ctl.jobs:
+            for i in range(job["spec"]["completions"]):
+                _, names = ctl.start(job, i)
+                cluster.publish(cluster.pod_ip[names[0].split(".")[0]], names)
+        start = time.time()
+        while ctl.poll():
+            if time.time() - start > 60:
+                raise Failure("the TFJob run did not end within 60 s")
+            time.sleep(0.1)
+        expect(ctl.failed is None and all(p.exit_code == 0 for p in ctl.pods),
+               "TFJob: every pod read its operator-style TF_CONFIG and exited 0: %s" % {p.host: p.exit_code for p in ctl.pods})
+        chief_log = open(os.path.join(tmp, "%st.emu-worker-0.0.log" % tag)).read()
+        expect('"event":"epoch","epoch":2' in chief_log, "TFJob: worker 0 acted as the chief (2 epochs evaluated)")
+    finally:
+        ctl.stop_all(grace_s=2)
+        cluster.down()
 
 
 def render(podlab, *extra):
@@ -383,6 +463,8 @@ def main():
         scenario_run(podlab, tag, tmp)
         print("--- scenario: bad-config (podFailurePolicy FailJob)", flush=True)
         scenario_bad_config(podlab, tag, tmp)
+        print("--- scenario: tfjob (TF_CONFIG as the training operator injects it)", flush=True)
+        scenario_tfjob(podlab, tag, tmp)
     except Failure as e:
         print("FAIL", e, flush=True)
         for name in sorted(os.listdir(tmp)):
