@@ -240,6 +240,18 @@ class JobController:
         self.pods.append(pod)
         return pod, names
 
+    def run_all(self, what, timeout_s):
+        """Starts every pod of every Job with its DNS names published, and waits until none runs."""
+        for job in self.jobs:
+            for i in range(job["spec"]["completions"]):
+                _, names = self.start(job, i)
+                self.cluster.publish(self.cluster.pod_ip[names[0].split(".")[0]], names)
+        start = time.time()
+        while self.poll():
+            if time.time() - start > timeout_s:
+                raise Failure("%s did not end within %d s" % (what, timeout_s))
+            time.sleep(0.1)
+
     def running(self):
         return [p for p in self.pods if p.exit_code is None]
 
@@ -339,15 +351,7 @@ def scenario_tfjob(podlab, tag, tmp):
     ctl = TFJobController(podlab, objects, cluster, tmp)
     try:
         cluster.up()
-        for job in ctl.jobs:
-            for i in range(job["spec"]["completions"]):
-                _, names = ctl.start(job, i)
-                cluster.publish(cluster.pod_ip[names[0].split(".")[0]], names)
-        start = time.time()
-        while ctl.poll():
-            if time.time() - start > 60:
-                raise Failure("the TFJob run did not end within 60 s")
-            time.sleep(0.1)
+        ctl.run_all("the TFJob run", timeout_s=60)
         expect(ctl.failed is None and all(p.exit_code == 0 for p in ctl.pods),
                "TFJob: every pod read its operator-style TF_CONFIG and exited 0: %s" % {p.host: p.exit_code for p in ctl.pods})
         chief_log = open(os.path.join(tmp, "%st.emu-worker-0.0.log" % tag)).read()
@@ -392,7 +396,7 @@ def scenario_run(podlab, tag, tmp):
                 if not p.ready_seen:
                     p.ready_seen = cluster.http_get(p.ip, metrics_port, "/readyz")[0] == 200
             w1 = [p for p in ctl.running() if p.host == "emu-worker-1"]
-            if not killed and w1:
+            if not killed and w1 and w1[0].ready_seen:  # ready first, then killed mid-training
                 status, body = cluster.http_get(w1[0].ip, metrics_port, "/metrics")
                 m = re.search(r'^podlab_pushes_total\{[^}]*\} (\d+)', body, re.M)
                 if status == 200 and m and int(m.group(1)) >= 20:
@@ -409,7 +413,8 @@ def scenario_run(podlab, tag, tmp):
         expect(all(p.exit_code == 0 for p in final.values()),
                "every task's last pod exited 0: %s" % {h: p.exit_code for h, p in final.items()})
         expect(final["emu-worker-1"].attempt == 1, "worker 1's replacement rejoined and finished")
-        expect(all(p.ready_seen for p in ctl.pods if p.attempt == 0), "every pod passed its readiness probe")
+        expect(all(p.ready_seen for p in ctl.pods if p.attempt == 0),
+               "every pod passed its readiness probe (never seen ready: %s)" % [p.host for p in ctl.pods if p.attempt == 0 and not p.ready_seen])
         with open(cluster.dns_log) as f:
             log = f.read()
         if os.environ.get("PODLAB_EMU_DEBUG"):
@@ -434,15 +439,7 @@ def scenario_bad_config(podlab, tag, tmp):
     ctl = JobController(podlab, objects, cluster, tmp)
     try:
         cluster.up()
-        for job in ctl.jobs:
-            for i in range(job["spec"]["completions"]):
-                _, names = ctl.start(job, i)
-                cluster.publish(cluster.pod_ip[names[0].split(".")[0]], names)
-        start = time.time()
-        while ctl.poll():
-            if time.time() - start > 60:
-                raise Failure("the bad-config run did not end within 60 s")
-            time.sleep(0.1)
+        ctl.run_all("the bad-config run", timeout_s=60)
         # A model spec comes in as a flag, so podlab calls it a usage error (2); 2 and 3 are both FailJob.
         expect(ctl.failed is not None and re.search(r"exited [23]: FailJob", ctl.failed) is not None,
                "a bad model in the ConfigMap (exit 2) failed the Job at once: %s" % ctl.failed)
