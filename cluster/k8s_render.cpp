@@ -120,7 +120,8 @@ Status write_k8s_files(const std::vector<K8sDocument>& docs, const std::string& 
         return Status::Io("cannot write " + tmp);
       }
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    // A Secret's file holds the CURVE secret keys (base64 is not encryption): owner-only.
+    if (::chmod(tmp.c_str(), docs[i].kind == "Secret" ? 0600 : 0644) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
       ::unlink(tmp.c_str());
       return Status::Io("cannot rename " + tmp + " to " + path);
     }

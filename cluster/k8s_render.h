@@ -37,7 +37,8 @@ Result<std::vector<K8sDocument>> render_k8s(const K8sOptions& o);
 Result<std::string> k8s_yaml_stream(const std::vector<K8sDocument>& docs);
 // "03-service-NAME.yaml": the file name for document `i` when writing one file per object.
 std::string k8s_file_name(const K8sDocument& doc, size_t i);
-// Writes one YAML file per document into `dir` (created when missing), each atomically (temp + rename).
+// Writes one YAML file per document into `dir` (created when missing), each atomically (temp + rename);
+// Secrets with mode 0600, the rest 0644.
 Status write_k8s_files(const std::vector<K8sDocument>& docs, const std::string& dir);
 
 }  // namespace podlab

@@ -293,6 +293,17 @@ TEST_CASE("k8s render -o writes one YAML file per object", "[k8s]") {
     CHECK(contains(text, "name: " + (*docs)[i].name));
   }
   CHECK(k8s_file_name((*docs)[0], 0) == "01-configmap-mnist-config.yaml");
+  CHECK((std::filesystem::status(dir.path / k8s_file_name((*docs)[0], 0)).permissions() & std::filesystem::perms::others_read) !=
+        std::filesystem::perms::none);
+
+  K8sOptions k = base_options(1, 1);
+  k.keys = {{"server.key", "s"}, {"server.pub", "p"}, {"authorized_clients", "a"}, {"client.key", "c"}};
+  auto secret_docs = render_k8s(k);
+  REQUIRE(secret_docs.ok());
+  REQUIRE(write_k8s_files(*secret_docs, dir.path.string()).ok());
+  REQUIRE((*secret_docs)[1].kind == "Secret");
+  const auto perms = std::filesystem::status(dir.path / k8s_file_name((*secret_docs)[1], 1)).permissions();
+  CHECK((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) == std::filesystem::perms::none);
 }
 
 TEST_CASE("YAML text quotes what a parser could misread", "[k8s]") {
