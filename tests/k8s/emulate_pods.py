@@ -16,8 +16,9 @@ its predecessor's address (Kubernetes would give it a new one and update DNS).
 
 Scenarios:
   run        1 ps + 2 workers; the ps DNS name is published 3 s late; worker 1 is SIGKILLed once it has
-             pushed gradients and is restarted per the policy (exit 137 -> Count); training must
-             converge, every pod must end with exit 0, every pod must pass its readiness probe.
+             pushed gradients, the chief once it is past epoch 1, and both are restarted per the policy
+             (exit 137 -> Count); the new chief must resume from the ps state, training must converge,
+             every task's last pod must exit 0, every pod must pass its readiness probe.
   bad-config the ConfigMap names a model that does not exist: pods exit 2, the policy says FailJob,
              nothing is restarted and the other pods are stopped.
   tfjob      the --format tfjob pods with TF_CONFIG as the training operator injects it (hosts
@@ -384,7 +385,7 @@ def scenario_run(podlab, tag, tmp):
         route = run("ip", "route", "get", ps_ip, check=False).stdout
         expect("br0" not in route and "veth" not in route, "the root namespace has no route into the emulation (ip route get %s)" % ps_ip)
         start = time.time()
-        published = killed = False
+        published = killed = chief_killed = False
         while ctl.poll():
             now = time.time() - start
             if now > TIMEOUT_S:
@@ -403,10 +404,20 @@ def scenario_run(podlab, tag, tmp):
                     os.killpg(w1[0].proc.pid, signal.SIGKILL)
                     killed = True
                     print("     worker 1 SIGKILLed after %s pushes" % m.group(1), flush=True)
+            chief = [p for p in ctl.running() if p.host == "emu-worker-0" and p.attempt == 0]
+            if killed and not chief_killed and chief and chief[0].ready_seen:
+                status, body = cluster.http_get(chief[0].ip, metrics_port, "/metrics")
+                m = re.search(r'^podlab_step\{[^}]*\} (\d+)', body, re.M)
+                if status == 200 and m and int(m.group(1)) >= 700:  # past epoch 1 (600 steps)
+                    os.killpg(chief[0].proc.pid, signal.SIGKILL)
+                    chief_killed = True
+                    print("     chief SIGKILLed at step %s" % m.group(1), flush=True)
             time.sleep(0.2)
         expect(killed, "worker 1 was killed mid-training")
         expect(ctl.failed is None, "no Job failed (%s)" % ctl.failed)
-        expect(ctl.actions == [("emu-worker-1", 137, "Count")], "the kill (137) counted and was retried, per the rendered policy: %s" % ctl.actions)
+        expect(chief_killed, "the chief was killed after epoch 1")
+        expect(sorted(ctl.actions) == [("emu-worker-0", 137, "Count"), ("emu-worker-1", 137, "Count")],
+               "both kills (137) counted and were retried, per the rendered policy: %s" % ctl.actions)
         final = {}
         for p in ctl.pods:
             final[p.host] = p
@@ -421,10 +432,16 @@ def scenario_run(podlab, tag, tmp):
             print(log[:3000])
         expect(re.search(r"emu-ps-0\.emu\.lab\.svc\.cluster\.local is NXDOMAIN", log) is not None,
                "workers asked for the ps name before it existed (dnsmasq answered NXDOMAIN)")
-        chief_log = open(os.path.join(tmp, "%s.emu-worker-0.0.log" % tag)).read()
-        epochs = [json.loads(l) for l in chief_log.splitlines() if l.startswith("{") and '"event":"epoch"' in l]
-        expect(len(epochs) == 4 and epochs[-1]["test_accuracy"] >= 0.7,
-               "training converged: chief test accuracy %s after %d epochs" % (epochs[-1]["test_accuracy"] if epochs else None, len(epochs)))
+        expect(final["emu-worker-0"].attempt == 1, "the chief's replacement finished the run")
+        def epochs_in(attempt):
+            text = open(os.path.join(tmp, "%s.emu-worker-0.%d.log" % (tag, attempt))).read()
+            return [json.loads(l) for l in text.splitlines() if l.startswith("{") and '"event":"epoch"' in l]
+        first, second = epochs_in(0), epochs_in(1)
+        expect(first and first[0]["epoch"] == 1 and second and second[0]["epoch"] >= 1 and all(e["epoch"] != 1 or e["step"] >= 700 for e in second),
+               "the replacement chief resumed from the ps state (its first report: epoch %s at step %s), not from step 0"
+               % (second[0]["epoch"] if second else None, second[0]["step"] if second else None))
+        expect(second[-1]["epoch"] == 4 and second[-1]["test_accuracy"] >= 0.7,
+               "training converged: chief test accuracy %s after epoch %s" % (second[-1]["test_accuracy"], second[-1]["epoch"]))
     finally:
         ctl.stop_all(grace_s=2)
         cluster.down()
