@@ -21,6 +21,8 @@ void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fet
 void add_cluster_commands(CLI::App& root, int& exit_code);  // cluster run
 void add_bench_commands(CLI::App& root, int& exit_code);  // bench
 void add_k8s_commands(CLI::App& root, int& exit_code);    // k8s render|apply|status|logs|delete
+void add_lesson_commands(CLI::App& root, int& exit_code);  // lesson list, lesson run
+void add_graph_commands(CLI::App& root, int& exit_code);   // graph (the hello-graph demo)
 void add_gui_commands(CLI::App& root, int& exit_code);    // gui
 
 // Plain `podlab`: the GUI when built and a display is available, else the help text.

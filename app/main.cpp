@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   podlab::add_bench_commands(root, exit_code);
   podlab::add_k8s_commands(root, exit_code);
   podlab::add_gui_commands(root, exit_code);
+  podlab::add_lesson_commands(root, exit_code);
+  podlab::add_graph_commands(root, exit_code);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
