@@ -46,7 +46,7 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
   cmd->add_option("--setup", o->setup_file, "Start from a set-up file saved by the GUI (File > Save)");
   cmd->add_option("--data", o->data_dir, "Directory holding the dataset's IDX files (searched first)");
   cmd->add_option("--lang", o->language, "UI language: en or zh")->check(CLI::IsMember({"en", "zh"}));
-  cmd->add_option("--panel", o->panel, "Tab to open first: training, data");
+  cmd->add_option("--panel", o->panel, "Tab to open first: training, data, graph, inside, results");
   cmd->add_option("--screenshot", o->screenshot, "Write a PNG of the last frame (with --frames or --timeout)");
   cmd->add_option("--frames", o->frames, "Exit after N frames (with --train: N frames after training starts)")
       ->check(CLI::NonNegativeNumber);

@@ -126,6 +126,7 @@ EvalResult Trainer::evaluate(const Split& split, int limit) {
   EvalResult res;
   const int count = limit > 0 ? std::min(limit, split.count) : split.count;
   res.confusion.assign(static_cast<size_t>(classes_) * classes_, 0);
+  res.predicted.assign(count, 0);
   constexpr int kChunk = 500;
   const int parts = config_.threads;
   std::vector<double> loss(parts, 0.0);
@@ -145,6 +146,7 @@ EvalResult Trainer::evaluate(const Split& split, int limit) {
       for (int i = 0; i < n; ++i) {
         Eigen::Index pred = 0;
         probs_[r].row(i).maxCoeff(&pred);
+        res.predicted[start + i] = static_cast<uint8_t>(pred);  // replicas write disjoint chunks
         ++confusion[r][static_cast<size_t>(labels[r][i]) * classes_ + pred];
       }
     }

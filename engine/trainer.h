@@ -39,6 +39,7 @@ struct EvalResult {
   double loss = 0, accuracy = 0;
   int samples = 0;
   std::vector<int64_t> confusion;  // classes x classes, row = true label, column = predicted
+  std::vector<uint8_t> predicted;  // per evaluated sample (the first `samples` of the split): its class
 };
 
 struct TrainPosition {

@@ -10,7 +10,7 @@
 
 namespace podlab::gui {
 namespace {
-constexpr const char* kTabNames[] = {"training", "data"};
+constexpr const char* kTabNames[] = {"training", "data", "graph", "inside", "results"};
 static_assert(sizeof(kTabNames) / sizeof(kTabNames[0]) == static_cast<int>(Tab::kCount), "a name per tab");
 constexpr const char* kActivations[] = {"relu", "tanh", "sigmoid"};
 }  // namespace
@@ -24,7 +24,7 @@ bool parse_tab(const std::string& name, Tab* out) {
   return false;
 }
 
-const char* tab_names() { return "training, data"; }
+const char* tab_names() { return "training, data, graph, inside, results"; }
 
 std::string compose_model_spec(const ModelEdit& m) {
   switch (m.kind) {
@@ -106,6 +106,13 @@ std::string human_count(double n) {
 
 void draw_frame(GuiState& s) {
   if (s.exchange) s.exchange->read(s.view);
+  if (s.inference.sync(s.view.status) && s.inference.ready()) {
+    if (s.history_generation != s.view.status.generation) {
+      s.history = WeightHistory{};
+      s.history_generation = s.view.status.generation;
+    }
+    update_weight_history(s.history, *s.inference.network(), *s.inference.weights(), s.inference.weights_step());
+  }
   // Without a CJK font Chinese would draw as '?', so the UI stays English and the menu says why.
   s.t.lang = s.cjk_font ? parse_lang(s.setup.language.c_str()) : Lang::kEn;
   ImGuiIO& io = ImGui::GetIO();
@@ -139,7 +146,10 @@ void draw_frame(GuiState& s) {
       void (*draw)(GuiState&);
     };
     const TabDef tabs[] = {{Tab::kTraining, Msg::kPanelTraining, draw_training_tab},
-                           {Tab::kData, Msg::kPanelData, draw_data_tab}};
+                           {Tab::kData, Msg::kPanelData, draw_data_tab},
+                           {Tab::kGraph, Msg::kPanelGraph, draw_graph_tab},
+                           {Tab::kInside, Msg::kPanelInside, draw_inside_tab},
+                           {Tab::kResults, Msg::kPanelResults, draw_results_tab}};
     for (const TabDef& d : tabs) {
       const ImGuiTabItemFlags f = s.select_tab_once && s.selected == d.tab ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(label(s.t(d.name), kTabNames[static_cast<int>(d.tab)]), nullptr, f)) {

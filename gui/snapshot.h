@@ -42,6 +42,7 @@ struct TrainingStatus {
   double test_loss = 0, test_accuracy = 0;    // last evaluation (test_samples samples)
   int test_samples = 0;
   std::vector<int64_t> confusion;             // classes x classes from the last evaluation
+  std::shared_ptr<const std::vector<uint8_t>> predicted;  // its predicted class per test sample 0..test_samples
   std::shared_ptr<const Dataset> data;        // immutable once published
   std::string model_spec;
   std::shared_ptr<const FloatBuffer> weights; // a copy, refreshed a few times per second

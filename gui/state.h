@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "gui/graph_layout.h"
 #include "gui/i18n.h"
+#include "gui/inference.h"
 #include "gui/plot.h"
 #include "gui/setup_file.h"
 #include "gui/snapshot.h"
@@ -18,10 +20,10 @@ namespace podlab::gui {
 
 class TrainingSession;
 
-enum class Tab { kTraining, kData, kCount };
-// "training", "data" -> Tab; false for unknown names.
+enum class Tab { kTraining, kData, kGraph, kInside, kResults, kCount };
+// "training", "data", "graph", ... -> Tab; false for unknown names.
 bool parse_tab(const std::string& name, Tab* out);
-const char* tab_names();  // "training, data" for error messages
+const char* tab_names();  // "training, data, ..." for error messages
 
 // The Model panel's fields; the spec string is built from them (compose_model_spec).
 struct ModelEdit {
@@ -35,10 +37,24 @@ void decompose_model_spec(const std::string& spec, ModelEdit& m);  // unknown sp
 
 // Parameter count and FLOPs of the edited spec, recomputed when the spec text changes.
 struct ModelSummary {
-  std::string spec;  // what this summary describes
+  std::string spec;  // what this summary describes, for inputs of shape `input`
+  Shape input;
   std::string error;
   int64_t parameters = 0, forward_flops = 0;
 };
+
+// Histograms of every variable at each weights snapshot, for the Inside tab.
+inline constexpr int kHistogramBins = 48;
+inline constexpr size_t kHistorySnapshots = 160;  // beyond this, every other old snapshot is dropped
+struct WeightHistory {
+  struct Snapshot {
+    int64_t step = 0;
+    std::vector<std::vector<float>> bins;  // [variable][bin]
+  };
+  std::vector<std::pair<float, float>> ranges;  // per variable, fixed at the first snapshot
+  std::vector<Snapshot> snapshots;
+};
+void update_weight_history(WeightHistory& h, const Network& net, const FloatBuffer& w, int64_t step);
 
 struct GuiState {
   Text t;
@@ -52,6 +68,10 @@ struct GuiState {
   SnapshotExchange::View view;    // refreshed at the start of every frame
   TextureStore* textures = nullptr;
 
+  InferenceModel inference;       // the UI's own network on the newest weights snapshot
+  WeightHistory history;
+  uint64_t history_generation = 0;
+
   // Training tab
   PlotView loss_plot, accuracy_plot;
   bool wall_time_axis = false;
@@ -62,6 +82,31 @@ struct GuiState {
   std::vector<int> train_counts, test_counts;
   ImTextureID data_texture = nullptr;
   std::string data_texture_key;
+  // Graph tab
+  ModelGraph graph;
+  std::string graph_spec;
+  std::set<std::string> graph_expanded;
+  GraphLayout graph_layout;
+  bool graph_dirty = true;
+  // Inside tab
+  std::string first_layer_key;
+  ImTextureID first_layer_tex = nullptr;
+  int first_layer_w = 0, first_layer_h = 0;
+  int inside_sample = 0;
+  std::string activation_key;
+  std::vector<ImTextureID> activation_tex;
+  std::vector<ImVec2> activation_size;
+  std::vector<float> inside_probs;
+  int hist_var = 0;
+  // Results tab
+  int results_cell_r = -1, results_cell_c = -1;
+  std::string results_images_key;
+  ImTextureID results_images = nullptr;
+  int results_images_rows = 0;
+  std::vector<float> canvas, canvas_probs;
+  ImVec2 canvas_last = ImVec2(-1, -1);
+  bool canvas_dirty = true;
+  int64_t canvas_weights_step = -2;
   // Set-up file
   char setup_path[512] = "podlab-setup.txt";
   std::string setup_message;
@@ -87,6 +132,9 @@ void draw_model_panel(GuiState& s);
 void draw_training_controls(GuiState& s);
 void draw_training_tab(GuiState& s);
 void draw_data_tab(GuiState& s);
+void draw_graph_tab(GuiState& s);
+void draw_inside_tab(GuiState& s);
+void draw_results_tab(GuiState& s);
 void draw_menu_bar(GuiState& s);
 
 // "?" marker after the last item with `text` as its tooltip; also the last item's own tooltip.

@@ -106,10 +106,12 @@ class TrainingSession::Observer : public LoopObserver {
   }
 
   void publish_phase(const char* phase) {
-    // Called with s_.mu_ held; the exchange has its own lock, never taken in the other order.
+    // Called with s_.mu_ held; the exchange has its own lock, never taken in the other order. The
+    // trainer is about to wait anyway, so it waits for the lock here: a missed try-lock would leave
+    // the pause (and the last points) unseen until training resumes.
     if (window_steps_ > 0) emit_train_point(Clock::now());
     m_.status.phase = phase;
-    s_.out_.publish(m_.status);
+    s_.out_.flush(m_.status);
   }
 
   void emit_train_point(Clock::time_point now) {
@@ -134,6 +136,7 @@ class TrainingSession::Observer : public LoopObserver {
     m_.status.test_accuracy = r.accuracy;
     m_.status.test_samples = r.samples;
     m_.status.confusion = r.confusion;
+    m_.status.predicted = std::make_shared<const std::vector<uint8_t>>(r.predicted);
     const double step = static_cast<double>(m_.status.step), w = wall(now);
     const MetricPoint loss{step, w, r.loss}, acc{step, w, r.accuracy};
     s_.out_.publish(m_.status, Series::kTestLoss, &loss, 1);
@@ -303,6 +306,7 @@ void TrainingSession::rebuild(const GuiSetup& setup) {
   st.test_accuracy = r.accuracy;
   st.test_samples = r.samples;
   st.confusion = r.confusion;
+  st.predicted = std::make_shared<const std::vector<uint8_t>>(r.predicted);
   st.learning_rate = model_->trainer->optimizer().current_lr();
   st.weights = std::make_shared<const FloatBuffer>(model_->trainer->parameters());
   st.phase = "ready";

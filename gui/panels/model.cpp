@@ -7,16 +7,17 @@ namespace podlab::gui {
 namespace {
 
 void refresh_summary(GuiState& s) {
-  if (s.summary.spec == s.setup.model) return;
+  // The input shape of the dataset in use, else MNIST's.
+  const Shape input = s.view.status.data ? s.view.status.data->input_shape() : Shape{28, 28, 1};
+  if (s.summary.spec == s.setup.model && s.summary.input == input) return;
   s.summary = ModelSummary{};
   s.summary.spec = s.setup.model;
+  s.summary.input = input;
   auto spec = ModelSpec::parse(s.setup.model);
   if (!spec.ok()) {
     s.summary.error = spec.status().message();
     return;
   }
-  // The input shape of the dataset in use, else MNIST's.
-  const Shape input = s.view.status.data ? s.view.status.data->input_shape() : Shape{28, 28, 1};
   auto net = Network::build(*spec, input, 10);
   if (!net.ok()) {
     s.summary.error = net.status().message();
