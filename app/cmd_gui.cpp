@@ -46,12 +46,13 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
   cmd->add_option("--setup", o->setup_file, "Start from a set-up file saved by the GUI (File > Save)");
   cmd->add_option("--data", o->data_dir, "Directory holding the dataset's IDX files (searched first)");
   cmd->add_option("--lang", o->language, "UI language: en or zh")->check(CLI::IsMember({"en", "zh"}));
-  cmd->add_option("--panel", o->panel, "Tab to open first: training, data, graph, inside, results");
+  cmd->add_option("--panel", o->panel, "Tab to open first: training, data, graph, inside, results, cluster");
   cmd->add_option("--screenshot", o->screenshot, "Write a PNG of the last frame (with --frames or --timeout)");
   cmd->add_option("--frames", o->frames, "Exit after N frames (with --train: N frames after training starts)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--timeout", o->timeout_s, "Exit after S seconds")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--train", o->train, "Press Play as soon as the model is ready");
+  cmd->add_flag("--cluster", o->cluster, "Start the Cluster tab's run (set-up's ps, workers, mode) once the data is loaded");
   cmd->add_flag("--stats", o->stats, "Print frame times (fps, mean/p95/max ms) to stderr every second and at exit");
   cmd->add_option("--fps", o->fps, "Frame rate cap (0: uncapped)")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--limit-train", o->limit_train, "Use only the first N training samples")

@@ -70,6 +70,13 @@ Result<ClusterReport> run_local_cluster(const LocalClusterOptions& o, const Data
   auto tick_if_due = [&] {
     if (observer && Clock::now() >= next_tick) {
       observer->on_tick(board.snapshot(), std::chrono::duration<double>(Clock::now() - t0).count());
+      if (observer->wants_live()) {
+        ClusterLive live;
+        for (const auto& s : servers) live.ps.push_back(s->stats());
+        for (const auto& w : workers) live.workers.push_back(w->stats());
+        live.transport = (*transport)->counters();
+        observer->on_live(live, report.placement);
+      }
       next_tick += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.progress_interval_s));
     }
   };

@@ -25,9 +25,19 @@ struct LocalClusterOptions {
   int grace_ms = 3000;
 };
 
+// Thread-safe copies of every task's counters while the cluster runs (for live views: the GUI).
+struct ClusterLive {
+  std::vector<PsStats> ps;
+  std::vector<WorkerStats> workers;
+  std::vector<EndpointCounters> transport;  // per task, cluster order
+};
+
 class LocalClusterObserver : public ChiefObserver {
  public:
   virtual void on_tick(const std::vector<TaskProgress>& /*tasks*/, double /*elapsed_s*/) {}
+  // Every tick too, after on_tick; copying the counters costs only when this is overridden to want them.
+  virtual bool wants_live() const { return false; }
+  virtual void on_live(const ClusterLive& /*live*/, const Placement& /*placement*/) {}
 };
 
 struct ClusterReport {

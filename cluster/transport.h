@@ -10,6 +10,8 @@
 // lost messages are the caller's to retry (workers do).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -31,6 +33,16 @@ struct LinkModel {
   double loss = 0;            // probability in [0, 1) that a message silently disappears
 };
 
+// Faults switched on and off while the cluster runs (the GUI's fault buttons); inproc only. Shared
+// by the owner and the transport, read at every send; all fields may change at any time.
+struct LiveFaults {
+  static constexpr int kMaxTasks = 16;  // per role; tasks beyond this cannot be faulted live
+  std::atomic<double> loss{0};          // probability a message vanishes, on top of LinkModel::loss
+  std::array<std::atomic<double>, kMaxTasks> worker_slowdown{};  // > 1: worker i computes that much slower
+  std::array<std::atomic<bool>, kMaxTasks> worker_killed{};      // worker i's messages vanish (a crash)
+  std::array<std::atomic<bool>, kMaxTasks> ps_killed{};          // ps k's messages vanish
+};
+
 struct TransportConfig {
   ClusterSpec cluster;                  // the tasks that exist (and, for zmq, their addresses)
   std::vector<TaskId> local;            // tasks served by this transport (inproc: all of them)
@@ -40,6 +52,7 @@ struct TransportConfig {
   std::map<int, int64_t> worker_silent_after;  // inproc: worker i's messages after its first N vanish
                                                //   (a simulated crash that never closes the socket)
   uint64_t seed = 1;                    // loss and jitter draw from per-link generators seeded by it
+  std::shared_ptr<LiveFaults> live;     // inproc, optional: faults changed while running
 };
 
 // Counters for one local task. `peers` is keyed by the peer's TaskId::name().

@@ -54,6 +54,10 @@ class InprocTransport : public Transport {
     msg.from = from;
     {
       std::lock_guard<std::mutex> lock(links_mu_);
+      if (dead_now(from)) {
+        count_lost(from);
+        return Status::Ok();
+      }
       if (from.role == Role::kWorker) {
         auto silent = config().worker_silent_after.find(from.index);
         if (silent != config().worker_silent_after.end() && ++sent_by_worker_[from.index] > silent->second) {
@@ -64,7 +68,8 @@ class InprocTransport : public Transport {
       auto [it, fresh] = links_.try_emplace({task_code(from), task_code(to)});
       Link& link = it->second;
       if (fresh) link.rng.reseed(derive_seed(config().seed, task_code(from), task_code(to)));
-      if (m.loss > 0 && link.rng.uniform() < static_cast<float>(m.loss)) {
+      const double loss = m.loss + (config().live ? config().live->loss.load() : 0.0);
+      if (loss > 0 && link.rng.uniform() < static_cast<float>(loss)) {
         count_lost(from);
         return Status::Ok();
       }
@@ -148,10 +153,19 @@ class InprocTransport : public Transport {
     Clock::time_point free_at{}, last_due{};
   };
 
+  // A task killed through LiveFaults: everything it sends from now on vanishes.
+  bool dead_now(const TaskId& t) const {
+    const LiveFaults* live = config().live.get();
+    if (!live || t.index < 0 || t.index >= LiveFaults::kMaxTasks) return false;
+    return t.role == Role::kWorker ? live->worker_killed[t.index].load() : live->ps_killed[t.index].load();
+  }
+
   void hold_back_if_slow(const TaskId& from) {
     if (from.role != Role::kWorker) return;
     const auto& f = config().worker_slowdown;
-    const double factor = from.index < static_cast<int>(f.size()) ? f[from.index] : 1.0;
+    double factor = from.index < static_cast<int>(f.size()) ? f[from.index] : 1.0;
+    if (config().live && from.index < LiveFaults::kMaxTasks)
+      factor = std::max(factor, config().live->worker_slowdown[from.index].load());
     if (factor <= 1.0) return;
     Clock::time_point until;
     {

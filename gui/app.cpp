@@ -223,7 +223,9 @@ int run_gui(const GuiOptions& o) {
     SessionOptions so;
     so.data_dir = o.data_dir;
     TrainingSession session(exchange, so);
+    ClusterSession cluster;
     GuiState s;
+    s.cluster = &cluster;
     s.cjk_font = cjk;
     s.session = &session;
     s.exchange = &exchange;
@@ -239,7 +241,7 @@ int run_gui(const GuiOptions& o) {
     auto last_frame = t0;
     FrameStats stats;
     int frame = 0, frames_since_play = 0;
-    bool played = false, announced = false;
+    bool played = false, announced = false, cluster_started = false;
     for (;;) {
       const auto frame_start = Clock::now();
       glfwPollEvents();
@@ -261,6 +263,11 @@ int run_gui(const GuiOptions& o) {
 
       ++frame;
       if (played) ++frames_since_play;
+      if (o.cluster && !cluster_started && s.view.status.data) {
+        const Status st = cluster.start(s.setup, s.view.status.data, LinkModel{}, 1);
+        if (!st.ok()) std::fprintf(stderr, "podlab: error: cluster: %s\n", st.message().c_str());
+        cluster_started = true;
+      }
       if (o.train && !played && s.view.status.phase == "ready") {
         session.set_running(true);
         played = true;

@@ -10,7 +10,7 @@
 
 namespace podlab::gui {
 namespace {
-constexpr const char* kTabNames[] = {"training", "data", "graph", "inside", "results"};
+constexpr const char* kTabNames[] = {"training", "data", "graph", "inside", "results", "cluster"};
 static_assert(sizeof(kTabNames) / sizeof(kTabNames[0]) == static_cast<int>(Tab::kCount), "a name per tab");
 constexpr const char* kActivations[] = {"relu", "tanh", "sigmoid"};
 }  // namespace
@@ -24,7 +24,7 @@ bool parse_tab(const std::string& name, Tab* out) {
   return false;
 }
 
-const char* tab_names() { return "training, data, graph, inside, results"; }
+const char* tab_names() { return "training, data, graph, inside, results, cluster"; }
 
 std::string compose_model_spec(const ModelEdit& m) {
   switch (m.kind) {
@@ -106,6 +106,7 @@ std::string human_count(double n) {
 
 void draw_frame(GuiState& s) {
   if (s.exchange) s.exchange->read(s.view);
+  if (s.cluster) s.cluster_status = s.cluster->status();
   if (s.inference.sync(s.view.status) && s.inference.ready()) {
     if (s.history_generation != s.view.status.generation) {
       s.history = WeightHistory{};
@@ -149,7 +150,8 @@ void draw_frame(GuiState& s) {
                            {Tab::kData, Msg::kPanelData, draw_data_tab},
                            {Tab::kGraph, Msg::kPanelGraph, draw_graph_tab},
                            {Tab::kInside, Msg::kPanelInside, draw_inside_tab},
-                           {Tab::kResults, Msg::kPanelResults, draw_results_tab}};
+                           {Tab::kResults, Msg::kPanelResults, draw_results_tab},
+                           {Tab::kCluster, Msg::kPanelCluster, draw_cluster_tab}};
     for (const TabDef& d : tabs) {
       const ImGuiTabItemFlags f = s.select_tab_once && s.selected == d.tab ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(label(s.t(d.name), kTabNames[static_cast<int>(d.tab)]), nullptr, f)) {

@@ -14,6 +14,7 @@ struct GuiOptions {
   int frames = 0;           // --frames: exit after this many frames (0: run until closed)
   double timeout_s = 0;     // --timeout: exit after this many seconds (0: none)
   bool train = false;       // --train: press Play once the model is ready
+  bool cluster = false;     // --cluster: start the Cluster tab's run once the data is loaded
   bool stats = false;       // --stats: frame times to stderr every second and at exit
   int fps = 60;             // --fps: frame rate cap (0: uncapped)
   int limit_train = -1;     // --limit-train: overrides the set-up (-1: keep)

@@ -20,7 +20,7 @@ namespace {
 constexpr int kFormat = 1;
 constexpr const char* kKeys =
     "format, dataset, model, optimizer, lr, batch, seed, limit_train, speed_limit, cluster_ps, "
-    "cluster_workers, cluster_mode, cluster_placement, language";
+    "cluster_workers, cluster_backup, cluster_mode, cluster_placement, language";
 
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t\r");
@@ -54,7 +54,7 @@ bool parse_double(const std::string& v, double lo, double hi, double* out) {
 bool GuiSetup::operator==(const GuiSetup& o) const {
   return dataset == o.dataset && model == o.model && optimizer == o.optimizer && lr == o.lr &&
          batch == o.batch && seed == o.seed && limit_train == o.limit_train && speed_limit == o.speed_limit &&
-         cluster_ps == o.cluster_ps && cluster_workers == o.cluster_workers && cluster_mode == o.cluster_mode &&
+         cluster_ps == o.cluster_ps && cluster_workers == o.cluster_workers && cluster_backup == o.cluster_backup && cluster_mode == o.cluster_mode &&
          cluster_placement == o.cluster_placement && language == o.language;
 }
 
@@ -72,6 +72,8 @@ Status validate_setup(const GuiSetup& s) {
     return Status::Config("speed_limit: must be 0 (unlimited) or steps per second up to 1e6");
   if (s.cluster_ps < 1 || s.cluster_ps > 8) return Status::Config("cluster_ps: must be 1..8");
   if (s.cluster_workers < 1 || s.cluster_workers > 16) return Status::Config("cluster_workers: must be 1..16");
+  if (s.cluster_backup < 0 || s.cluster_backup >= s.cluster_workers)
+    return Status::Config("cluster_backup: must be 0..cluster_workers-1 (" + std::to_string(s.cluster_workers - 1) + ")");
   auto mode = SyncMode::parse(s.cluster_mode);
   if (!mode.ok()) return Status::Config("cluster_mode: '" + s.cluster_mode + "' is not async, sync or ssp:K");
   if (s.cluster_placement != "round-robin" && s.cluster_placement != "balanced")
@@ -99,6 +101,7 @@ std::string setup_to_text(const GuiSetup& s) {
     << "speed_limit = " << speed << "\n"
     << "cluster_ps = " << s.cluster_ps << "\n"
     << "cluster_workers = " << s.cluster_workers << "\n"
+    << "cluster_backup = " << s.cluster_backup << "\n"
     << "cluster_mode = " << s.cluster_mode << "\n"
     << "cluster_placement = " << s.cluster_placement << "\n"
     << "language = " << s.language << "\n";
@@ -157,6 +160,9 @@ Result<GuiSetup> setup_from_text(const std::string& text, const std::string& sou
     } else if (key == "cluster_workers") {
       if (!parse_int(value, 1, 16, &i)) return bad("a worker count 1..16");
       s.cluster_workers = static_cast<int>(i);
+    } else if (key == "cluster_backup") {
+      if (!parse_int(value, 0, 15, &i)) return bad("a backup worker count 0..15");
+      s.cluster_backup = static_cast<int>(i);
     } else if (key == "cluster_mode") {
       s.cluster_mode = value;
     } else if (key == "cluster_placement") {

@@ -28,6 +28,7 @@ struct GuiSetup {
   double speed_limit = 0;         // optimiser steps per second; 0 = as fast as possible
   // Cluster tab (threads transport).
   int cluster_ps = 1, cluster_workers = 2;
+  int cluster_backup = 0;         // sync: workers beyond the R = workers - backup aggregated per step
   std::string cluster_mode = "async";  // async | sync | ssp:K
   std::string cluster_placement = "round-robin";
   std::string language = "en";    // en | zh

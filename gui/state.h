@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gui/cluster_session.h"
 #include "gui/graph_layout.h"
 #include "gui/i18n.h"
 #include "gui/inference.h"
@@ -19,8 +20,9 @@
 namespace podlab::gui {
 
 class TrainingSession;
+class ClusterSession;
 
-enum class Tab { kTraining, kData, kGraph, kInside, kResults, kCount };
+enum class Tab { kTraining, kData, kGraph, kInside, kResults, kCluster, kCount };
 // "training", "data", "graph", ... -> Tab; false for unknown names.
 bool parse_tab(const std::string& name, Tab* out);
 const char* tab_names();  // "training, data, ..." for error messages
@@ -107,6 +109,23 @@ struct GuiState {
   ImVec2 canvas_last = ImVec2(-1, -1);
   bool canvas_dirty = true;
   int64_t canvas_weights_step = -2;
+  // Cluster tab
+  ClusterSession* cluster = nullptr;
+  ClusterStatus cluster_status;   // copied at the start of the tab's frame
+  uint64_t cluster_rates_tick = 0;
+  double cluster_prev_t = 0;
+  std::vector<EndpointCounters> cluster_prev_counters;
+  std::vector<int64_t> cluster_prev_pushes;
+  std::vector<std::vector<double>> cluster_link_rates;  // [worker][ps] bytes/s
+  std::vector<double> cluster_steps_per_s;
+  std::vector<bool> cluster_slow;
+  float cluster_latency_ms = 1, cluster_bandwidth_mbps = 0, cluster_drop_percent = 0;
+  int cluster_epochs = 1;
+  std::string cluster_message;
+  char k8s_name[64] = "mnist";
+  char k8s_image[128] = "localhost/podlab:latest";
+  std::string k8s_yaml;
+  int k8s_docs = 0;
   // Set-up file
   char setup_path[512] = "podlab-setup.txt";
   std::string setup_message;
@@ -135,6 +154,7 @@ void draw_data_tab(GuiState& s);
 void draw_graph_tab(GuiState& s);
 void draw_inside_tab(GuiState& s);
 void draw_results_tab(GuiState& s);
+void draw_cluster_tab(GuiState& s);
 void draw_menu_bar(GuiState& s);
 
 // "?" marker after the last item with `text` as its tooltip; also the last item's own tooltip.

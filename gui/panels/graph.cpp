@@ -15,6 +15,17 @@ ImU32 op_colour(const std::string& op) {
   return IM_COL32(80, 80, 90, 255);
 }
 
+// The ps holding the variable that starts at `offset` in the flat buffer, or -1.
+int ps_of(const Placement& p, size_t offset) {
+  for (int k = 0; k < p.num_shards(); ++k)
+    for (const Piece& piece : p.shards[k].pieces)
+      if (offset >= piece.begin && offset < piece.end) return k;
+  return -1;
+}
+
+constexpr ImU32 kPsColours[] = {IM_COL32(170, 110, 30, 255), IM_COL32(40, 140, 120, 255), IM_COL32(150, 60, 110, 255),
+                                IM_COL32(90, 110, 170, 255)};
+
 }  // namespace
 
 void draw_graph_tab(GuiState& s) {
@@ -46,6 +57,18 @@ void draw_graph_tab(GuiState& s) {
     s.graph_dirty = false;
   }
   const GraphLayout& L = s.graph_layout;
+  // In a cluster, variables take the colour of their ps (as placement decided).
+  const Placement* placement = nullptr;
+  if (s.cluster && !s.cluster_status.placement.shards.empty() && s.cluster_status.placement.total == net->layout().total())
+    placement = &s.cluster_status.placement;
+  if (placement) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("| %s", t(Msg::kGraphByPs));
+    for (int k = 0; k < placement->num_shards(); ++k) {
+      ImGui::SameLine();
+      ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kPsColours[k % 4]), "ps:%d", k);
+    }
+  }
 
   const float fs = ImGui::GetFontSize();
   const float node_w = fs * 8, node_h = fs * 2.6f, col_w = fs * 11.5f, row_h = fs * 4.2f, margin = fs;
@@ -99,7 +122,13 @@ void draw_graph_tab(GuiState& s) {
     const bool hovered = ImGui::IsItemHovered();
     ImGui::PopID();
     const bool scope = n.op == "scope";
-    dl->AddRectFilled(a, b, op_colour(n.op), fs * (scope ? 0.6f : 0.25f));
+    ImU32 fill = op_colour(n.op);
+    if (placement && !n.variable.empty()) {
+      const int idx = net->layout().find(n.variable);
+      const int k = idx >= 0 ? ps_of(*placement, net->layout()[idx].offset) : -1;
+      if (k >= 0) fill = kPsColours[k % 4];
+    }
+    dl->AddRectFilled(a, b, fill, fs * (scope ? 0.6f : 0.25f));
     if (scope) dl->AddRect(a, b, IM_COL32(150, 180, 240, 255), fs * 0.6f, 0, hovered ? 2.5f : 1.5f);
     else if (hovered) dl->AddRect(a, b, IM_COL32(230, 230, 230, 255), fs * 0.25f, 0, 1.5f);
     const std::string name = scope ? "[+] " + n.id : n.id.substr(n.scope.empty() ? 0 : n.scope.size() + 1);

@@ -2,6 +2,7 @@
 // ImGui's input like a user's.
 #include <catch2/catch.hpp>
 
+#include "gui/cluster_session.h"
 #include "gui/state.h"
 #include "gui/training_session.h"
 #include "tests/gui/gui_test_util.h"
@@ -34,8 +35,10 @@ TEST_CASE("all tabs draw while training; the Play button starts training", "[gui
   so.fixed_data = testing::synthetic_dataset();
   so.eval_samples = 100;
   TrainingSession session(exchange, so);
+  ClusterSession cluster;
   NullTextures textures;
   GuiState s;
+  s.cluster = &cluster;
   s.session = &session;
   s.exchange = &exchange;
   s.textures = &textures;

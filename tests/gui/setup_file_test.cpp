@@ -22,6 +22,7 @@ GuiSetup unusual_setup() {
   s.speed_limit = 12.5;
   s.cluster_ps = 2;
   s.cluster_workers = 3;
+  s.cluster_backup = 1;
   s.cluster_mode = "ssp:2";
   s.cluster_placement = "balanced";
   s.language = "zh";

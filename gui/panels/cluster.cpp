@@ -1,0 +1,290 @@
+// Cluster tab: the job as ps and worker threads (cluster/local_cluster) with a simulated network:
+// shape and mode, a topology view with bytes/s per link, steps/s per worker, the staleness histogram,
+// fault buttons, and the same job rendered as Kubernetes manifests.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "cluster/k8s_render.h"
+#include "gui/cluster_session.h"
+#include "gui/colormap.h"
+#include "gui/state.h"
+
+namespace podlab::gui {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Per-worker steps/s and per-link bytes/s from the counters of successive ticks.
+void update_rates(GuiState& s) {
+  ClusterStatus& st = s.cluster_status;
+  if (st.ticks == s.cluster_rates_tick) return;
+  const double t = now_s();
+  if (s.cluster_rates_tick != 0 && t > s.cluster_prev_t && st.live.workers.size() == s.cluster_prev_pushes.size()) {
+    const double dt = t - s.cluster_prev_t;
+    s.cluster_link_rates = link_rates(s.cluster_prev_counters, st.live.transport, st.num_ps, st.num_workers, dt);
+    s.cluster_steps_per_s.assign(st.live.workers.size(), 0);
+    for (size_t w = 0; w < st.live.workers.size(); ++w)
+      s.cluster_steps_per_s[w] = (st.live.workers[w].pushes - s.cluster_prev_pushes[w]) / dt;
+  }
+  s.cluster_prev_counters = st.live.transport;
+  s.cluster_prev_pushes.clear();
+  for (const WorkerStats& w : st.live.workers) s.cluster_prev_pushes.push_back(w.pushes);
+  s.cluster_prev_t = t;
+  s.cluster_rates_tick = st.ticks;
+}
+
+std::string rate_text(double bytes_per_s) {
+  char buf[32];
+  if (bytes_per_s >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB/s", bytes_per_s / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.0f kB/s", bytes_per_s / 1e3);
+  return buf;
+}
+
+void controls(GuiState& s, ClusterSession& c) {
+  const Text& t = s.t;
+  GuiSetup& g = s.setup;
+  const bool busy = c.busy();
+  ImGui::BeginDisabled(busy);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  ImGui::SliderInt(label(t(Msg::kPsCount), "ps"), &g.cluster_ps, 1, 4);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  ImGui::SliderInt(label(t(Msg::kWorkerCount), "workers"), &g.cluster_workers, 1, 8);
+  const char* modes[] = {"async", "sync", "ssp:1", "ssp:3"};
+  int mode = 0;
+  for (int i = 0; i < 4; ++i)
+    if (g.cluster_mode == modes[i]) mode = i;
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  if (ImGui::Combo(label(t(Msg::kMode), "mode"), &mode, modes, 4)) g.cluster_mode = modes[mode];
+  item_tooltip(t(Msg::kTipMode));
+  if (g.cluster_mode == "sync") {
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+    ImGui::SliderInt(label(t(Msg::kBackupWorkers), "backup"), &g.cluster_backup, 0, g.cluster_workers - 1);
+    item_tooltip(t(Msg::kTipMode));
+  }
+  g.cluster_backup = std::clamp(g.cluster_backup, 0, g.cluster_workers - 1);
+  const char* placements[] = {"round-robin", "balanced"};
+  int pl = g.cluster_placement == "balanced" ? 1 : 0;
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  if (ImGui::Combo(label(t(Msg::kPlacement), "placement"), &pl, placements, 2)) g.cluster_placement = placements[pl];
+  item_tooltip(t(Msg::kTipPlacement));
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  ImGui::SliderFloat(label(t(Msg::kLatency), "latency"), &s.cluster_latency_ms, 0, 50, "%.1f");
+  item_tooltip(t(Msg::kTipNetwork));
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  ImGui::SliderFloat(label(t(Msg::kBandwidth), "bw"), &s.cluster_bandwidth_mbps, 0, 1000, "%.0f");
+  item_tooltip(t(Msg::kTipNetwork));
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  ImGui::SliderInt(label(t(Msg::kEpochs), "epochs"), &s.cluster_epochs, 1, 10);
+  ImGui::EndDisabled();
+
+  if (!busy) {
+    if (ImGui::Button(label(t(Msg::kStart), "cstart"), ImVec2(ImGui::GetFontSize() * 5, 0))) {
+      LinkModel link;
+      link.latency_ms = s.cluster_latency_ms;
+      link.bandwidth_mbps = s.cluster_bandwidth_mbps;
+      const Status st = c.start(g, s.view.status.data, link, s.cluster_epochs);
+      s.cluster_message = st.ok() ? "" : st.message();
+      s.cluster_rates_tick = 0;
+      s.cluster_link_rates.clear();
+      s.cluster_steps_per_s.clear();
+      s.cluster_slow.assign(LiveFaults::kMaxTasks, false);
+      s.cluster_drop_percent = 0;
+    }
+  } else if (ImGui::Button(label(t(Msg::kStop), "cstop"), ImVec2(ImGui::GetFontSize() * 5, 0))) {
+    c.stop();
+  }
+  if (!s.cluster_message.empty()) ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", s.cluster_message.c_str());
+  ImGui::TextWrapped("%s", t(Msg::kClusterThreads));
+
+  // Faults, live.
+  const ClusterStatus& st = s.cluster_status;
+  ImGui::Separator();
+  ImGui::TextUnformatted(t(Msg::kFaults));
+  item_tooltip(t(Msg::kTipFaults));
+  ImGui::BeginDisabled(!busy);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  if (ImGui::SliderFloat(label(t(Msg::kDropMessages), "drop"), &s.cluster_drop_percent, 0, 50, "%.0f"))
+    c.faults().loss = s.cluster_drop_percent / 100.0;
+  s.cluster_slow.resize(LiveFaults::kMaxTasks, false);
+  for (int w = 0; w < std::min(st.num_workers, LiveFaults::kMaxTasks); ++w) {
+    ImGui::PushID(w);
+    ImGui::Text("worker:%d", w);
+    ImGui::SameLine(ImGui::GetFontSize() * 5);
+    bool slow = s.cluster_slow[w];
+    if (ImGui::Checkbox(label(t(Msg::kSlowX4), "slow"), &slow)) {
+      s.cluster_slow[w] = slow;
+      c.faults().worker_slowdown[w] = slow ? 4.0 : 0.0;
+    }
+    ImGui::SameLine();
+    const bool dead = c.faults().worker_killed[w].load();
+    ImGui::BeginDisabled(dead || w == 0);  // the chief runs the job; killing it is another lesson
+    if (ImGui::SmallButton(label(t(Msg::kKill), "kill"))) c.faults().worker_killed[w] = true;
+    ImGui::EndDisabled();
+    if (dead) {
+      ImGui::SameLine();
+      ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "x");
+    }
+    ImGui::PopID();
+  }
+  for (int k = 0; k < std::min(st.num_ps, LiveFaults::kMaxTasks); ++k) {
+    ImGui::PushID(100 + k);
+    ImGui::Text("ps:%d", k);
+    ImGui::SameLine(ImGui::GetFontSize() * 5);
+    const bool dead = c.faults().ps_killed[k].load();
+    ImGui::BeginDisabled(dead);
+    if (ImGui::SmallButton(label(t(Msg::kKill), "kill"))) c.faults().ps_killed[k] = true;
+    ImGui::EndDisabled();
+    if (dead) {
+      ImGui::SameLine();
+      ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "x");
+    }
+    ImGui::PopID();
+  }
+  ImGui::EndDisabled();
+}
+
+void topology(GuiState& s, ClusterSession& c, float height) {
+  const Text& t = s.t;
+  const ClusterStatus& st = s.cluster_status;
+  ImGui::TextUnformatted(t(Msg::kTopology));
+  item_tooltip(t(Msg::kTipTopology));
+  const float fs = ImGui::GetFontSize();
+  const ImVec2 a = ImGui::GetCursorScreenPos();
+  const float W = ImGui::GetContentRegionAvail().x, H = height;
+  ImGui::InvisibleButton("topology", ImVec2(W, H));
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(a, ImVec2(a.x + W, a.y + H), IM_COL32(22, 24, 30, 255));
+  if (st.num_ps == 0) return;
+  const float bw = fs * 7, bh = fs * 3.2f;
+  auto ps_pos = [&](int k) { return ImVec2(a.x + W * (k + 0.5f) / st.num_ps, a.y + fs * 0.5f + bh / 2); };
+  auto w_pos = [&](int w) { return ImVec2(a.x + W * (w + 0.5f) / st.num_workers, a.y + H - fs * 0.5f - bh / 2); };
+  double max_rate = 1;
+  for (const auto& row : s.cluster_link_rates)
+    for (double r : row) max_rate = std::max(max_rate, r);
+  for (int w = 0; w < st.num_workers; ++w)
+    for (int k = 0; k < st.num_ps; ++k) {
+      const double r = w < static_cast<int>(s.cluster_link_rates.size()) ? s.cluster_link_rates[w][k] : 0;
+      const float f = static_cast<float>(r / max_rate);
+      const ImVec2 p = ps_pos(k), q = w_pos(w);
+      dl->AddLine(ImVec2(p.x, p.y + bh / 2), ImVec2(q.x, q.y - bh / 2), sequential(0.25f + 0.75f * f), 1 + 5 * f);
+      const std::string txt = rate_text(r);
+      const ImVec2 m((p.x + q.x) / 2, (p.y + q.y) / 2 + (k - (st.num_ps - 1) / 2.0f) * fs);
+      dl->AddText(ImVec2(m.x - ImGui::CalcTextSize(txt.c_str()).x / 2, m.y - fs / 2), IM_COL32(220, 220, 160, 255),
+                  txt.c_str());
+    }
+  char line[96];
+  for (int k = 0; k < st.num_ps; ++k) {
+    const ImVec2 p = ps_pos(k);
+    const bool dead = k < LiveFaults::kMaxTasks && c.faults().ps_killed[k].load();
+    dl->AddRectFilled(ImVec2(p.x - bw / 2, p.y - bh / 2), ImVec2(p.x + bw / 2, p.y + bh / 2),
+                      dead ? IM_COL32(120, 40, 40, 255) : IM_COL32(150, 110, 40, 255), fs * 0.3f);
+    const size_t floats = k < st.placement.num_shards() ? st.placement.shards[k].size() : 0;
+    const int64_t step = k < static_cast<int>(st.live.ps.size()) ? st.live.ps[k].step : 0;
+    std::snprintf(line, sizeof line, "ps:%d  %s floats", k, human_count(static_cast<double>(floats)).c_str());
+    dl->AddText(ImVec2(p.x - bw / 2 + 4, p.y - bh / 2 + 2), IM_COL32(245, 245, 245, 255), line);
+    std::snprintf(line, sizeof line, "step %lld", static_cast<long long>(step));
+    dl->AddText(ImVec2(p.x - bw / 2 + 4, p.y - bh / 2 + 2 + fs), IM_COL32(230, 230, 230, 255), line);
+  }
+  for (int w = 0; w < st.num_workers; ++w) {
+    const ImVec2 q = w_pos(w);
+    const bool dead = w < LiveFaults::kMaxTasks && c.faults().worker_killed[w].load();
+    const bool slow = w < LiveFaults::kMaxTasks && c.faults().worker_slowdown[w].load() > 1;
+    const ImU32 col = dead ? IM_COL32(120, 40, 40, 255) : slow ? IM_COL32(120, 100, 40, 255) : IM_COL32(60, 90, 140, 255);
+    dl->AddRectFilled(ImVec2(q.x - bw / 2, q.y - bh / 2), ImVec2(q.x + bw / 2, q.y + bh / 2), col, fs * 0.3f);
+    std::snprintf(line, sizeof line, "worker:%d%s", w, w == 0 ? " chief" : "");
+    dl->AddText(ImVec2(q.x - bw / 2 + 4, q.y - bh / 2 + 2), IM_COL32(245, 245, 245, 255), line);
+    const double sps = w < static_cast<int>(s.cluster_steps_per_s.size()) ? s.cluster_steps_per_s[w] : 0;
+    const double loss = w < static_cast<int>(st.tasks.size()) - st.num_ps ? st.tasks[st.num_ps + w].loss : 0;
+    std::snprintf(line, sizeof line, "%.1f steps/s  loss %.2f", sps, loss);
+    dl->AddText(ImVec2(q.x - bw / 2 + 4, q.y - bh / 2 + 2 + fs), IM_COL32(230, 230, 230, 255), line);
+  }
+}
+
+void staleness(GuiState& s) {
+  const ClusterStatus& st = s.cluster_status;
+  ImGui::TextUnformatted(s.t(Msg::kStaleness));
+  item_tooltip(s.t(Msg::kTipStaleness));
+  std::vector<int64_t> buckets(kStalenessBuckets, 0);
+  for (const PsStats& p : st.live.ps)
+    for (int b = 0; b < kStalenessBuckets && b < static_cast<int>(p.staleness.size()); ++b) buckets[b] += p.staleness[b];
+  const int64_t m = std::max<int64_t>(1, *std::max_element(buckets.begin(), buckets.end()));
+  for (int b = 0; b < kStalenessBuckets; ++b) {
+    ImGui::Text("%6s", staleness_bucket_label(b));
+    ImGui::SameLine();
+    char txt[32];
+    std::snprintf(txt, sizeof txt, "%lld", static_cast<long long>(buckets[b]));
+    ImGui::ProgressBar(static_cast<float>(buckets[b]) / m, ImVec2(ImGui::GetFontSize() * 10, ImGui::GetFontSize()), txt);
+  }
+}
+
+void kubernetes(GuiState& s) {
+  const Text& t = s.t;
+  if (!ImGui::CollapsingHeader(label(t(Msg::kKubernetes), "k8s"))) return;
+  item_tooltip(t(Msg::kTipKubernetes));
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
+  ImGui::InputText(label(t(Msg::kJobName), "k8sname"), s.k8s_name, sizeof s.k8s_name);
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 14);
+  ImGui::InputText(label(t(Msg::kImage), "k8simage"), s.k8s_image, sizeof s.k8s_image);
+  ImGui::SameLine();
+  if (ImGui::Button(label(t(Msg::kRender), "k8srender"))) {
+    K8sOptions o;
+    o.name = s.k8s_name;
+    o.image = s.k8s_image;
+    o.mode = s.setup.cluster_mode;
+    o.ps = s.setup.cluster_ps;
+    o.workers = s.setup.cluster_workers;
+    char lr[32];
+    std::snprintf(lr, sizeof lr, "%g", s.setup.lr);
+    o.training = {{"model", s.setup.model}, {"optimizer", s.setup.optimizer}, {"lr", lr},
+                  {"batch", std::to_string(s.setup.batch)}, {"seed", std::to_string(s.setup.seed)}};
+    if (!s.setup.dataset.empty()) o.training.emplace_back("dataset", s.setup.dataset);
+    auto docs = render_k8s(o);
+    s.k8s_yaml.clear();
+    s.k8s_docs = 0;
+    if (!docs.ok()) {
+      s.k8s_yaml = "error: " + docs.status().message();
+    } else {
+      auto yaml = k8s_yaml_stream(*docs);
+      s.k8s_yaml = yaml.ok() ? *yaml : "error: " + yaml.status().message();
+      s.k8s_docs = static_cast<int>(docs->size());
+    }
+  }
+  if (s.k8s_docs > 0) ImGui::Text(t(Msg::kDocuments), s.k8s_docs);
+  if (!s.k8s_yaml.empty())
+    ImGui::InputTextMultiline("##yaml", s.k8s_yaml.data(), s.k8s_yaml.size() + 1,
+                              ImVec2(-1, ImGui::GetFontSize() * 16), ImGuiInputTextFlags_ReadOnly);
+}
+
+}  // namespace
+
+void draw_cluster_tab(GuiState& s) {
+  if (!s.cluster) return;
+  ClusterSession& c = *s.cluster;
+  update_rates(s);
+  const ClusterStatus& st = s.cluster_status;
+  ImGui::TextDisabled("(?)");
+  item_tooltip(s.t(Msg::kTipCluster));
+  ImGui::SameLine();
+  ImGui::Text(s.t(Msg::kClusterStatus), st.phase.c_str(), st.elapsed_s,
+              static_cast<long long>(st.live.ps.empty() ? 0 : st.live.ps[0].step), static_cast<long long>(st.total_steps));
+  if (st.phase == "error") ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", st.error.c_str());
+  for (size_t e = 0; e < st.test_accuracy.size(); ++e) {
+    ImGui::SameLine();
+    ImGui::Text(s.t(Msg::kClusterAccuracy), static_cast<int>(e + 1), st.test_accuracy[e].second);
+  }
+  ImGui::BeginChild("cluster_controls", ImVec2(ImGui::GetFontSize() * 17, 0), true);
+  controls(s, c);
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("cluster_view", ImVec2(0, 0), false);
+  topology(s, c, ImGui::GetFontSize() * 14);
+  staleness(s);
+  kubernetes(s);
+  ImGui::EndChild();
+}
+
+}  // namespace podlab::gui
