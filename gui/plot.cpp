@@ -121,7 +121,7 @@ void draw_plot(const char* id, const char* x_label, const char* y_label, PlotVie
 
   const ImU32 grid = ImGui::GetColorU32(ImGuiCol_Border, 0.6f), text = ImGui::GetColorU32(ImGuiCol_Text);
   const ImU32 dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  dl->AddRectFilled(a, b, ImGui::GetColorU32(ImGuiCol_FrameBg));
+  // No filled plot background: under software GL every blended pixel counts (see frame.cpp).
   const AxisTicks xt = nice_ticks(r.x0, r.x1, std::max(2, static_cast<int>(w / (fh * 5))));
   const AxisTicks yt = nice_ticks(r.y0, r.y1, std::max(2, static_cast<int>(h / (fh * 2.2f))));
   for (double v : xt.values) {

@@ -21,7 +21,7 @@ struct SessionOptions {
   std::string data_dir;                         // --data: searched first for the dataset
   std::shared_ptr<const Dataset> fixed_data;    // tests: use this instead of loading by name
   int eval_samples = 1000;                      // test samples per live evaluation
-  double eval_every_s = 1.0;                    // seconds of training between evaluations
+  double eval_every_s = 0.5;                    // seconds between evaluations (at least 10x their cost)
   double weights_every_s = 0.5;                 // seconds between weight copies
   double point_every_s = 1.0 / 30;              // seconds between train-metric points
   int threads = 1;                              // compute threads (1 leaves a core for the UI)
