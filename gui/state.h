@@ -124,6 +124,8 @@ struct GuiState {
   std::string cluster_message;
   char k8s_name[64] = "mnist";
   char k8s_image[128] = "localhost/podlab:latest";
+  bool k8s_open = false;          // Kubernetes section open at start
+  bool k8s_render_now = false;    // render on the next frame (tests, --panel cluster screenshots)
   std::string k8s_yaml;
   int k8s_docs = 0;
   // Set-up file

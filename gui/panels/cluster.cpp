@@ -36,6 +36,15 @@ void update_rates(GuiState& s) {
   s.cluster_rates_tick = st.ticks;
 }
 
+Msg cluster_phase(const std::string& p) {
+  if (p == "starting") return Msg::kPhaseStarting;
+  if (p == "running") return Msg::kPhaseRunning;
+  if (p == "stopping") return Msg::kPhaseStopping;
+  if (p == "done") return Msg::kPhaseDone;
+  if (p == "error") return Msg::kPhaseError;
+  return Msg::kPhaseIdle;
+}
+
 std::string rate_text(double bytes_per_s) {
   char buf[32];
   if (bytes_per_s >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB/s", bytes_per_s / 1e6);
@@ -222,7 +231,8 @@ void staleness(GuiState& s) {
 
 void kubernetes(GuiState& s) {
   const Text& t = s.t;
-  if (!ImGui::CollapsingHeader(label(t(Msg::kKubernetes), "k8s"))) return;
+  if (!ImGui::CollapsingHeader(label(t(Msg::kKubernetes), "k8s"), s.k8s_open ? ImGuiTreeNodeFlags_DefaultOpen : 0))
+    return;
   item_tooltip(t(Msg::kTipKubernetes));
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
   ImGui::InputText(label(t(Msg::kJobName), "k8sname"), s.k8s_name, sizeof s.k8s_name);
@@ -230,7 +240,8 @@ void kubernetes(GuiState& s) {
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 14);
   ImGui::InputText(label(t(Msg::kImage), "k8simage"), s.k8s_image, sizeof s.k8s_image);
   ImGui::SameLine();
-  if (ImGui::Button(label(t(Msg::kRender), "k8srender"))) {
+  if (ImGui::Button(label(t(Msg::kRender), "k8srender")) || s.k8s_render_now) {
+    s.k8s_render_now = false;
     K8sOptions o;
     o.name = s.k8s_name;
     o.image = s.k8s_image;
@@ -269,7 +280,7 @@ void draw_cluster_tab(GuiState& s) {
   ImGui::TextDisabled("(?)");
   item_tooltip(s.t(Msg::kTipCluster));
   ImGui::SameLine();
-  ImGui::Text(s.t(Msg::kClusterStatus), st.phase.c_str(), st.elapsed_s,
+  ImGui::Text(s.t(Msg::kClusterStatus), s.t(cluster_phase(st.phase)), st.elapsed_s,
               static_cast<long long>(st.live.ps.empty() ? 0 : st.live.ps[0].step), static_cast<long long>(st.total_steps));
   if (st.phase == "error") ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", st.error.c_str());
   for (size_t e = 0; e < st.test_accuracy.size(); ++e) {

@@ -6,6 +6,8 @@
 # killed on any exit, the app also runs under `timeout`.
 set -euo pipefail
 podlab=$1
+# Plain `podlab` without a display prints the help (with or without the GUI in the build).
+env -u DISPLAY -u WAYLAND_DISPLAY "$podlab" | grep -q 'SUBCOMMAND' || { echo "gui_smoke: plain podlab printed no help"; exit 1; }
 if ! "$podlab" gui --help 2>&1 | grep -q -- --screenshot; then
   echo "gui_smoke: this podlab has no GUI (built with -DPODLAB_GUI=OFF): skipped"
   exit 77

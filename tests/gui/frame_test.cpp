@@ -64,6 +64,21 @@ TEST_CASE("all tabs draw while training; the Play button starts training", "[gui
     for (int i = 0; i < 3; ++i) frame(s, ImVec2(900, 400));  // hovering the plots shows read-outs
     CHECK(ImGui::GetDrawData()->TotalVtxCount > 1000);
   }
+  // The Cluster tab while a cluster runs, and its Kubernetes manifests.
+  LinkModel slow_link;
+  slow_link.latency_ms = 2;  // so the run outlasts a few ticks
+  REQUIRE(cluster.start(s.setup, s.view.status.data, slow_link, 100).ok());
+  s.selected = Tab::kCluster;
+  s.select_tab_once = true;
+  s.k8s_open = s.k8s_render_now = true;
+  REQUIRE(wait_until([&] {
+    frame(s);
+    return s.cluster_status.ticks > 2;
+  }));
+  CHECK(s.k8s_docs > 0);
+  CHECK(s.k8s_yaml.find("kind: Job") != std::string::npos);
+  CHECK_FALSE(s.cluster_link_rates.empty());
+  cluster.stop();
   // Chinese text draws too (with the default font it shows '?', which is fine here).
   s.cjk_font = true;
   s.setup.language = "zh";
