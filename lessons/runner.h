@@ -4,6 +4,8 @@
 //
 //   exit_code          the child's exit status (128 + signal when killed)
 //   wall_seconds       wall-clock time of the step, measured by the runner
+//   timed_out          1 when the step was stopped at its timeout, else 0. A step that times out
+//                      fails all its checks, unless one of them reads timed_out (a hang on purpose)
 //   NAME               every number or boolean (1/0) of the last JSON object printed (the final
 //                      report: test_accuracy, steps, ...); nested fields joined by '.', array
 //                      elements by index: ps_tasks.0.applied
@@ -12,6 +14,8 @@
 //   EVENT.NAME         the same for the last line of each "event" kind: start.parameters,
 //                      epoch.test_accuracy; lines with a "work" name (podlab bench) likewise:
 //                      mlp_b100.samples_per_s (characters other than letters, digits, '_' become '_')
+//   items.*            when the whole output is one JSON document that is an array (podlab k8s
+//                      render --json): items.count, items.3.spec.completions, ...
 //
 // Used by `podlab lesson run` and meant for the GUI's lesson panel (run a step on a worker thread,
 // pass `cancel` to stop it, show the CheckResults).

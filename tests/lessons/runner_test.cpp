@@ -59,6 +59,14 @@ TEST_CASE("runner: variables from the last JSON line, events, arrays and work it
   CHECK(v.count("model") == 0);  // strings are not variables
 }
 
+TEST_CASE("runner: one JSON document over several lines; an array becomes items", "[lessons][runner]") {
+  const Variables v = variables_from_output("[\n {\"kind\": \"Job\",\n  \"spec\": {\"completions\": 3}},\n {}\n]\n", 0, 0);
+  CHECK(v.at("items.count") == 2);
+  CHECK(v.at("items.0.spec.completions") == 3);
+  const Variables o = variables_from_output("{\n \"a\": {\"b\": 2}\n}\n", 0, 0);
+  CHECK(o.at("a.b") == 2);
+}
+
 TEST_CASE("runner: a step runs podlab and its checks read the report", "[lessons][runner]") {
   Result<Lesson> l = parse_lesson(
       "---\ntitle: t\nlanguage: en\nlevel: beginner\nduration: 1\ndataset: none\n---\n"
@@ -144,6 +152,13 @@ TEST_CASE("lesson run: a step past its timeout is stopped and fails its checks",
   CHECK(r.exit_code == 7);
   CHECK_THAT(r.out, Catch::Contains("timed out after 1 s"));
   CHECK(s < 15);
+}
+
+TEST_CASE("lesson run: a step whose checks read timed_out may time out on purpose", "[lessons][cli]") {
+  const ChildResult r = run_podlab({"lesson", "run", kFixtures + "expected-hang.md"}, {}, 60);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("PASS  timed_out == 1"));
 }
 
 TEST_CASE("lesson list: lists the shipped lessons", "[lessons][cli]") {
