@@ -15,6 +15,7 @@
 #include "backends/imgui_impl_glfw.h"
 #include "backends/imgui_impl_opengl3.h"
 #include "gui/gui.h"
+#include "gui/process_run.h"
 #include "gui/state.h"
 #include "gui/training_session.h"
 #include "imgui.h"
@@ -226,8 +227,10 @@ int run_gui(const GuiOptions& o) {
     so.data_dir = o.data_dir;
     TrainingSession session(exchange, so);
     ClusterSession cluster;
+    ProcessRun processes;
     GuiState s;
     s.cluster = &cluster;
+    s.processes = &processes;
     s.cjk_font = cjk;
     s.session = &session;
     s.exchange = &exchange;

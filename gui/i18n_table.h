@@ -146,4 +146,8 @@ X(kJobName,          "job name", "任务名")
 X(kImage,            "image", "镜像")
 X(kRender,           "Render manifests", "生成清单")
 X(kDocuments,        "%d documents", "%d 个文档")
+X(kAsThreads,        "threads", "线程")
+X(kAsProcesses,      "processes", "进程")
+X(kTipAsProcesses,   "threads: every task in this process, with the simulated network and fault buttons. processes: podlab cluster run --transport processes starts real podlab ps / podlab worker processes linked by ZeroMQ on 127.0.0.1; below are their command lines and the run's JSON events.", "线程：所有任务都在本进程中，带模拟网络和故障按钮。进程：podlab cluster run --transport processes 启动真实的 podlab ps / podlab worker 进程，通过 127.0.0.1 上的 ZeroMQ 相连；下面是它们的命令行和运行的 JSON 事件。")
+X(kProcessExit,      "exited with code %d", "退出码 %d")
 // clang-format on

@@ -21,6 +21,7 @@ namespace podlab::gui {
 
 class TrainingSession;
 class ClusterSession;
+class ProcessRun;
 
 enum class Tab { kTraining, kData, kGraph, kInside, kResults, kCluster, kCount };
 // "training", "data", "graph", ... -> Tab; false for unknown names.
@@ -111,6 +112,9 @@ struct GuiState {
   int64_t canvas_weights_step = -2;
   // Cluster tab
   ClusterSession* cluster = nullptr;
+  ProcessRun* processes = nullptr;  // the "as processes" run (optional)
+  bool cluster_as_processes = false;
+  std::string podlab_exe;           // the podlab binary for process runs ("": this process's own)
   ClusterStatus cluster_status;   // copied at the start of the tab's frame
   uint64_t cluster_rates_tick = 0;
   double cluster_prev_t = 0;
@@ -157,6 +161,8 @@ void draw_graph_tab(GuiState& s);
 void draw_inside_tab(GuiState& s);
 void draw_results_tab(GuiState& s);
 void draw_cluster_tab(GuiState& s);
+// The Cluster tab's Start in processes mode: `podlab cluster run --transport processes --json ...`.
+void start_cluster_processes(GuiState& s);
 void draw_menu_bar(GuiState& s);
 
 // "?" marker after the last item with `text` as its tooltip; also the last item's own tooltip.

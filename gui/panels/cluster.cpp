@@ -2,12 +2,15 @@
 // shape and mode, a topology view with bytes/s per link, steps/s per worker, the staleness histogram,
 // fault buttons, and the same job rendered as Kubernetes manifests.
 #include <algorithm>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 
 #include "cluster/k8s_render.h"
 #include "gui/cluster_session.h"
 #include "gui/colormap.h"
+#include "gui/process_run.h"
 #include "gui/state.h"
 
 namespace podlab::gui {
@@ -52,10 +55,62 @@ std::string rate_text(double bytes_per_s) {
   return buf;
 }
 
+std::string self_exe_path() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "podlab";
+}
+
+// `podlab cluster run --transport processes` with the tab's settings.
+std::vector<std::string> process_command_line(const GuiState& s) {
+  const GuiSetup& g = s.setup;
+  char lr[32];
+  std::snprintf(lr, sizeof lr, "%g", g.lr);
+  std::vector<std::string> a = {s.podlab_exe.empty() ? self_exe_path() : s.podlab_exe, "cluster", "run", "--transport", "processes", "--json",
+                                "--ps", std::to_string(g.cluster_ps), "--workers", std::to_string(g.cluster_workers),
+                                "--mode", g.cluster_mode, "--placement", g.cluster_placement,
+                                "--epochs", std::to_string(s.cluster_epochs), "--model", g.model,
+                                "--optimizer", g.optimizer, "--lr", lr, "--batch", std::to_string(g.batch),
+                                "--seed", std::to_string(g.seed)};
+  if (g.cluster_mode == "sync") {
+    a.push_back("--replicas-to-aggregate");
+    a.push_back(std::to_string(g.cluster_workers - g.cluster_backup));
+  }
+  if (!g.dataset.empty()) a.insert(a.end(), {"--dataset", g.dataset});
+  if (g.limit_train > 0) a.insert(a.end(), {"--limit-train", std::to_string(g.limit_train)});
+  return a;
+}
+
+void processes_view(GuiState& s) {
+  const ProcessRun::View v = s.processes->view();
+  const float fs = ImGui::GetFontSize();
+  ImGui::BeginChild("procs", ImVec2(0, 0), true, ImGuiWindowFlags_HorizontalScrollbar);
+  if (v.pid > 0) ImGui::Text("pid %d  podlab cluster run --transport processes", static_cast<int>(v.pid));
+  for (const ProcessRun::Task& task : v.children) ImGui::Text("  pid %d  %s", static_cast<int>(task.pid), task.command.c_str());
+  if (!v.running && v.exit_code >= 0) ImGui::Text(s.t(Msg::kProcessExit), v.exit_code);
+  ImGui::Separator();
+  const size_t first = v.lines.size() > 14 ? v.lines.size() - 14 : 0;
+  ImGui::PushTextWrapPos(0);
+  for (size_t i = first; i < v.lines.size(); ++i) ImGui::TextUnformatted(v.lines[i].c_str());
+  ImGui::PopTextWrapPos();
+  (void)fs;
+  ImGui::EndChild();
+}
+
 void controls(GuiState& s, ClusterSession& c) {
   const Text& t = s.t;
   GuiSetup& g = s.setup;
-  const bool busy = c.busy();
+  const bool procs = s.cluster_as_processes && s.processes;
+  const bool busy = c.busy() || (s.processes && s.processes->running());
+  ImGui::BeginDisabled(busy);
+  if (ImGui::RadioButton(label(t(Msg::kAsThreads), "asthreads"), !s.cluster_as_processes)) s.cluster_as_processes = false;
+  item_tooltip(t(Msg::kTipAsProcesses));
+  if (s.processes) {
+    ImGui::SameLine();
+    if (ImGui::RadioButton(label(t(Msg::kAsProcesses), "asprocs"), s.cluster_as_processes)) s.cluster_as_processes = true;
+    item_tooltip(t(Msg::kTipAsProcesses));
+  }
+  ImGui::EndDisabled();
   ImGui::BeginDisabled(busy);
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
   ImGui::SliderInt(label(t(Msg::kPsCount), "ps"), &g.cluster_ps, 1, 4);
@@ -89,7 +144,13 @@ void controls(GuiState& s, ClusterSession& c) {
   ImGui::SliderInt(label(t(Msg::kEpochs), "epochs"), &s.cluster_epochs, 1, 10);
   ImGui::EndDisabled();
 
-  if (!busy) {
+  if (!busy && procs) {
+    if (ImGui::Button(label(t(Msg::kStart), "pstart"), ImVec2(ImGui::GetFontSize() * 5, 0))) {
+      start_cluster_processes(s);
+    }
+  } else if (procs) {
+    if (ImGui::Button(label(t(Msg::kStop), "pstop"), ImVec2(ImGui::GetFontSize() * 5, 0))) s.processes->stop();
+  } else if (!busy) {
     if (ImGui::Button(label(t(Msg::kStart), "cstart"), ImVec2(ImGui::GetFontSize() * 5, 0))) {
       LinkModel link;
       link.latency_ms = s.cluster_latency_ms;
@@ -106,6 +167,7 @@ void controls(GuiState& s, ClusterSession& c) {
     c.stop();
   }
   if (!s.cluster_message.empty()) ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", s.cluster_message.c_str());
+  if (procs) return;  // faults are the simulated network's: threads only
   ImGui::TextWrapped("%s", t(Msg::kClusterThreads));
 
   // Faults, live.
@@ -272,6 +334,12 @@ void kubernetes(GuiState& s) {
 
 }  // namespace
 
+void start_cluster_processes(GuiState& s) {
+  if (!s.processes) return;
+  const Status st = s.processes->start(process_command_line(s));
+  s.cluster_message = st.ok() ? "" : st.message();
+}
+
 void draw_cluster_tab(GuiState& s) {
   if (!s.cluster) return;
   ClusterSession& c = *s.cluster;
@@ -292,6 +360,12 @@ void draw_cluster_tab(GuiState& s) {
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("cluster_view", ImVec2(0, 0), false);
+  if (s.cluster_as_processes && s.processes) {
+    kubernetes(s);
+    processes_view(s);
+    ImGui::EndChild();
+    return;
+  }
   topology(s, c, ImGui::GetFontSize() * 14);
   staleness(s);
   kubernetes(s);

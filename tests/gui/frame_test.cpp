@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "gui/cluster_session.h"
+#include "gui/process_run.h"
 #include "gui/state.h"
 #include "gui/training_session.h"
 #include "tests/gui/gui_test_util.h"
@@ -112,4 +113,41 @@ TEST_CASE("editing the model marks it pending until Reset", "[gui][frame]") {
   CHECK(compose_model_spec(m) == "lstm:64x2");
   decompose_model_spec("mlp:10,20:sigmoid", m);
   CHECK(compose_model_spec(m) == "mlp:10,20:sigmoid");
+}
+
+TEST_CASE("the Cluster tab runs the job as real ps and worker processes", "[gui][frame][process]") {
+  testing::HeadlessImGui imgui;
+  ProcessRun procs;
+  NullTextures textures;
+  GuiState s;
+  s.textures = &textures;
+  s.processes = &procs;
+  s.podlab_exe = PODLAB_BINARY;
+  s.cluster_as_processes = true;
+  s.selected = Tab::kCluster;
+  s.select_tab_once = true;
+  GuiSetup setup;
+  setup.model = "softmax";
+  setup.limit_train = 1000;
+  setup.cluster_workers = 2;
+  apply_setup(s, setup);
+  start_cluster_processes(s);
+  REQUIRE(s.cluster_message.empty());
+  bool saw_tasks = false;
+  REQUIRE(wait_until([&] {
+    frame(s);
+    const ProcessRun::View v = procs.view();
+    for (const ProcessRun::Task& t : v.children)
+      if (t.command.find(" worker ") != std::string::npos || t.command.find(" ps ") != std::string::npos) saw_tasks = true;
+    return !v.running;
+  }, 120));
+  const ProcessRun::View v = procs.view();
+  INFO((v.lines.empty() ? std::string("no output") : v.lines.back()));
+  if (v.exit_code == 4) SUCCEED("no dataset installed: skipped (exit 4)");
+  else {
+    CHECK(v.exit_code == 0);
+    CHECK(saw_tasks);
+    REQUIRE_FALSE(v.lines.empty());
+    CHECK(v.lines.back().find("\"event\":\"result\"") != std::string::npos);
+  }
 }
