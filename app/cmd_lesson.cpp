@@ -68,6 +68,18 @@ std::vector<std::string> lesson_files(const std::string& dir, const std::string&
   return out;
 }
 
+// `text` padded with spaces to `columns` terminal columns; CJK characters take two columns.
+std::string padded(const std::string& text, int columns) {
+  int width = 0;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    width += len >= 3 ? 2 : 1;  // three- and four-byte UTF-8: CJK and other wide characters
+    i += static_cast<size_t>(len);
+  }
+  return text + std::string(static_cast<size_t>(std::max(0, columns - width)), ' ');
+}
+
 int list_lessons(const LessonFlags& f) {
   const std::string dir = lessons_dir(f.dir);
   const std::vector<std::string> files = lesson_files(dir, f.lang);
@@ -84,8 +96,8 @@ int list_lessons(const LessonFlags& f) {
       ++bad;
       continue;
     }
-    std::printf("%-28s %-4s %-13s %-9s %5zu  %s\n", rel.c_str(), l->meta.language.c_str(), l->meta.level.c_str(),
-                l->meta.duration.c_str(), l->steps.size(), l->meta.title.c_str());
+    std::printf("%-28s %-4s %-13s %s %5zu  %s\n", rel.c_str(), l->meta.language.c_str(), l->meta.level.c_str(),
+                padded(l->meta.duration, 9).c_str(), l->steps.size(), l->meta.title.c_str());
   }
   std::printf("\nRun one: podlab lesson run %s/%s/01-hello-graph.md [--fast]\n", dir.c_str(),
               f.lang == "all" ? "en" : f.lang.c_str());
