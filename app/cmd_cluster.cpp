@@ -3,6 +3,8 @@
 // command prints the placement table, one progress line per second (JSON lines with --json or when
 // stdout is not a terminal), epoch evaluations by the chief, and a summary ending, with --json, in
 // the same `result` object as `podlab train` plus per-task counters.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,8 +25,18 @@
 namespace podlab {
 namespace {
 
+// SIGINT/SIGTERM: the first asks the task (or the launcher) to stop at its next chance, which the chief
+// does with a checkpoint and STOP; a second one ends the process at once with the interrupted code.
 volatile std::sig_atomic_t g_cluster_stop = 0;
-void on_cluster_signal(int) { g_cluster_stop = 1; }
+void on_cluster_signal(int) {
+  if (g_cluster_stop) _exit(static_cast<int>(StatusCode::kInterrupted));
+  g_cluster_stop = 1;
+}
+void catch_stop_signals() {
+  g_cluster_stop = 0;
+  std::signal(SIGINT, on_cluster_signal);
+  std::signal(SIGTERM, on_cluster_signal);
+}
 
 struct ClusterFlags {
   SetupFlags setup;
@@ -33,6 +45,13 @@ struct ClusterFlags {
   bool json = false;
   int64_t max_steps = 0;
   int eval_limit = 0, retry_ms = 1000;
+  // faults
+  int heartbeat_ms = 500;
+  double heartbeat_timeout_s = 3, peer_timeout_s = 30;
+  std::string checkpoint_dir;
+  int64_t checkpoint_every_steps = 0;
+  double checkpoint_secs = 0;
+  int restart_failed = 0;
   double latency_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, loss = 0;
   std::string slowdown;              // "1,1,4": per-worker factors
   std::vector<std::string> silence;  // "I:N": worker I goes silent after N messages
@@ -79,6 +98,12 @@ std::vector<std::string> task_args(const ClusterFlags& f, bool json) {
   add("--retry-ms", std::to_string(f.retry_ms));
   add("--placement", f.placement);
   add("--connect-timeout-s", num(f.connect_timeout_s));
+  add("--heartbeat-ms", std::to_string(f.heartbeat_ms));
+  add("--heartbeat-timeout-s", num(f.heartbeat_timeout_s));
+  add("--peer-timeout-s", num(f.peer_timeout_s));
+  if (!f.checkpoint_dir.empty()) add("--checkpoint-dir", f.checkpoint_dir);
+  if (f.checkpoint_every_steps > 0) add("--ps-checkpoint-every-steps", std::to_string(f.checkpoint_every_steps));
+  if (f.checkpoint_secs > 0) add("--ps-checkpoint-secs", num(f.checkpoint_secs));
   if (json) a.push_back("--json");
   return a;
 }
@@ -136,10 +161,14 @@ class ClusterPrinter : public LocalClusterObserver {
     const double rate = elapsed > last_elapsed_ ? (samples - last_samples_) / (elapsed - last_elapsed_) : 0;
     last_elapsed_ = elapsed;
     last_samples_ = samples;
+    const std::map<std::string, double> dead = dead_tasks(tasks);
     if (json_) {
       std::string arr = "[";
       for (size_t i = 0; i < tasks.size(); ++i) {
         const TaskProgress& t = tasks[i];
+        std::string ages = "{";
+        for (const auto& [peer, age] : t.heartbeat_age_s)
+          ages += (ages.size() > 1 ? "," : "") + JsonLine::quote(peer) + ":" + JsonLine::number(age);
         arr += (i ? "," : "") + JsonLine()
                                     .add("task", t.name)
                                     .add("step", t.step)
@@ -148,23 +177,59 @@ class ClusterPrinter : public LocalClusterObserver {
                                     .add("dropped", t.dropped)
                                     .add("loss", t.loss)
                                     .add("done", t.done)
+                                    .add("state", t.state)
+                                    .raw("heartbeat_age_s", ages + "}")
                                     .str();
       }
+      std::string dead_arr = "[";
+      for (const auto& [name, age] : dead) dead_arr += (dead_arr.size() > 1 ? "," : "") + JsonLine::quote(name);
       JsonLine()
           .add("event", "progress")
           .add("elapsed_s", elapsed)
           .add("step", step)
           .add("total_steps", plan_.total_steps)
           .add("samples_per_s", rate)
+          .raw("dead", dead_arr + "]")
           .raw("tasks", arr + "]")
           .print();
     } else {
       std::string line;
-      for (const TaskProgress& t : tasks) line += " | " + task_line(t);
+      for (const TaskProgress& t : tasks) line += " | " + task_line(t) + (t.state.empty() ? "" : " [" + t.state + "]");
+      for (const auto& [name, age] : dead) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " | DEAD %s (silent %.1f s)", name.c_str(), age);
+        line += buf;
+      }
       std::printf("%6.1fs step %lld/%lld %6.0f samples/s%s\n", elapsed, static_cast<long long>(step),
                   static_cast<long long>(plan_.total_steps), rate, line.c_str());
       std::fflush(stdout);
     }
+  }
+
+  // Tasks some peer has not heard from for longer than the heartbeat timeout (the least silent age
+  // any peer reports), and tasks the launcher found gone ("exited ..." states).
+  std::map<std::string, double> dead_tasks(const std::vector<TaskProgress>& tasks) const {
+    std::map<std::string, double> seen;  // task -> smallest age any peer reports
+    for (const TaskProgress& t : tasks)
+      if (!t.done)
+        for (const auto& [peer, age] : t.heartbeat_age_s) {
+          auto it = seen.find(peer);
+          if (it == seen.end() || age < it->second) seen[peer] = age;
+        }
+    std::map<std::string, double> dead;
+    for (const TaskProgress& t : tasks) {
+      auto it = seen.find(t.name);
+      if (!t.done && it != seen.end() && it->second * 1000 > plan_.heartbeat_timeout_ms) dead[t.name] = it->second;
+    }
+    return dead;
+  }
+
+  void on_checkpoint(const std::string& path, int64_t step) override {
+    if (json_)
+      JsonLine().add("event", "checkpoint").add("step", step).add("path", path).print();
+    else
+      std::printf("checkpoint of the ps state at step %lld: %s\n", static_cast<long long>(step), path.c_str());
+    std::fflush(stdout);
   }
 
   void on_epoch(const ClusterEpochReport& e) override {
@@ -265,9 +330,7 @@ int run_cluster(ClusterFlags& f) {
   if (!placement.ok()) return report(placement.status());
   print_start(f, plan, data, layout, *placement, json);
 
-  g_cluster_stop = 0;
-  std::signal(SIGINT, on_cluster_signal);
-  std::signal(SIGTERM, on_cluster_signal);
+  catch_stop_signals();
   Result<ClusterReport> result = Status::Internal("not run");
   if (processes) {
     ProcessClusterOptions po;
@@ -302,6 +365,14 @@ Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   plan.train_count = data.train.count;
   plan.eval_limit = f.eval_limit;
   plan.retry_ms = f.retry_ms;
+  plan.heartbeat_ms = f.heartbeat_ms;
+  plan.heartbeat_timeout_ms = static_cast<int>(f.heartbeat_timeout_s * 1000);
+  plan.peer_timeout_ms = static_cast<int>(f.peer_timeout_s * 1000);
+  plan.checkpoint_dir = f.checkpoint_dir;
+  plan.checkpoint_every_steps = f.checkpoint_every_steps;
+  plan.checkpoint_secs = f.checkpoint_secs;
+  if (!f.checkpoint_dir.empty() && f.checkpoint_every_steps == 0 && f.checkpoint_secs == 0) plan.checkpoint_secs = 60;
+  plan.dataset = data.name;
   PODLAB_RETURN_IF_ERROR(finish_plan(plan, f.max_steps));
   if (default_schedule) {
     // The model's default decay is per epoch; a sync step covers workers x batch samples.
@@ -348,13 +419,9 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
 
 // `podlab ps|worker`: one task over zmq. Writes its report (task_main.h) to --report when given.
 int run_task(ClusterFlags& f, Role role) {
-  // The chief stops the cluster politely on SIGINT/SIGTERM; install that before the slow set-up, so
-  // an early signal is not fatal. (Other tasks keep the default: they end when killed.)
-  if (role == Role::kWorker && (f.index == 0 || (f.index < 0 && f.cluster_spec.empty()))) {
-    g_cluster_stop = 0;
-    std::signal(SIGINT, on_cluster_signal);
-    std::signal(SIGTERM, on_cluster_signal);
-  }
+  // SIGINT/SIGTERM from the start of the slow set-up: the chief stops the cluster politely (checkpoint,
+  // STOP, exit 130); any other task ends promptly with 130.
+  catch_stop_signals();
   TaskConfig tc;
   if (!f.cluster_spec.empty()) {
     auto spec = load_cluster_spec(f.cluster_spec);
@@ -427,14 +494,11 @@ int run_task(ClusterFlags& f, Role role) {
   ClusterPrinter printer(json, plan);
   MetricsObserver observer(&metrics, &printer);
   const bool chief = role == Role::kWorker && tc.task.index == 0;
-  if (chief) {
+  if (chief)
     ctx.observer = &observer;
-    std::signal(SIGINT, on_cluster_signal);
-    std::signal(SIGTERM, on_cluster_signal);
-  } else {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-  }
+  else
+    ctx.stop = &g_cluster_stop;
+  if (g_cluster_stop && !chief) return report(Status::Error(StatusCode::kInterrupted, "interrupted during set-up"));
   std::string task_report;
   int code = 0;
   if (role == Role::kPs) {
@@ -469,7 +533,29 @@ int run_task(ClusterFlags& f, Role role) {
   return code;
 }
 
+// Heartbeats, timeouts and ps checkpoints: the same for `cluster run` and single tasks.
+void add_fault_flags(CLI::App& cmd, ClusterFlags& f) {
+  cmd.add_option("--heartbeat-ms", f.heartbeat_ms, "A worker waiting on a ps sends it a heartbeat this often")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
+  cmd.add_option("--heartbeat-timeout-s", f.heartbeat_timeout_s, "Report a task dead after this long without a message")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  cmd.add_option("--peer-timeout-s", f.peer_timeout_s,
+                 "Give up (exit 6) when a ps answers nothing, or a ps hears from no worker, for this long")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  cmd.add_option("--checkpoint-dir", f.checkpoint_dir,
+                 "The chief checkpoints the ps state here; a (re)starting ps restores the newest checkpoint");
+  cmd.add_option("--ps-checkpoint-every-steps", f.checkpoint_every_steps, "Checkpoint every N global steps (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--ps-checkpoint-secs", f.checkpoint_secs,
+                 "Checkpoint every S seconds (0: off; default 60 when --checkpoint-dir is given without a cadence)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
+  add_fault_flags(cmd, f);
   add_setup_flags(cmd, f.setup);
   cmd.add_option("--cluster", f.cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); default: TF_CONFIG");
   cmd.add_option("--index", f.index, "This task's index in its job (default: TF_CONFIG's task)")->check(CLI::NonNegativeNumber);
@@ -519,6 +605,10 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--eval-limit", f->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
   run->add_option("--retry-ms", f->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
   run->add_flag("--json", f->json, "Print one JSON object per line, even on a terminal");
+  add_fault_flags(*run, *f);
+  run->add_option("--restart-failed", f->restart_failed,
+                  "processes: restart a task that dies, up to N times in all (give --checkpoint-dir so a ps can recover)")
+      ->check(CLI::Range(0, 1000));
   run->add_option("--sim-latency-ms", f->latency_ms, "Simulated one-way latency per message")->check(CLI::NonNegativeNumber);
   run->add_option("--sim-jitter-ms", f->jitter_ms, "Simulated latency jitter (+-)")->check(CLI::NonNegativeNumber);
   run->add_option("--sim-bandwidth-mbps", f->bandwidth_mbps, "Simulated bandwidth per link, Mbit/s (0: unlimited)")->check(CLI::NonNegativeNumber);

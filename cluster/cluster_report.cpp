@@ -50,7 +50,9 @@ std::string ps_counters_json(const ClusterReport& r) {
                  {"gradients", s.gradients}, {"applied", s.applied}, {"samples_applied", s.samples_applied}, {"dropped_stale", s.dropped_stale},
                  {"dropped_late", s.dropped_late}, {"duplicates", s.duplicates}, {"bad_messages", s.bad_messages},
                  {"mean_staleness", s.gradients ? s.staleness_sum / s.gradients : 0.0},
-                 {"max_staleness", s.max_staleness}, {"staleness", hist}});
+                 {"max_staleness", s.max_staleness}, {"staleness", hist}, {"restored_step", s.restored_step},
+                 {"worker_restarts", s.worker_restarts}, {"heartbeats", s.heartbeats},
+                 {"heartbeat_age_s", s.heartbeat_age_s}});
   }
   return a.dump();
 }
@@ -62,7 +64,8 @@ std::string worker_counters_json(const ClusterReport& r) {
     const Status& st = i < r.worker_status.size() ? r.worker_status[i] : Status::Ok();
     a.push_back({{"task", "worker:" + std::to_string(w.index)}, {"pushes", w.pushes}, {"samples", w.samples},
                  {"retries", w.retries}, {"compute_s", w.compute_s}, {"wait_s", w.wait_s},
-                 {"train_loss", w.train_loss}, {"status", st.ok() ? "ok" : st.message()}});
+                 {"train_loss", w.train_loss}, {"heartbeats", w.heartbeats}, {"checkpoints", w.checkpoints},
+                 {"heartbeat_age_s", w.heartbeat_age_s}, {"status", st.ok() ? "ok" : st.message()}});
   }
   return a.dump();
 }
@@ -109,6 +112,18 @@ std::string cluster_summary_text(const ClusterReport& r, const TrainingPlan& pla
                   static_cast<long long>(s.dropped_stale), static_cast<long long>(s.dropped_late),
                   static_cast<long long>(s.duplicates), s.gradients ? s.staleness_sum / s.gradients : 0.0, hist.c_str());
     out += line;
+  }
+  out += "heartbeats (seconds since each ps last heard from a worker; dead after " +
+         fmt("%.1f", plan.heartbeat_timeout_ms / 1000.0) + " s)\n";
+  for (const PsStats& s : r.ps) {
+    std::string ages;
+    for (const auto& [name, age] : s.heartbeat_age_s)
+      ages += "  " + name + " " + fmt("%.2f", age) + (age * 1000 > plan.heartbeat_timeout_ms ? " DEAD" : "");
+    std::snprintf(line, sizeof line, "  ps:%-4d%s", s.shard, ages.c_str());
+    out += line;
+    if (s.restored_step >= 0) out += "  (restored step " + std::to_string(s.restored_step) + ")";
+    if (s.worker_restarts > 0) out += "  (" + std::to_string(s.worker_restarts) + " worker restarts)";
+    out += "\n";
   }
   out += "workers\n";
   std::snprintf(line, sizeof line, "  %-9s %8s %9s %8s %10s %8s %8s  %s\n", "task", "pushes", "samples", "retries",

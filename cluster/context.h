@@ -5,8 +5,10 @@
 // do not). Also the counters tasks report at the end.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -45,6 +47,21 @@ struct TrainingPlan {
   int eval_limit = 0;           // chief's evaluations: at most this many test samples (0: all)
   int retry_ms = 1000;          // a request without a reply for this long is sent again
   int linger_ms = 2000;         // a stopped ps waits this long for workers still to be told
+  // Faults (PROTOCOL.md, "Heartbeats"). A worker waiting on a ps sends it a HEARTBEAT every
+  // heartbeat_ms, which the ps answers at once; any message counts as a sign of life. A peer silent
+  // for heartbeat_timeout_ms is reported dead (progress lines, counters). A worker gives up on a ps
+  // silent for peer_timeout_ms, and a ps that hears from no worker for as long gives up (kNetwork).
+  int heartbeat_ms = 500;
+  int heartbeat_timeout_ms = 3000;
+  int peer_timeout_ms = 30000;
+  // Checkpoints of the ps state (every shard with its optimiser slots, as one engine checkpoint of the
+  // whole model). The chief writes them into checkpoint_dir after INIT, every checkpoint_every_steps
+  // global steps and/or checkpoint_secs seconds (0: off), and before STOP; a ps starting with a
+  // checkpoint in checkpoint_dir restores its shard from the newest one. Empty dir: no checkpoints.
+  std::string checkpoint_dir;
+  int64_t checkpoint_every_steps = 0;
+  double checkpoint_secs = 0;
+  std::string dataset;  // the dataset's name, recorded in checkpoints
 };
 
 // Fills steps_per_epoch and total_steps; checks R and the mode against the worker count.
@@ -59,6 +76,8 @@ struct TaskProgress {
   int64_t dropped = 0;     // ps: stale gradients dropped; worker: retries
   double loss = 0;         // worker: mean training loss since the last publish
   bool done = false;
+  std::string state;       // what the task is waiting for, or why it is unwell; empty when all is well
+  std::map<std::string, double> heartbeat_age_s;  // peer name -> seconds since this task last heard from it
 };
 class ProgressBoard {
  public:
@@ -85,6 +104,7 @@ class ChiefObserver {
   virtual ~ChiefObserver() = default;
   virtual void on_epoch(const ClusterEpochReport&) {}
   virtual bool should_stop() { return false; }  // polled before every step
+  virtual void on_checkpoint(const std::string& /*path*/, int64_t /*step*/) {}
 };
 
 struct Context {
@@ -95,6 +115,9 @@ struct Context {
   const Dataset* data = nullptr;      // workers only; the chief also evaluates on data->test
   ProgressBoard* board = nullptr;     // optional
   ChiefObserver* observer = nullptr;  // optional, chief only
+  // Optional, ps and non-chief workers: set (by a signal handler) to end the task promptly with
+  // kInterrupted. The chief asks its observer instead (it stops the whole cluster).
+  const volatile std::sig_atomic_t* stop = nullptr;
 };
 
 // Staleness buckets: 0, 1, 2, 3, 4-7, 8-15, 16-31, 32+ (updates applied between a gradient's
@@ -117,6 +140,10 @@ struct PsStats {
   std::vector<int64_t> staleness = std::vector<int64_t>(kStalenessBuckets, 0);
   int64_t max_staleness = 0;
   double staleness_sum = 0;
+  int64_t restored_step = -1;       // the checkpoint step this ps started from (-1: none)
+  int64_t worker_restarts = 0;      // workers that came back (their requests started again at seq 1)
+  int64_t heartbeats = 0;           // HEARTBEATs answered
+  std::map<std::string, double> heartbeat_age_s;  // worker -> seconds since its last message (never: absent)
 };
 
 struct WorkerStats {
@@ -124,6 +151,9 @@ struct WorkerStats {
   int64_t pushes = 0, samples = 0, retries = 0;
   double compute_s = 0, wait_s = 0;  // gradient computation vs waiting for parameters
   double train_loss = 0;             // mean over its pushes
+  int64_t heartbeats = 0;            // HEARTBEATs sent
+  int64_t checkpoints = 0;           // chief: checkpoints written
+  std::map<std::string, double> heartbeat_age_s;  // ps -> seconds since its last answer
 };
 
 }  // namespace podlab

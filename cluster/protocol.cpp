@@ -38,7 +38,7 @@ uint64_t get64(const uint8_t* p) {
   return v;
 }
 
-bool known_type(uint8_t t) { return t >= 1 && t <= 5; }
+bool known_type(uint8_t t) { return t >= 1 && t <= 7; }
 
 }  // namespace
 
@@ -68,6 +68,8 @@ const char* message_type_name(MessageType t) {
     case MessageType::kPush: return "PUSH";
     case MessageType::kParams: return "PARAMS";
     case MessageType::kStop: return "STOP";
+    case MessageType::kHeartbeat: return "HEARTBEAT";
+    case MessageType::kSnapshot: return "SNAPSHOT";
   }
   return "?";
 }
@@ -146,17 +148,23 @@ Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_
   const std::string what = h.debug_string() + ": ";
   if (h.shard >= static_cast<uint32_t>(num_shards))
     return Status::Network(what + "shard out of range (" + std::to_string(num_shards) + " shards)");
-  if (static_cast<size_t>(h.offset) + h.count > shard_floats)
+  const bool state = h.type == MessageType::kSnapshot && h.sender_role == Role::kPs;
+  if (static_cast<size_t>(h.offset) + h.count > (state ? (size_t{h.aux} + 1) * shard_floats : shard_floats))
     return Status::Network(what + "floats [" + std::to_string(h.offset) + ", " + std::to_string(h.offset + size_t{h.count}) +
                            ") are outside the shard of " + std::to_string(shard_floats));
   const bool whole = h.type == MessageType::kInit || h.type == MessageType::kPush || h.type == MessageType::kParams;
   if (whole && (h.offset != 0 || h.count != shard_floats))
     return Status::Network(what + "must carry the whole shard (" + std::to_string(shard_floats) + " floats from 0)");
-  if (!whole && (h.count != 0 || h.offset != 0)) return Status::Network(what + "must carry no floats");
+  if (state && (h.aux > kMaxSnapshotSlotBlocks || h.offset != 0 || h.count != (size_t{h.aux} + 1) * shard_floats))
+    return Status::Network(what + "must carry the shard and its " + std::to_string(h.aux) + " slot blocks (" +
+                           std::to_string((size_t{h.aux} + 1) * shard_floats) + " floats from 0)");
+  if (!whole && !state && (h.count != 0 || h.offset != 0)) return Status::Network(what + "must carry no floats");
   if ((h.type == MessageType::kPush || h.type == MessageType::kPull || h.type == MessageType::kInit) &&
       h.sender_role != Role::kWorker)
     return Status::Network(what + "only workers send this");
-  if (h.type == MessageType::kInit && h.sender_index != 0) return Status::Network(what + "only the chief (worker 0) sends INIT");
+  if ((h.type == MessageType::kInit || h.type == MessageType::kSnapshot) && h.sender_role == Role::kWorker &&
+      h.sender_index != 0)
+    return Status::Network(what + "only the chief (worker 0) sends " + message_type_name(h.type));
   return Status::Ok();
 }
 

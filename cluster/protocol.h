@@ -21,6 +21,7 @@ inline constexpr uint32_t kProtocolMagic = 0x424C4450;  // bytes "PDLB" on the w
 inline constexpr uint16_t kProtocolVersion = 1;
 inline constexpr size_t kHeaderBytes = 48;
 inline constexpr uint32_t kMaxPayloadFloats = 1u << 28;  // 1 GiB of floats per message
+inline constexpr uint32_t kMaxSnapshotSlotBlocks = 8;   // optimiser slot blocks in a ps SNAPSHOT (adam: 2)
 
 enum class MessageType : uint8_t {
   kInit = 1,    // chief -> ps: initial values of the whole shard; answered by kParams
@@ -30,6 +31,9 @@ enum class MessageType : uint8_t {
   kParams = 4,  // ps -> worker: values of the whole shard at version `step`; `seq` echoes the request
   kStop = 5,    // chief -> ps: training is over, answered by kParams (final values);
                 //   ps -> worker: no floats, training is over, exit
+  kHeartbeat = 6,  // worker -> ps: no floats, "I am alive"; ps -> worker: no floats, the answer
+  kSnapshot = 7,   // chief -> ps: no floats, "send me your state"; ps -> chief: the shard's values
+                   //   followed by `aux` blocks of optimiser slots (count = (1 + aux) * shard size)
 };
 const char* message_type_name(MessageType t);
 
@@ -40,7 +44,7 @@ struct MessageHeader {
   uint32_t shard = 0;
   int64_t step = 0;      // parameter version (number of updates the shard has applied)
   uint32_t seq = 0;      // request number of the sender; replies carry the request's seq
-  uint32_t aux = 0;      // kPush: samples behind the gradient; otherwise 0
+  uint32_t aux = 0;      // kPush: samples behind the gradient; ps kSnapshot: slot blocks; otherwise 0
   uint32_t offset = 0;   // first float, in shard coordinates
   uint32_t count = 0;    // floats in the payload
   // "PUSH worker:1 shard 0 step 12 seq 5 [0,+1024)" for logs.
@@ -68,7 +72,8 @@ void read_payload(const uint8_t* bytes, const MessageHeader& header, float* out)
 
 // Checks that a decoded message fits a shard of `shard_floats` floats and that the fields its type
 // needs are right: offset + count within the shard, kInit/kPush/kParams cover the whole shard,
-// kPull/kStop carry no floats. `num_shards` bounds header.shard.
+// kPull/kStop/kHeartbeat and a worker's kSnapshot carry no floats; a ps's kSnapshot carries
+// (1 + aux) whole shards (aux <= 8). `num_shards` bounds header.shard.
 Status check_message_range(const MessageHeader& header, int num_shards, size_t shard_floats);
 
 }  // namespace podlab

@@ -5,7 +5,16 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "engine/checkpoint.h"
+
 namespace podlab {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+}  // namespace
 
 Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
   if (ctx.self.role != Role::kPs || ctx.self.index >= ctx.placement->num_shards())
@@ -21,8 +30,40 @@ Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
   ps->clock_.assign(ctx.plan->num_workers, 0);
   ps->st_.shard = ctx.self.index;
   ps->st_.floats = n;
+  ps->started_ = Clock::now();
+  PODLAB_RETURN_IF_ERROR(ps->restore_from_checkpoint());
   ps->publish();
   return ps;
+}
+
+// The chief's checkpoints hold the whole model (engine/checkpoint.h); a Trainer of the plan's model
+// unpacks one (with every check restore_checkpoint makes), and this ps keeps its shard of it.
+Status PsServer::restore_from_checkpoint() {
+  const std::string& dir = ctx_.plan->checkpoint_dir;
+  if (dir.empty()) return Status::Ok();
+  auto path = latest_checkpoint(dir);
+  if (!path.ok()) return Status::Ok();  // none yet: a fresh start, INIT comes from the chief
+  const std::string where = ctx_.self.name() + ": restoring from " + *path;
+  auto ckpt = load_checkpoint(*path);
+  if (!ckpt.ok()) return ckpt.status().With(where);
+  if (!ctx_.data) return Status::Internal(where + ": the ps has no dataset shape to build the model from");
+  auto trainer = Trainer::create(ctx_.plan->train, ctx_.data->input_shape(), ctx_.data->num_classes);
+  if (!trainer.ok()) return trainer.status().With(where);
+  PODLAB_RETURN_IF_ERROR(restore_checkpoint(*ckpt, **trainer).With(where));
+  Trainer& t = **trainer;
+  const size_t n = shard_->size(), total = t.layout().total();
+  const std::vector<float>& slots = t.optimizer().slots();
+  const size_t blocks = total ? slots.size() / total : 0;
+  if (optimizer_->slots().size() != blocks * n) return Status::Internal(where + ": optimiser slot sizes disagree");
+  gather_shard(*shard_, t.parameters().data(), values_.data());
+  for (size_t b = 0; b < blocks; ++b) gather_shard(*shard_, slots.data() + b * total, optimizer_->slots().data() + b * n);
+  optimizer_->set_steps(ckpt->optimizer_steps);
+  st_.step = ckpt->position.step;
+  st_.restored_step = st_.step;
+  initialised_ = restored_ = true;
+  std::fprintf(stderr, "podlab: %s: restored step %lld from %s\n", ctx_.self.name().c_str(),
+               static_cast<long long>(st_.step), path->c_str());
+  return Status::Ok();
 }
 
 PsStats PsServer::stats() const {
@@ -31,6 +72,10 @@ PsStats PsServer::stats() const {
 }
 
 void PsServer::publish() {
+  const Clock::time_point now = Clock::now();
+  last_publish_ = now;
+  st_.heartbeat_age_s.clear();
+  for (const auto& [w, t] : heard_) st_.heartbeat_age_s[TaskId{Role::kWorker, w}.name()] = seconds_between(t, now);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     published_ = st_;
@@ -42,30 +87,79 @@ void PsServer::publish() {
     p.applied = st_.applied;
     p.dropped = st_.dropped_stale;
     p.done = stopped_;
+    p.state = state_text();
+    p.heartbeat_age_s = st_.heartbeat_age_s;
     ctx_.board->publish(ctx_.self, p);
   }
 }
 
+// "" when serving normally; otherwise what this ps waits for, e.g. "sync step 57: 1 of 2 gradients,
+// 1 live worker (worker:1 silent 4.2 s)".
+std::string PsServer::state_text() const {
+  if (stopped_) return "";
+  if (!initialised_) return "waiting for INIT from the chief";
+  const Clock::time_point now = Clock::now();
+  const double timeout_s = ctx_.plan->heartbeat_timeout_ms / 1000.0;
+  int live = 0;
+  std::string silent;
+  char buf[96];
+  for (int w = 0; w < ctx_.plan->num_workers; ++w) {
+    auto it = heard_.find(w);
+    const double age = it == heard_.end() ? seconds_between(started_, now) : seconds_between(it->second, now);
+    if (age <= timeout_s) {
+      ++live;
+      continue;
+    }
+    std::snprintf(buf, sizeof buf, "%sworker:%d silent %.1f s", silent.empty() ? "" : ", ", w, age);
+    silent += buf;
+  }
+  std::string text;
+  if (ctx_.plan->mode.kind == SyncMode::Kind::kSync && st_.step < ctx_.plan->total_steps &&
+      live < ctx_.plan->replicas_to_aggregate) {
+    std::snprintf(buf, sizeof buf, "sync step %lld waits: %zu of %d gradients, %d live worker%s",
+                  static_cast<long long>(st_.step), accum_.size(), ctx_.plan->replicas_to_aggregate, live, live == 1 ? "" : "s");
+    text = buf;
+  }
+  if (!silent.empty()) text += (text.empty() ? "" : " (") + silent + (text.empty() ? "" : ")");
+  return text;
+}
+
 Status PsServer::run() {
-  using Clock = std::chrono::steady_clock;
   last_message_ = Clock::now();
+  Clock::time_point last_worker = last_message_;
+  const auto peer_timeout = std::chrono::milliseconds(ctx_.plan->peer_timeout_ms);
   int64_t handled = 0;
+  Status end;
   for (;;) {
+    if (ctx_.stop && *ctx_.stop) {
+      end = Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
+      break;
+    }
     Envelope env;
     const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, std::chrono::milliseconds(50));
     if (rs == ReceiveStatus::kClosed) break;
+    const Clock::time_point now = Clock::now();
     if (rs == ReceiveStatus::kTimeout) {
-      if (stopped_ && Clock::now() - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
+      if (stopped_ && now - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
+      if (!stopped_ && now - last_worker > peer_timeout) {
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);
+        end = Status::Network(ctx_.self.name() + ": no message from any worker for " + secs +
+                              " s; giving up (are the workers running? --peer-timeout-s sets the limit)");
+        break;
+      }
+      if (now - last_publish_ > std::chrono::milliseconds(250)) publish();
       continue;
     }
-    last_message_ = Clock::now();
+    last_message_ = now;
+    if (env.from.role == Role::kWorker) last_worker = now;
     handle(env);
     if (!send_error_.ok()) break;
-    if (++handled % 8 == 0 || stopped_) publish();
+    if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) publish();
   }
   stopped_ = true;
   publish();
-  return send_error_;
+  return send_error_.ok() ? end : send_error_;
 }
 
 void PsServer::bad_message(const TaskId& from, const Status& st) {
@@ -84,7 +178,12 @@ void PsServer::handle(Envelope& env) {
     range = Status::Network(h.debug_string() + ": wrong shard, sender or type for " + ctx_.self.name());
   if (!range.ok()) return bad_message(env.from, range);
   const int w = h.sender_index;
+  heard_[w] = Clock::now();
 
+  if (h.type == MessageType::kHeartbeat) {  // a sign of life only: no seq bookkeeping
+    ++st_.heartbeats;
+    return reply(env.from, stopped_ ? MessageType::kStop : MessageType::kHeartbeat, h.seq);
+  }
   if (h.type == MessageType::kStop) {
     stopped_ = true;
     reply(env.from, MessageType::kParams, h.seq);  // the final values
@@ -97,6 +196,18 @@ void PsServer::handle(Envelope& env) {
       ++st_.dropped_late;
     }
     return reply(env.from, MessageType::kStop, h.seq);
+  }
+  if (h.type == MessageType::kSnapshot) {
+    if (initialised_) reply_snapshot(env.from, h.seq);
+    return;
+  }
+  if (h.type == MessageType::kPull || h.type == MessageType::kInit) {
+    auto seen = last_seq_.find(w);
+    if (seen != last_seq_.end() && h.seq < seen->second) {  // a new process: its numbering starts again
+      ++st_.worker_restarts;
+      std::fprintf(stderr, "podlab: %s: %s came back (restarted)\n", ctx_.self.name().c_str(), env.from.name().c_str());
+      seen->second = h.seq;
+    }
   }
   if (h.type == MessageType::kInit) {
     if (!initialised_) read_payload(env.bytes.data(), h, values_.data());
@@ -123,6 +234,16 @@ void PsServer::handle_push(const MessageHeader& h, const Bytes& bytes) {
   auto seen = last_seq_.find(w);
   if (seen != last_seq_.end() && h.seq <= seen->second) {  // a re-sent push: answer, do not apply
     ++st_.duplicates;
+    waiters_.push_back(answer);
+    return;
+  }
+  if (initialised_ && restored_ && h.step > st_.step) {
+    // Computed on values this ps had before it restarted from an older checkpoint: the answer
+    // hands the worker the restored values to go on from.
+    ++st_.gradients;
+    ++st_.dropped_stale;
+    last_seq_[w] = h.seq;
+    answer.until = Waiter::Until::kNow;
     waiters_.push_back(answer);
     return;
   }
@@ -214,6 +335,27 @@ void PsServer::release_waiters() {
     reply(w.to, stopped_ ? MessageType::kStop : MessageType::kParams, w.seq);
   }
   waiters_.swap(still);
+}
+
+// Values then optimiser slots, (1 + blocks) x shard floats; aux = blocks.
+void PsServer::reply_snapshot(const TaskId& to, uint32_t seq) {
+  const size_t n = values_.size();
+  const std::vector<float>& slots = optimizer_->slots();
+  const size_t blocks = n ? slots.size() / n : 0;
+  sum_.resize(n * (1 + blocks));
+  std::copy(values_.begin(), values_.end(), sum_.begin());
+  std::copy(slots.begin(), slots.end(), sum_.begin() + static_cast<std::ptrdiff_t>(n));
+  MessageHeader h;
+  h.type = MessageType::kSnapshot;
+  h.sender_role = Role::kPs;
+  h.sender_index = static_cast<uint16_t>(ctx_.self.index);
+  h.shard = static_cast<uint32_t>(ctx_.self.index);
+  h.step = st_.step;
+  h.seq = seq;
+  h.aux = static_cast<uint32_t>(blocks);
+  h.count = static_cast<uint32_t>(sum_.size());
+  Status st = ctx_.transport->send(ctx_.self, to, encode_message(h, sum_.data()));
+  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
 }
 
 void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {

@@ -6,7 +6,13 @@
 //          slowest worker; sync: once the step the gradient was for has been applied (or at once
 //          when it was stale and dropped)
 //   STOP   (from the chief) at once, with the final values; every later request gets STOP.
-// Requests re-sent after a timeout (same seq) are recognised and not applied twice.
+//   HEARTBEAT  at once (HEARTBEAT, or STOP after the end); SNAPSHOT (chief) at once, values + slots.
+// Requests re-sent after a timeout (same seq) are recognised and not applied twice; a PULL or INIT
+// whose seq is below the sender's last one is a restarted worker, whose numbering starts again.
+// Faults: every message from a worker is a sign of life (ages in stats and progress); a ps that hears
+// from no worker for plan.peer_timeout_ms gives up (kNetwork). A ps created with a checkpoint in
+// plan.checkpoint_dir starts from it (values, optimiser slots, step) instead of waiting for INIT, and
+// answers gradients for versions it has not reached (computed before it restarted) with its values.
 #pragma once
 
 #include <chrono>
@@ -23,11 +29,13 @@ namespace podlab {
 
 class PsServer {
  public:
-  // ctx.self must be a ps task inside ctx.placement. Errors: a bad optimiser config.
+  // ctx.self must be a ps task inside ctx.placement. Errors: a bad optimiser config; a checkpoint in
+  // plan.checkpoint_dir that cannot be read or does not fit the plan (kData/kIo).
   static Result<std::unique_ptr<PsServer>> create(const Context& ctx);
 
   // Serves until the transport closes, or until linger_ms pass without a message after STOP.
-  // Call from one thread. Returns non-ok only when sending fails for a reason other than shutdown.
+  // Call from one thread. Returns non-ok when sending fails for a reason other than shutdown, when no
+  // worker was heard from for plan.peer_timeout_ms (kNetwork), or when *ctx.stop was set (kInterrupted).
   Status run();
 
   // A copy of the counters; thread-safe (the display reads it while run() goes on).
@@ -45,21 +53,25 @@ class PsServer {
   };
 
   explicit PsServer(const Context& ctx) : ctx_(ctx) {}
+  Status restore_from_checkpoint();
   void handle(Envelope& env);
   void handle_push(const MessageHeader& h, const Bytes& bytes);
   void apply_sync_step();
   bool ready(const Waiter& w) const;
   void release_waiters();
   void reply(const TaskId& to, MessageType type, uint32_t seq);
+  void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();
+  std::string state_text() const;
   void bad_message(const TaskId& from, const Status& st);
 
   Context ctx_;
   const Shard* shard_ = nullptr;
   std::unique_ptr<Optimizer> optimizer_;
   FloatBuffer values_, grad_, sum_;   // shard floats
-  bool initialised_ = false, stopped_ = false;
-  std::chrono::steady_clock::time_point last_message_;
+  bool initialised_ = false, stopped_ = false, restored_ = false;
+  std::chrono::steady_clock::time_point last_message_, last_publish_, started_;
+  std::map<int, std::chrono::steady_clock::time_point> heard_;  // per worker: its last valid message
   std::vector<Waiter> waiters_;
   std::map<int, uint32_t> last_seq_;   // per worker: highest request seq seen
   std::vector<int64_t> clock_;         // ssp: distinct pushes per worker

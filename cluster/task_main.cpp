@@ -155,10 +155,16 @@ std::string task_report_json(const TaskId& task, const Status& status, const PsS
                {"bad_messages", ps->bad_messages},
                {"staleness", ps->staleness},
                {"max_staleness", ps->max_staleness},
-               {"staleness_sum", ps->staleness_sum}};
+               {"staleness_sum", ps->staleness_sum},
+               {"restored_step", ps->restored_step},
+               {"worker_restarts", ps->worker_restarts},
+               {"heartbeats", ps->heartbeats},
+               {"heartbeat_age_s", ps->heartbeat_age_s}};
   if (w)
-    j["worker"] = {{"index", w->index},     {"pushes", w->pushes}, {"samples", w->samples},     {"retries", w->retries},
-                   {"compute_s", w->compute_s}, {"wait_s", w->wait_s}, {"train_loss", w->train_loss}};
+    j["worker"] = {{"index", w->index},         {"pushes", w->pushes},   {"samples", w->samples},
+                   {"retries", w->retries},     {"compute_s", w->compute_s}, {"wait_s", w->wait_s},
+                   {"train_loss", w->train_loss}, {"heartbeats", w->heartbeats}, {"checkpoints", w->checkpoints},
+                   {"heartbeat_age_s", w->heartbeat_age_s}};
   if (chief)
     j["chief"] = {{"interrupted", chief->interrupted},
                   {"steps", chief->steps},
@@ -201,6 +207,10 @@ Status merge_task_report(const std::string& text, ClusterReport* r) {
       s.staleness.resize(kStalenessBuckets, 0);
       s.max_staleness = p.at("max_staleness");
       s.staleness_sum = p.at("staleness_sum");
+      s.restored_step = p.at("restored_step");
+      s.worker_restarts = p.at("worker_restarts");
+      s.heartbeats = p.at("heartbeats");
+      s.heartbeat_age_s = p.at("heartbeat_age_s").get<std::map<std::string, double>>();
     }
     if (!is_ps) {
       r->worker_status[index] = st;
@@ -214,6 +224,9 @@ Status merge_task_report(const std::string& text, ClusterReport* r) {
         s.compute_s = w.at("compute_s");
         s.wait_s = w.at("wait_s");
         s.train_loss = w.at("train_loss");
+        s.heartbeats = w.at("heartbeats");
+        s.checkpoints = w.at("checkpoints");
+        s.heartbeat_age_s = w.at("heartbeat_age_s").get<std::map<std::string, double>>();
       }
       if (j.contains("chief")) {
         const json& c = j.at("chief");

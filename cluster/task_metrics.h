@@ -51,6 +51,9 @@ class MetricsObserver : public ChiefObserver {
     if (next_) next_->on_epoch(e);
   }
   bool should_stop() override { return next_ && next_->should_stop(); }
+  void on_checkpoint(const std::string& path, int64_t step) override {
+    if (next_) next_->on_checkpoint(path, step);
+  }
 
  private:
   TaskMetrics* metrics_;

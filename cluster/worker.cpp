@@ -2,6 +2,9 @@
 #include "cluster/worker.h"
 
 #include <algorithm>
+#include <cstdio>
+
+#include "engine/checkpoint.h"
 
 namespace podlab {
 namespace {
@@ -34,6 +37,8 @@ Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
     w->trainer_ = std::move(*t);
   }
   w->versions_.assign(ctx.placement->num_shards(), 0);
+  w->heard_.assign(ctx.placement->num_shards(), Clock::now());
+  w->hb_sent_.assign(ctx.placement->num_shards(), Clock::now());
   w->st_.index = ctx.self.index;
   return w;
 }
@@ -44,6 +49,18 @@ WorkerStats Worker::stats() const {
 }
 
 void Worker::publish(bool done) {
+  const Clock::time_point now = Clock::now();
+  st_.heartbeat_age_s.clear();
+  std::string silent;
+  for (size_t k = 0; k < heard_.size(); ++k) {
+    const double age = std::chrono::duration<double>(now - heard_[k]).count();
+    st_.heartbeat_age_s["ps:" + std::to_string(k)] = age;
+    if (!done && age * 1000 > ctx_.plan->heartbeat_timeout_ms) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%sps:%zu silent %.1f s", silent.empty() ? "" : ", ", k, age);
+      silent += buf;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     published_ = st_;
@@ -56,6 +73,8 @@ void Worker::publish(bool done) {
   p.dropped = st_.retries;
   p.loss = loss_window_n_ ? loss_window_ / loss_window_n_ : st_.train_loss;
   p.done = done;
+  p.state = silent;
+  p.heartbeat_age_s = st_.heartbeat_age_s;
   ctx_.board->publish(ctx_.self, p);
   loss_window_ = 0;
   loss_window_n_ = 0;
@@ -65,22 +84,23 @@ int64_t Worker::global_step() const { return *std::min_element(versions_.begin()
 
 Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, bool* stop) {
   const Placement& pl = *ctx_.placement;
+  const TrainingPlan& plan = *ctx_.plan;
   const int shards = pl.num_shards();
   const bool with_floats = type == MessageType::kInit || type == MessageType::kPush;
   ++seq_;
   // Messages are encoded into the buffers of the last answers (no allocation in steady state) and
   // moved into the transport; a retry encodes them again.
-  auto encode = [&](int k, Bytes* out) {
+  auto encode = [&](int k, MessageType t, Bytes* out) {
     MessageHeader h;
-    h.type = type;
+    h.type = t;
     h.sender_role = Role::kWorker;
     h.sender_index = static_cast<uint16_t>(ctx_.self.index);
     h.shard = static_cast<uint32_t>(k);
     h.step = versions_[k];
     h.seq = seq_;
-    h.aux = type == MessageType::kPush ? samples : 0;
+    h.aux = t == MessageType::kPush ? samples : 0;
     const float* floats = nullptr;
-    if (with_floats) {
+    if (with_floats && t == type) {
       const Shard& sh = pl.shards[k];
       h.count = static_cast<uint32_t>(sh.size());
       if (sh.pieces.size() == 1) {
@@ -96,60 +116,132 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
   spare_.resize(shards);
   std::vector<bool> pending(shards, true);
   int left = shards;
+  auto send_to = [&](int k, MessageType t) -> Status {
+    Bytes b = std::move(spare_[k]);
+    encode(k, t, &b);
+    hb_sent_[k] = Clock::now();
+    return ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, std::move(b));
+  };
   auto send_pending = [&]() -> Status {
-    for (int k = 0; k < shards; ++k) {
-      if (!pending[k]) continue;
-      Bytes b = std::move(spare_[k]);
-      encode(k, &b);
-      Status s = ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, std::move(b));
-      if (!s.ok()) return s;
-    }
+    for (int k = 0; k < shards; ++k)
+      if (pending[k]) PODLAB_RETURN_IF_ERROR(send_to(k, type));
     return Status::Ok();
   };
   PODLAB_RETURN_IF_ERROR(send_pending());
-  auto wait = std::chrono::milliseconds(ctx_.plan->retry_ms);
+  auto wait = std::chrono::milliseconds(plan.retry_ms);
+  Clock::time_point retry_at = Clock::now() + wait;
+  const auto heartbeat = std::chrono::milliseconds(plan.heartbeat_ms);
+  const auto peer_timeout = std::chrono::milliseconds(plan.peer_timeout_ms);
   int tries = 1;
   while (left > 0) {
+    if (interrupted()) return Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
+    // Every ps we wait on hears from us at least every heartbeat_ms, and must answer something (a
+    // HEARTBEAT at least) within peer_timeout.
+    Clock::time_point now = Clock::now(), wake = retry_at;
+    for (int k = 0; k < shards; ++k) {
+      if (!pending[k]) continue;
+      if (now - heard_[k] > peer_timeout) {
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", plan.peer_timeout_ms / 1000.0);
+        return Status::Network("ps:" + std::to_string(k) + " at " + ctx_.transport->config().cluster.address(TaskId{Role::kPs, k}) +
+                               " has not answered for " + secs + " s (not even a HEARTBEAT); giving up");
+      }
+      if (now - hb_sent_[k] >= heartbeat) {
+        PODLAB_RETURN_IF_ERROR(send_to(k, MessageType::kHeartbeat));
+        ++st_.heartbeats;
+        now = Clock::now();
+      }
+      wake = std::min(wake, hb_sent_[k] + heartbeat);
+    }
+    const auto slice = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
     Envelope env;
-    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, wait);
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, slice);
     if (rs == ReceiveStatus::kClosed) return Status::Network("transport closed before training was over");
     if (rs == ReceiveStatus::kTimeout) {
       // The chief may be waiting on workers that will never push (sync or ssp with a dead worker):
       // an interrupt then goes straight to STOP, which the ps tasks answer whatever they wait for.
       if (is_chief() && type == MessageType::kPush && ctx_.observer && ctx_.observer->should_stop())
         return Status::Ok();
+      if (Clock::now() < retry_at) continue;
       // A STOP to a ps that has gone (it lingers after the first one) gets no answer: give up then.
-      if (type == MessageType::kStop && tries >= 5)
-        return Status::Network("no answer to STOP from a ps after " + std::to_string(tries) + " tries");
+      if ((type == MessageType::kStop || type == MessageType::kSnapshot) && tries >= 5)
+        return Status::Network(std::string("no answer to ") + message_type_name(type) + " from a ps after " +
+                               std::to_string(tries) + " tries");
       ++st_.retries;
       ++tries;
-      wait = std::min(wait * 2, std::chrono::milliseconds(8 * ctx_.plan->retry_ms));
+      wait = std::min(wait * 2, std::chrono::milliseconds(8 * plan.retry_ms));
+      retry_at = Clock::now() + wait;
       PODLAB_RETURN_IF_ERROR(send_pending());
       continue;
     }
     auto h = decode_message(env.bytes);
     if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
-        env.from.index != static_cast<int>(h->shard) || h->seq != seq_ || !pending[h->shard])
-      continue;  // corrupt, misdirected, or an answer to an earlier (re-sent) request
+        env.from.index != static_cast<int>(h->shard))
+      continue;  // corrupt or misdirected
     const int k = static_cast<int>(h->shard);
+    heard_[k] = Clock::now();
+    if (h->seq != seq_ || !pending[k] || h->type == MessageType::kHeartbeat)
+      continue;  // a sign of life, or an answer to an earlier (re-sent) request
     if (!check_message_range(*h, shards, pl.shards[k].size()).ok()) continue;
     if (h->type == MessageType::kStop) {
       *stop = true;
       return Status::Ok();
     }
-    if (h->type != MessageType::kParams) continue;
-    if (pl.shards[k].pieces.size() == 1) {
-      read_payload(env.bytes.data(), *h, grad_->values().data() + pl.shards[k].pieces[0].begin);
+    if (h->type != (type == MessageType::kSnapshot ? MessageType::kSnapshot : MessageType::kParams)) continue;
+    const Shard& sh = pl.shards[k];
+    const size_t n = sh.size();
+    if (sh.pieces.size() == 1 && h->type == MessageType::kParams) {
+      read_payload(env.bytes.data(), *h, grad_->values().data() + sh.pieces[0].begin);
     } else {
       shard_buf_.resize(h->count);
       read_payload(env.bytes.data(), *h, shard_buf_.data());
-      scatter_shard(pl.shards[k], shard_buf_.data(), grad_->values().data());
+      scatter_shard(sh, shard_buf_.data(), grad_->values().data());
+      if (h->type == MessageType::kSnapshot) {  // then h->aux blocks of optimiser slots
+        const size_t total = grad_->values().size();
+        snapshot_slots_.resize(h->aux * total);
+        for (size_t b = 0; b < h->aux; ++b)
+          scatter_shard(sh, shard_buf_.data() + (b + 1) * n, snapshot_slots_.data() + b * total);
+      }
     }
     versions_[k] = h->step;
     spare_[k] = std::move(env.bytes);
     pending[k] = false;
     --left;
   }
+  return Status::Ok();
+}
+
+Status Worker::checkpoint(bool only_if_due, bool* stop) {
+  const TrainingPlan& p = *ctx_.plan;
+  if (!is_chief() || p.checkpoint_dir.empty()) return Status::Ok();
+  const int64_t step = global_step();
+  if (only_if_due) {
+    const bool by_steps = p.checkpoint_every_steps > 0 && step >= ckpt_step_ + p.checkpoint_every_steps;
+    const bool by_time = p.checkpoint_secs > 0 && seconds_since(ckpt_time_) >= p.checkpoint_secs;
+    if (!by_steps && !by_time) return Status::Ok();
+  }
+  PODLAB_RETURN_IF_ERROR(exchange(MessageType::kSnapshot, nullptr, 0, stop));
+  if (*stop) return Status::Ok();
+  // The chief's own trainer carries the snapshot into the engine's checkpoint format.
+  Trainer& t = *trainer_;
+  std::copy(grad_->values().begin(), grad_->values().end(), t.parameters().begin());
+  if (snapshot_slots_.size() != t.optimizer().slots().size())
+    return Status::Internal("the ps tasks' optimiser slots do not fit the chief's model");
+  std::copy(snapshot_slots_.begin(), snapshot_slots_.end(), t.optimizer().slots().begin());
+  const int64_t snap_step = global_step();
+  t.optimizer().set_steps(snap_step);
+  TrainPosition pos;
+  pos.step = snap_step;
+  pos.epoch = static_cast<int>(snap_step / p.steps_per_epoch);
+  pos.batch_in_epoch = static_cast<int>(snap_step % p.steps_per_epoch);
+  t.set_position(pos);
+  const Checkpoint ckpt = capture_checkpoint(t, p.dataset, ctx_.data->input_shape(), ctx_.data->num_classes);
+  auto path = save_checkpoint_in_dir(p.checkpoint_dir, ckpt);
+  if (!path.ok()) return path.status().With("chief checkpoint");
+  ckpt_step_ = step;
+  ckpt_time_ = Clock::now();
+  ++st_.checkpoints;
+  if (ctx_.observer) ctx_.observer->on_checkpoint(*path, snap_step);
   return Status::Ok();
 }
 
@@ -201,7 +293,9 @@ void Worker::evaluate_epochs(int64_t step, double seconds) {
 }
 
 Status Worker::run() {
-  const Status s = train();
+  Status s = train();
+  if (!s.ok() && s.code() != StatusCode::kInterrupted && interrupted())  // e.g. a send cut short by the signal
+    s = Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal (" + s.message() + ")");
   publish(true);
   return s;
 }
@@ -218,6 +312,8 @@ Status Worker::train() {
   };
   if (is_chief()) {
     PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kInit, trainer_->parameters().data(), 0));
+    ckpt_time_ = Clock::now();
+    if (!stop) PODLAB_RETURN_IF_ERROR(checkpoint(false, &stop));  // a restarted ps always finds one
   } else {
     PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kPull, nullptr, 0));
   }
@@ -230,7 +326,9 @@ Status Worker::train() {
       if (step >= p.total_steps || interrupted) {
         // Stop the others first (they would only compute gradients the ps drops), then evaluate.
         result_.interrupted = interrupted && step < p.total_steps;
+        const Status saved = checkpoint(false, &stop);
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
+        if (s.ok()) s = saved;
         result_.steps = global_step();
         result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
         evaluate_epochs(result_.steps, seconds_since(t0));
@@ -244,6 +342,10 @@ Status Worker::train() {
         return s;
       }
       evaluate_epochs(step, seconds_since(t0));
+      PODLAB_RETURN_IF_ERROR(checkpoint(true, &stop));
+      if (stop) break;
+    } else if (interrupted()) {
+      return Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
     }
     const int n = next_batch(step, &idx);
     const auto c0 = Clock::now();

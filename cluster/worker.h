@@ -11,6 +11,10 @@
 //                 samples from epoch_order(seed, epoch); worker i takes slice i. With R = workers
 //                 that is single-process training with a batch of workers x batch.
 // Requests without an answer within plan.retry_ms are re-sent with the same seq (lost messages).
+// Faults: while waiting on a ps the worker sends it a HEARTBEAT every plan.heartbeat_ms; a ps silent
+// for plan.peer_timeout_ms ends the worker with kNetwork; *ctx.stop (non-chief) ends it with
+// kInterrupted. With plan.checkpoint_dir the chief snapshots every ps (SNAPSHOT: values and optimiser
+// slots) into an engine checkpoint after INIT, on the plan's cadence, and before STOP.
 #pragma once
 
 #include <chrono>
@@ -41,7 +45,8 @@ class Worker {
   static Result<std::unique_ptr<Worker>> create(const Context& ctx);
 
   // Trains until STOP (or, for the chief, until it stops the cluster). Returns non-ok when the
-  // transport closed before STOP (kNetwork) or a peer misbehaved beyond retrying.
+  // transport closed before STOP (kNetwork), a ps went silent for plan.peer_timeout_ms (kNetwork), a
+  // checkpoint could not be written (kIo), or *ctx.stop was set (kInterrupted).
   Status run();
 
   WorkerStats stats() const;                        // thread-safe copy
@@ -60,6 +65,10 @@ class Worker {
   int64_t global_step() const;
   void evaluate_epochs(int64_t step, double seconds);
   void publish(bool done);
+  bool interrupted() const { return ctx_.stop && *ctx_.stop; }
+  // Chief: SNAPSHOT every ps and write the checkpoint (when plan.checkpoint_dir is set); `due` only
+  // when the plan's cadence says so.
+  Status checkpoint(bool only_if_due, bool* stop);
 
   Context ctx_;
   std::unique_ptr<BatchGradient> grad_;
@@ -75,6 +84,11 @@ class Worker {
   int reported_epochs_ = 0;           // chief
   EvalResult last_eval_;              // chief: the last epoch evaluation and the versions it saw
   std::vector<int64_t> last_eval_versions_;
+  std::vector<std::chrono::steady_clock::time_point> heard_;    // per ps: its last message to us
+  std::vector<std::chrono::steady_clock::time_point> hb_sent_;  // per ps: our last message to it
+  FloatBuffer snapshot_slots_;        // chief: optimiser slots gathered by SNAPSHOT (blocks x total)
+  int64_t ckpt_step_ = -1;            // chief: step of the last checkpoint
+  std::chrono::steady_clock::time_point ckpt_time_;
   double loss_window_ = 0, epoch_loss_ = 0;
   int loss_window_n_ = 0, epoch_loss_n_ = 0;
   ChiefResult result_;

@@ -39,9 +39,14 @@ struct ClusterSetup {
   TransportConfig network;
   int retry_ms = 1000;
   int64_t max_steps = 0;
+  int heartbeat_ms = 500, heartbeat_timeout_ms = 3000;
+  std::string checkpoint_dir;
+  int64_t checkpoint_every_steps = 0;
 };
 
-inline ClusterReport run_cluster(const ClusterSetup& s, const Dataset& data) {
+inline Result<ClusterReport> try_run_cluster(const ClusterSetup& s, const Dataset& data,
+                                             LocalClusterObserver* observer = nullptr,
+                                             double progress_interval_s = 1000) {
   LocalClusterOptions o;
   o.plan.train = s.train;
   o.plan.mode = *SyncMode::parse(s.mode);
@@ -50,13 +55,22 @@ inline ClusterReport run_cluster(const ClusterSetup& s, const Dataset& data) {
   o.plan.epochs = s.epochs;
   o.plan.train_count = data.train.count;
   o.plan.retry_ms = s.retry_ms;
+  o.plan.heartbeat_ms = s.heartbeat_ms;
+  o.plan.heartbeat_timeout_ms = s.heartbeat_timeout_ms;
+  o.plan.checkpoint_dir = s.checkpoint_dir;
+  o.plan.checkpoint_every_steps = s.checkpoint_every_steps;
+  o.plan.dataset = data.name;
   REQUIRE(finish_plan(o.plan, s.max_steps).ok());
   o.num_ps = s.ps;
   o.placement = s.placement;
   o.network = s.network;
-  o.progress_interval_s = 1000;
+  o.progress_interval_s = progress_interval_s;
   o.grace_ms = 500;
-  auto r = run_local_cluster(o, data);
+  return run_local_cluster(o, data, observer);
+}
+
+inline ClusterReport run_cluster(const ClusterSetup& s, const Dataset& data) {
+  auto r = try_run_cluster(s, data);
   if (!r.ok()) FAIL(r.status().message());
   return std::move(*r);
 }
