@@ -52,6 +52,7 @@ struct ClusterFlags {
   int64_t checkpoint_every_steps = 0;
   double checkpoint_secs = 0;
   int restart_failed = 0;
+  std::string progress_file;  // podlab ps|worker: live progress for the launcher
   double latency_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, loss = 0;
   std::string slowdown;              // "1,1,4": per-worker factors
   std::vector<std::string> silence;  // "I:N": worker I goes silent after N messages
@@ -307,6 +308,8 @@ int run_cluster(ClusterFlags& f) {
   if (!silence.ok()) return report(silence.status());
 
   const bool processes = f.transport == "processes";
+  if (!processes && f.restart_failed > 0)
+    return report(Status::Usage("--restart-failed restarts task processes: use it with --transport processes"));
   if (processes && (f.latency_ms > 0 || f.jitter_ms > 0 || f.bandwidth_mbps > 0 || f.loss > 0 || !f.slowdown.empty() ||
                     !f.silence.empty()))
     return report(Status::Usage("the --sim-* flags simulate a network for --transport threads; processes use real sockets"));
@@ -332,15 +335,18 @@ int run_cluster(ClusterFlags& f) {
 
   catch_stop_signals();
   Result<ClusterReport> result = Status::Internal("not run");
+  ClusterPrinter printer(json, plan);
   if (processes) {
     ProcessClusterOptions po;
     po.num_ps = f.ps;
     po.num_workers = f.workers;
     po.task_args = task_args(given, json);
+    po.restarts = f.restart_failed;
+    po.has_checkpoint_dir = !f.checkpoint_dir.empty();
+    po.observer = &printer;
     result = run_process_cluster(po, &g_cluster_stop);
     if (result.ok()) result->placement = *placement;
   } else {
-    ClusterPrinter printer(json, plan);
     result = run_local_cluster(o, data, &printer);
   }
   std::signal(SIGINT, SIG_DFL);
@@ -490,6 +496,7 @@ int run_task(ClusterFlags& f, Role role) {
   ctx.transport = transport->get();
   ctx.data = &setup->data;
   ctx.board = metrics.board();
+  ProgressFileWriter progress_file(f.progress_file, metrics.board(), tc.task);
   const bool json = f.json || !stdout_is_terminal();
   ClusterPrinter printer(json, plan);
   MetricsObserver observer(&metrics, &printer);
@@ -577,6 +584,7 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--dns-timeout-s", f.dns_timeout_s, "Worker: wait this long for the ps host names to resolve (exit 6 after)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  cmd.add_option("--progress-file", f.progress_file, "Keep this task's live progress as JSON in FILE (used by cluster run)");
   cmd.add_option("--report", f.report_file, "Write this task's final counters as JSON to FILE (used by cluster run)");
   cmd.add_flag("--json", f.json, "Print one JSON object per line, even on a terminal");
 }

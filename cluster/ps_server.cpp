@@ -190,16 +190,16 @@ void PsServer::handle(Envelope& env) {
     release_waiters();                              // everyone else: STOP
     return;
   }
+  if (h.type == MessageType::kSnapshot) {  // also after STOP: the chief's final checkpoint
+    if (initialised_) reply_snapshot(env.from, h.seq);
+    return;
+  }
   if (stopped_) {
     if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {
       ++st_.gradients;
       ++st_.dropped_late;
     }
     return reply(env.from, MessageType::kStop, h.seq);
-  }
-  if (h.type == MessageType::kSnapshot) {
-    if (initialised_) reply_snapshot(env.from, h.seq);
-    return;
   }
   if (h.type == MessageType::kPull || h.type == MessageType::kInit) {
     auto seen = last_seq_.find(w);

@@ -5,7 +5,7 @@
 //   PUSH   async: at once, after applying; ssp:K: once the sender is at most K pushes ahead of the
 //          slowest worker; sync: once the step the gradient was for has been applied (or at once
 //          when it was stale and dropped)
-//   STOP   (from the chief) at once, with the final values; every later request gets STOP.
+//   STOP   (from the chief) at once, with the final values; every later request but SNAPSHOT gets STOP.
 //   HEARTBEAT  at once (HEARTBEAT, or STOP after the end); SNAPSHOT (chief) at once, values + slots.
 // Requests re-sent after a timeout (same seq) are recognised and not applied twice; a PULL or INIT
 // whose seq is below the sender's last one is a restarted worker, whose numbering starts again.

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,7 @@ Status child_failure(const Child& c) {
   const int code = c.exit_code;
   StatusCode sc = StatusCode::kInternal;
   if (code >= 1 && code <= 6) sc = static_cast<StatusCode>(code);
+  if (code == static_cast<int>(StatusCode::kInterrupted) && !c.signaled) sc = StatusCode::kInterrupted;
   std::string how = c.signaled ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
   return Status::Error(sc, c.task.name() + " " + how + " (its messages are above); stopped every other task");
 }
@@ -267,56 +269,98 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     out << spec.to_json() << "\n";
     if (!out) return Status::Io("cannot write " + spec_path);
   }
-  auto report_path = [&](const TaskId& t) { return dir + "/" + std::string(role_name(t.role)) + "-" + std::to_string(t.index) + ".json"; };
-  auto cleanup = [&] {
-    for (const TaskId& t : spec.tasks()) ::unlink(report_path(t).c_str());
-    ::unlink(spec_path.c_str());
-    ::rmdir(dir.c_str());
+  auto task_file = [&](const TaskId& t, const char* ext) {
+    return dir + "/" + std::string(role_name(t.role)) + "-" + std::to_string(t.index) + ext;
   };
+  auto cleanup = [&] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  };
+  std::vector<std::string> common = o.task_args;
+  if (o.restarts > 0 && !o.has_checkpoint_dir) {
+    // A restarted ps needs the chief's checkpoints to recover its shard.
+    common.push_back("--checkpoint-dir");
+    common.push_back(dir + "/checkpoints");
+  }
 
   std::vector<Child> children;
   pid_t group = 0;
   const pid_t parent = ::getpid();
-  for (const TaskId& t : spec.tasks()) {
+  auto spawn = [&](const TaskId& t) -> pid_t {
     std::vector<std::string> args = {o.podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
-                                     "--report", report_path(t)};
-    args.insert(args.end(), o.task_args.begin(), o.task_args.end());
+                                     "--report", task_file(t, ".json"), "--progress-file", task_file(t, ".progress")};
+    args.insert(args.end(), common.begin(), common.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t pid = ::fork();
+    if (pid != 0) {
+      if (pid > 0) {
+        ::setpgid(pid, group);
+        if (group == 0) group = pid;
+      }
+      return pid;
+    }
+    // child: own process group (a terminal's Ctrl-C reaches only the launcher), dies with it
+    ::setpgid(0, group);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(137);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    ::execv(argv[0], argv.data());
+    std::fprintf(stderr, "podlab: cannot start %s: exec %s failed\n", t.name().c_str(), argv[0]);
+    _exit(1);
+  };
+  for (const TaskId& t : spec.tasks()) {
+    const pid_t pid = spawn(t);
     if (pid < 0) {
       kill_and_reap(children);
       cleanup();
       return Status::Internal("fork failed");
     }
-    if (pid == 0) {  // child: own process group (a terminal's Ctrl-C reaches only the launcher), dies with it
-      ::setpgid(0, group);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) _exit(137);
-      std::signal(SIGINT, SIG_DFL);
-      std::signal(SIGTERM, SIG_DFL);
-      ::execv(argv[0], argv.data());
-      std::fprintf(stderr, "podlab: cannot start %s: exec %s failed\n", t.name().c_str(), argv[0]);
-      _exit(1);
-    }
-    ::setpgid(pid, group);
-    if (group == 0) group = pid;
     children.push_back({t, pid, true, 0});
   }
 
   const size_t chief = static_cast<size_t>(o.num_ps);  // worker:0
+  const auto t0 = Clock::now();
+  auto next_tick = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.progress_interval_s * 1000));
+  std::vector<std::string> notes(children.size());  // per task: what the launcher knows (exits, restarts)
+  int restarts_used = 0;
   bool forwarded = false;
   bool deadline_set = false;
   Clock::time_point deadline{};
   Status failure;
   while (reap(children)) {
-    for (const Child& c : children)
-      if (!c.running && c.failed(&c == &children[chief]) && failure.ok())
-        failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + child_failure(c).message() + ")")
-                            : child_failure(c);
+    for (size_t i = 0; i < children.size() && failure.ok(); ++i) {
+      Child& c = children[i];
+      if (c.running || !c.failed(i == chief)) continue;
+      const std::string how = child_failure(c).message();
+      // A task that died while training goes on is started again, as a Job controller or a
+      // Kubernetes restartPolicy would: it rejoins (worker) or restores the last checkpoint (ps).
+      if (restarts_used < o.restarts && !forwarded && !deadline_set && !(stop && *stop)) {
+        ++restarts_used;
+        const std::string what = c.signaled ? "was killed by signal " + std::to_string(c.exit_code - 128)
+                                            : "exited with code " + std::to_string(c.exit_code);
+        std::fprintf(stderr, "podlab: %s %s; restarting it (restart %d of %d)\n", c.task.name().c_str(), what.c_str(),
+                     restarts_used, o.restarts);
+        std::fflush(stderr);
+        char when[32];
+        std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());
+        notes[i] = what + " at " + when + " s, restarted (" + std::to_string(restarts_used) + " of " +
+                   std::to_string(o.restarts) + ")";
+        const pid_t pid = spawn(c.task);
+        if (pid > 0) {
+          c.pid = pid;
+          c.running = true;
+          c.exit_code = 0;
+          c.signaled = false;
+          continue;
+        }
+      }
+      failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + how + ")") : child_failure(c);
+    }
     if (!failure.ok()) break;
     if (stop && *stop && !forwarded) {
       forwarded = true;
@@ -334,14 +378,31 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
                                 " s after the chief finished; killed");
       break;
     }
+    if (o.observer && Clock::now() >= next_tick) {
+      std::vector<TaskProgress> tasks;
+      for (size_t i = 0; i < children.size(); ++i) {
+        TaskProgress p;
+        std::string text;
+        if (read_file(task_file(children[i].task, ".progress"), &text)) {
+          auto parsed = parse_task_progress(text);
+          if (parsed.ok()) p = *parsed;
+        }
+        p.name = children[i].task.name();
+        if (!children[i].running && children[i].exit_code != 0) p.state = child_failure(children[i]).message();
+        if (!notes[i].empty()) p.state += (p.state.empty() ? "" : "; ") + notes[i];
+        tasks.push_back(p);
+      }
+      o.observer->on_tick(tasks, std::chrono::duration<double>(Clock::now() - t0).count());
+      next_tick += std::chrono::milliseconds(static_cast<int64_t>(o.progress_interval_s * 1000));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill_and_reap(children);
   if (failure.ok())
-    for (const Child& c : children)
-      if (c.failed(&c == &children[chief])) {
-        failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + child_failure(c).message() + ")")
-                            : child_failure(c);
+    for (size_t i = 0; i < children.size(); ++i)
+      if (children[i].failed(i == chief)) {
+        failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + child_failure(children[i]).message() + ")")
+                            : child_failure(children[i]);
         break;
       }
 
@@ -357,8 +418,8 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   if (failure.ok())
     for (const TaskId& t : spec.tasks()) {
       std::string text;
-      if (!read_file(report_path(t), &text)) {
-        failure = Status::Internal(t.name() + " exited without writing its report " + report_path(t));
+      if (!read_file(task_file(t, ".json"), &text)) {
+        failure = Status::Internal(t.name() + " exited without writing its report " + task_file(t, ".json"));
         break;
       }
       failure = merge_task_report(text, &r);
@@ -367,6 +428,67 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   cleanup();
   if (!failure.ok()) return failure;
   return r;
+}
+
+std::string task_progress_json(const TaskProgress& p) {
+  return json{{"task", p.name},   {"step", p.step}, {"pushes", p.pushes}, {"applied", p.applied}, {"dropped", p.dropped},
+              {"loss", p.loss},   {"done", p.done}, {"state", p.state},   {"heartbeat_age_s", p.heartbeat_age_s}}
+      .dump();
+}
+
+Result<TaskProgress> parse_task_progress(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    TaskProgress p;
+    p.name = j.at("task").get<std::string>();
+    p.step = j.at("step");
+    p.pushes = j.at("pushes");
+    p.applied = j.at("applied");
+    p.dropped = j.at("dropped");
+    p.loss = j.at("loss");
+    p.done = j.at("done");
+    p.state = j.at("state").get<std::string>();
+    p.heartbeat_age_s = j.at("heartbeat_age_s").get<std::map<std::string, double>>();
+    return p;
+  } catch (const std::exception& e) {
+    return Status::Data(std::string("bad progress file: ") + e.what());
+  }
+}
+
+ProgressFileWriter::ProgressFileWriter(std::string path, const ProgressBoard* board, TaskId self)
+    : path_(std::move(path)), board_(board), self_(self) {
+  if (path_.empty() || !board_) return;
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!done_) {
+      write();
+      cv_.wait_for(lock, std::chrono::milliseconds(250));
+    }
+    write();
+  });
+}
+
+ProgressFileWriter::~ProgressFileWriter() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ProgressFileWriter::write() {
+  for (TaskProgress p : board_->snapshot()) {
+    if (p.name != self_.name()) continue;
+    const std::string tmp = path_ + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << task_progress_json(p) << "\n";
+      if (!out) return;  // progress is best effort; the final report is what counts
+    }
+    std::rename(tmp.c_str(), path_.c_str());
+  }
 }
 
 }  // namespace podlab

@@ -7,8 +7,11 @@
 //     every child killed as soon as any one fails or the grace period after the chief ends runs out.
 #pragma once
 
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/local_cluster.h"
@@ -27,13 +30,44 @@ struct ProcessClusterOptions {
   std::vector<std::string> task_args;  // training flags every task gets (after ps|worker --cluster --index)
   int grace_ms = 20000;                // after the chief ends (or after forwarding a signal): then SIGKILL
   std::string podlab = "/proc/self/exe";
+  int restarts = 0;                    // a task that dies while training goes on is started again, up to
+                                       //   this many times in all (0: any death fails the run)
+  bool has_checkpoint_dir = false;     // task_args name one; otherwise, with restarts, the launcher adds
+                                       //   its own so a restarted ps can restore its shard
+  LocalClusterObserver* observer = nullptr;  // gets every task's progress (read from the tasks' progress
+  double progress_interval_s = 1.0;          //   files) and the launcher's notes, this often
 };
 
 // Runs the cluster as child processes and returns their merged reports (placement left empty).
+// Each task writes its live progress to a file the launcher reads (--progress-file).
 // `stop` (set by the caller's signal handler) is forwarded to the chief. Errors: a task failing
 // (its exit code's StatusCode, naming the task), or the tasks not ending within the grace period.
 // No child outlives the call.
 Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& options, volatile std::sig_atomic_t* stop);
+
+// A task's live progress as one JSON object, and back (kData on bad input).
+std::string task_progress_json(const TaskProgress& p);
+Result<TaskProgress> parse_task_progress(const std::string& text);
+
+// Writes `self`'s entry of `board` to `path` (atomically: temp file and rename) every 250 ms from its
+// own thread, and once more when destroyed. An empty path: does nothing.
+class ProgressFileWriter {
+ public:
+  ProgressFileWriter(std::string path, const ProgressBoard* board, TaskId self);
+  ~ProgressFileWriter();
+  ProgressFileWriter(const ProgressFileWriter&) = delete;
+  ProgressFileWriter& operator=(const ProgressFileWriter&) = delete;
+
+ private:
+  void write();
+  std::string path_;
+  const ProgressBoard* board_;
+  TaskId self_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  std::thread thread_;
+};
 
 // Messages the zmq transport dropped as malformed (0 for other transports). transport_zmq.cpp.
 int64_t zmq_malformed_messages(const Transport& t);

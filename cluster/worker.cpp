@@ -326,9 +326,8 @@ Status Worker::train() {
       if (step >= p.total_steps || interrupted) {
         // Stop the others first (they would only compute gradients the ps drops), then evaluate.
         result_.interrupted = interrupted && step < p.total_steps;
-        const Status saved = checkpoint(false, &stop);
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
-        if (s.ok()) s = saved;
+        if (s.ok()) s = checkpoint(false, &stop);  // the final state: the ps tasks still answer SNAPSHOT
         result_.steps = global_step();
         result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
         evaluate_epochs(result_.steps, seconds_since(t0));

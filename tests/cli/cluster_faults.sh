@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Faults in process mode (ps and workers as podlab processes over ZeroMQ on 127.0.0.1):
+#   - kill -9 a worker mid-run: the launcher (--restart-failed) starts it again, it rejoins, the run
+#     completes with exit 0, and the progress lines name the dead task;
+#   - kill -9 the ps mid-run: it is restarted, restores the chief's last checkpoint, the workers
+#     reconnect, and the run completes with exit 0;
+#   - SIGTERM to the launcher: the chief checkpoints and every task exits promptly with 130;
+#   - SIGTERM to a single ps task exits 130; a ps that hears from no worker exits 6.
+# Prints the measured recovery times. No process is left behind, also on failure.
+# Usage: cluster_faults.sh PATH_TO_PODLAB
+set -u
+PODLAB=${1:?usage: cluster_faults.sh PATH_TO_PODLAB}
+TMP=$(mktemp -d /tmp/podlab_cli_faults.XXXXXX)
+cleanup() {
+  pkill -KILL -f "$TMP" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP  # the launcher's task dir (in every child's argv) lands in $TMP
+unset PODLAB_DATA TF_CONFIG
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+SMALL=(--dataset fashion-mnist --limit-train 3000 --limit-test 500 --retry-ms 200 --heartbeat-timeout-s 1)
+now() { date +%s.%N; }
+
+# The global step of the newest progress line in $1 (-1 before the first).
+last_step() {
+  grep '"event":"progress"' "$1" 2>/dev/null | tail -n 1 | python3 -c '
+import json, sys
+line = sys.stdin.read().strip()
+print(json.loads(line)["step"] if line else -1)'
+}
+
+# The step of the chief's newest checkpoint event in $1 (-1 before the first): it reports those as
+# they happen, while the launcher's progress lines come once a second.
+last_checkpoint() {
+  grep '"event":"checkpoint"' "$1" 2>/dev/null | tail -n 1 | python3 -c '
+import json, sys
+line = sys.stdin.read().strip()
+print(json.loads(line)["step"] if line else -1)'
+}
+
+# wait_for_step FILE STEP: waits (at most 90 s) until the chief has checkpointed step >= STEP.
+wait_for_step() {
+  for _ in $(seq 1 900); do
+    [ "$(last_checkpoint "$1")" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# kill_task_run ROLE INDEX: trains with --restart-failed, kills task ROLE:INDEX with SIGKILL at step
+# 20 and checks that the run completes. Leaves the output in $TMP/$ROLE.out, .err and .result.
+kill_task_run() {
+  local role=$1 index=$2 out=$TMP/$1.out err=$TMP/$1.err
+  timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs 20 --json \
+    --restart-failed 2 --checkpoint-dir "$TMP/ckpt-$role" --ps-checkpoint-every-steps 10 >"$out" 2>"$err" &
+  local launcher=$!
+  if ! wait_for_step "$out" 20; then
+    fail "$role run: never reached step 20"
+    kill -KILL $launcher 2>/dev/null
+    wait $launcher 2>/dev/null
+    sed 's/^/  | /' "$out" "$err" | tail -n 20
+    return 1
+  fi
+  local pid
+  pgrep -af -- "$role --cluster $TMP/.*--index $index " | cut -c1-150
+  pid=$(pgrep -f -- "$role --cluster $TMP/.*--index $index " | head -n 1)
+  [ -n "$pid" ] || { fail "no $role:$index process found"; kill -KILL $launcher; wait $launcher 2>/dev/null; return 1; }
+  local killed_at step_at_kill
+  killed_at=$(now)
+  kill -KILL "$pid"
+  step_at_kill=$(last_checkpoint "$out")
+  # Recovery: the first checkpoint beyond the last one before the kill (a restored ps starts from an
+  # earlier step, so the cluster has then caught up and gone past where it was).
+  local recovered_at=""
+  for _ in $(seq 1 900); do
+    if [ "$(last_checkpoint "$out")" -gt "$step_at_kill" ] && grep -q "restarting it" "$err"; then
+      recovered_at=$(now)
+      break
+    fi
+    kill -0 $launcher 2>/dev/null || break
+    sleep 0.1
+  done
+  wait $launcher
+  local code=$?
+  [ "$code" -eq 0 ] || { fail "$role killed: cluster run exited $code"; sed 's/^/  | /' "$out" "$err" | tail -n 30; }
+  [ -n "$recovered_at" ] && python3 -c "print('%s:%s killed -9 after checkpoint %s: a later checkpoint %.1f s after the kill' % ('$role', $index, $step_at_kill, $recovered_at - $killed_at))"
+  grep -q "$role:$index was killed by signal 9; restarting it" "$err" || fail "$role: no restart message"
+  tail -n 1 "$out" >"$TMP/$role.result"
+  return 0
+}
+
+# 1. A worker dies and comes back.
+if kill_task_run worker 1; then
+  python3 - "$TMP/worker.result" "$TMP/worker.out" <<'PY' || { fail "worker kill: report"; tail -n 5 "$TMP/worker.out" | sed 's/^/  | /'; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["event"] == "result" and r["steps"] == 600 and r["epochs"] == 20, r
+assert r["ps_tasks"][0]["worker_restarts"] >= 1, r["ps_tasks"]
+assert all(w["status"] == "ok" for w in r["worker_tasks"]), r["worker_tasks"]
+assert r["test_accuracy"] > 0.6, r
+# The launcher's progress lines say which task died.
+states = [t["state"] for line in open(sys.argv[2]) if '"event":"progress"' in line
+          for t in json.loads(line)["tasks"] if t["task"] == "worker:1"]
+assert any("killed by signal 9" in s for s in states), states[-5:]
+print("worker kill: completed, accuracy %.3f, worker_restarts %d" % (r["test_accuracy"], r["ps_tasks"][0]["worker_restarts"]))
+PY
+fi
+
+# 2. The ps dies and restores the last checkpoint.
+if kill_task_run ps 0; then
+  grep -q "ps:0: restored step" "$TMP/ps.err" || fail "ps kill: the restarted ps did not restore a checkpoint"
+  python3 - "$TMP/ps.result" <<'PY' || { fail "ps kill: report"; tail -n 5 "$TMP/ps.out" | sed 's/^/  | /'; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["event"] == "result" and r["steps"] == 600, r
+ps = r["ps_tasks"][0]
+assert ps["restored_step"] >= 10, ps
+assert all(w["status"] == "ok" for w in r["worker_tasks"]), r["worker_tasks"]
+assert r["test_accuracy"] > 0.6, r
+print("ps kill: restored step %d, completed, accuracy %.3f" % (ps["restored_step"], r["test_accuracy"]))
+PY
+  ls "$TMP/ckpt-ps"/ckpt-*.podlab >/dev/null 2>&1 || fail "ps kill: no checkpoint files"
+fi
+
+# 3. SIGTERM to the launcher: the chief checkpoints, STOPs the cluster, everything exits 130 promptly.
+timeout 120 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs 20 --json \
+  --checkpoint-dir "$TMP/ckpt-term" --ps-checkpoint-every-steps 10 >"$TMP/term.out" 2>"$TMP/term.err" &
+LAUNCHER=$!
+if wait_for_step "$TMP/term.out" 10; then
+  T0=$(now)
+  kill -TERM $LAUNCHER
+  wait $LAUNCHER
+  CODE=$?
+  T1=$(now)
+  [ "$CODE" -eq 130 ] || { fail "SIGTERM: exit $CODE, expected 130"; sed 's/^/  | /' "$TMP/term.err" | tail -n 10; }
+  python3 -c "import sys; t = $T1 - $T0; print('SIGTERM to the launcher: exit after %.2f s' % t); sys.exit(t > 15)" ||
+    fail "SIGTERM: took too long"
+  # The chief's last act before STOP was a checkpoint of the step it stopped at.
+  python3 - "$TMP/term.out" <<'PY' || fail "SIGTERM: no checkpoint of the final step"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+r = lines[-1]
+ckpt = [l["step"] for l in lines if l.get("event") == "checkpoint"]
+assert r["event"] == "result" and r["interrupted"] and r["steps"] < 600, r
+assert ckpt and ckpt[-1] == r["steps"], (ckpt[-3:], r["steps"])
+PY
+else
+  fail "SIGTERM run never reached step 10"
+  kill -KILL $LAUNCHER 2>/dev/null
+  wait $LAUNCHER 2>/dev/null
+fi
+
+# 4. Single tasks: SIGTERM ends a ps with 130; a ps whose workers never come exits 6.
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPEC="{\"ps\": [\"127.0.0.1:$PORT\"], \"worker\": [\"127.0.0.1:1\"]}"
+timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" >"$TMP/ps1.out" 2>&1 &
+PS_PID=$!
+sleep 3
+T0=$(now)
+kill -TERM $PS_PID
+wait $PS_PID
+CODE=$?
+[ "$CODE" -eq 130 ] || { fail "ps after SIGTERM exited $CODE, expected 130"; sed 's/^/  | /' "$TMP/ps1.out"; }
+python3 -c "import sys; t = $(now) - $T0; print('SIGTERM to a ps: exit 130 after %.2f s' % t); sys.exit(t > 5)" || fail "ps SIGTERM: slow"
+
+timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --peer-timeout-s 1 >"$TMP/ps2.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "lonely ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/ps2.out"; }
+grep -q "no message from any worker" "$TMP/ps2.out" || fail "lonely ps: no clear message"
+
+sleep 0.2
+if pgrep -f "$TMP" >/dev/null; then fail "processes left running:"; pgrep -af "$TMP"; fi
+[ "$FAILS" -eq 0 ] && echo "cluster_faults.sh: all checks passed"
+exit $((FAILS > 0))
