@@ -85,7 +85,7 @@ TEST_CASE("heartbeats: a silent worker is reported dead within the timeout, asyn
   CHECK(ages.at("worker:2") > ages.at("worker:1") + 0.5);
 }
 
-TEST_CASE("sync: a backup worker covers a dead one; without enough workers the ps waits and says so",
+TEST_CASE("sync: a backup worker covers a dead one, and without enough workers the ps waits and says so",
           "[cluster][faults]") {
   const Dataset data = synthetic_dataset(320, 50);
   SECTION("3 workers aggregating 2: training completes without worker 2") {
@@ -119,7 +119,7 @@ TEST_CASE("sync: a backup worker covers a dead one; without enough workers the p
   }
 }
 
-TEST_CASE("the chief checkpoints the ps state; a new cluster restores it and continues exactly", "[cluster][faults]") {
+TEST_CASE("the chief checkpoints the ps state and a new cluster restores it and continues exactly", "[cluster][faults]") {
   const Dataset data = synthetic_dataset(320, 50);
   TempDir dir;
   ClusterSetup s;
