@@ -48,7 +48,9 @@ class InprocTransport : public Transport {
     if (closed_.load()) return Status::Network("transport closed");
     auto box_it = boxes_.find(to);
     if (box_it == boxes_.end()) return Status::Network(to.name() + " is not served by this inproc transport");
-    hold_back_if_slow(from);
+    // A heartbeat is not computation: only real requests of a slow worker are held back.
+    const bool heartbeat = bytes.size() > 6 && bytes[6] == static_cast<uint8_t>(MessageType::kHeartbeat);
+    if (!heartbeat) hold_back_if_slow(from);
     const LinkModel& m = config().link;
     Pending msg;
     msg.from = from;
