@@ -63,6 +63,7 @@ struct ClusterFlags {
   double connect_timeout_s = 30;
   int metrics_port = 0;       // 0: no HTTP endpoints
   double dns_timeout_s = 60;  // workers: wait this long for the ps names to resolve
+  std::string keys_dir;  // --keys (else $PODLAB_KEYS): CURVE key directory for the zmq transport
 };
 
 // The training flags a task process needs to build the same plan as its launcher (as given, before
@@ -105,6 +106,7 @@ std::vector<std::string> task_args(const ClusterFlags& f, bool json) {
   if (!f.checkpoint_dir.empty()) add("--checkpoint-dir", f.checkpoint_dir);
   if (f.checkpoint_every_steps > 0) add("--ps-checkpoint-every-steps", std::to_string(f.checkpoint_every_steps));
   if (f.checkpoint_secs > 0) add("--ps-checkpoint-secs", num(f.checkpoint_secs));
+  if (!f.keys_dir.empty()) add("--keys", f.keys_dir);
   if (json) a.push_back("--json");
   return a;
 }
@@ -313,6 +315,18 @@ int run_cluster(ClusterFlags& f) {
   if (processes && (f.latency_ms > 0 || f.jitter_ms > 0 || f.bandwidth_mbps > 0 || f.loss > 0 || !f.slowdown.empty() ||
                     !f.silence.empty()))
     return report(Status::Usage("the --sim-* flags simulate a network for --transport threads; processes use real sockets"));
+  if (!processes && !f.keys_dir.empty())
+    return report(Status::Usage("--keys secures the zmq links between processes; add --transport processes (threads share memory)"));
+  if (processes) {
+    // Check the keys every task will load before starting any (a bad file: exit 3 here, not in a child).
+    // Children get --keys, or inherit PODLAB_KEYS.
+    f.keys_dir = curve_keys_dir(f.keys_dir);
+    if (!f.keys_dir.empty())
+      for (const TaskId& t : {TaskId{Role::kPs, 0}, TaskId{Role::kWorker, 0}}) {
+        auto keys = load_curve_keys(f.keys_dir, t);
+        if (!keys.ok()) return report(keys.status());
+      }
+  }
   const ClusterFlags given = f;  // before make_setup fills in defaults: what the task processes get
   LocalClusterOptions o;
   auto setup = make_setup(f.setup);
@@ -403,6 +417,7 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
         .add("epochs", plan.epochs)
         .add("seed", static_cast<int64_t>(c.seed))
         .add("transport", f.transport)
+        .add("curve_keys", f.transport == "processes" ? f.keys_dir : std::string())
         .add("mode", plan.mode.to_string())
         .add("ps", f.ps)
         .add("workers", f.workers)
@@ -414,7 +429,10 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
   } else {
     std::printf("podlab cluster: %s on %s, %zu parameters; %d ps + %d workers %s, mode %s", c.model.to_string().c_str(),
                 data.name.c_str(), layout.parameter_count(), f.ps, f.workers,
-                f.transport == "processes" ? "as processes (zmq on 127.0.0.1)" : "on threads", plan.mode.to_string().c_str());
+                f.transport != "processes" ? "on threads"
+                : f.keys_dir.empty()       ? "as processes (zmq on 127.0.0.1)"
+                                           : "as processes (zmq on 127.0.0.1, CURVE-encrypted)",
+                plan.mode.to_string().c_str());
     if (plan.mode.kind == SyncMode::Kind::kSync) std::printf(" (aggregate %d)", plan.replicas_to_aggregate);
     std::printf("\n  %s lr %g, batch %d per worker, %d epochs = %lld steps, seed %llu\n%s", c.optimizer.name.c_str(),
                 c.optimizer.lr, c.batch, plan.epochs, static_cast<long long>(plan.total_steps),
@@ -455,6 +473,15 @@ int run_task(ClusterFlags& f, Role role) {
     return report(Status::Usage(tc.task.name() + " is not in the cluster spec " + tc.cluster.to_json()));
   f.ps = tc.cluster.num_ps();
   f.workers = tc.cluster.num_workers();
+  TransportConfig net;
+  net.cluster = tc.cluster;
+  net.local = {tc.task};
+  const std::string keys_dir = curve_keys_dir(f.keys_dir);
+  if (!keys_dir.empty()) {  // before the slow set-up: a bad key file fails at once (exit 3)
+    auto keys = load_curve_keys(keys_dir, tc.task);
+    if (!keys.ok()) return report(keys.status().With(tc.task.name()));
+    net.curve = *keys;
+  }
   // Pods: probes and Prometheus from the start (loading data can take a while), then wait for DNS.
   TaskMetrics metrics(tc.task);
   std::unique_ptr<TaskHttpServer> http;
@@ -483,9 +510,6 @@ int run_task(ClusterFlags& f, Role role) {
   metrics.set_total_steps(plan.total_steps);
   auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
   if (!placement.ok()) return report(placement.status());
-  TransportConfig net;
-  net.cluster = tc.cluster;
-  net.local = {tc.task};
   auto transport = make_transport("zmq", net);
   if (!transport.ok()) return report(transport.status().With(tc.task.name()));
 
@@ -585,6 +609,7 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   cmd.add_option("--progress-file", f.progress_file, "Keep this task's live progress as JSON in FILE (used by cluster run)");
+  cmd.add_option("--keys", f.keys_dir, "CURVE key directory (podlab keys generate): encrypt and authenticate every link; default $PODLAB_KEYS");
   cmd.add_option("--report", f.report_file, "Write this task's final counters as JSON to FILE (used by cluster run)");
   cmd.add_flag("--json", f.json, "Print one JSON object per line, even on a terminal");
 }
@@ -617,6 +642,7 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--restart-failed", f->restart_failed,
                   "processes: restart a task that dies, up to N times in all (give --checkpoint-dir so a ps can recover)")
       ->check(CLI::Range(0, 1000));
+  run->add_option("--keys", f->keys_dir, "processes: CURVE key directory (podlab keys generate) for every task; default $PODLAB_KEYS");
   run->add_option("--sim-latency-ms", f->latency_ms, "Simulated one-way latency per message")->check(CLI::NonNegativeNumber);
   run->add_option("--sim-jitter-ms", f->jitter_ms, "Simulated latency jitter (+-)")->check(CLI::NonNegativeNumber);
   run->add_option("--sim-bandwidth-mbps", f->bandwidth_mbps, "Simulated bandwidth per link, Mbit/s (0: unlimited)")->check(CLI::NonNegativeNumber);

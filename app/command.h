@@ -29,5 +29,6 @@ void add_gui_commands(CLI::App& root, int& exit_code);    // gui
 bool gui_built();
 bool gui_default_available();
 int run_default_gui();
+void add_keys_commands(CLI::App& root, int& exit_code);   // keys generate
 
 }  // namespace podlab

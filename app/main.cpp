@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   podlab::add_gui_commands(root, exit_code);
   podlab::add_lesson_commands(root, exit_code);
   podlab::add_graph_commands(root, exit_code);
+  podlab::add_keys_commands(root, exit_code);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -80,7 +80,8 @@ std::string transport_counters_json(const ClusterReport& r) {
     a.push_back({{"task", c.name}, {"messages_out", c.messages_out}, {"bytes_out", c.bytes_out},
                  {"messages_in", c.messages_in}, {"bytes_in", c.bytes_in}, {"lost_out", c.lost_out},
                  {"mean_delay_ms", c.messages_in ? c.delay_ms_in / c.messages_in : 0.0},
-                 {"slowdown_ms", c.slowdown_ms}, {"max_queue_depth", c.max_queue_depth}, {"peers", peers}});
+                 {"slowdown_ms", c.slowdown_ms}, {"max_queue_depth", c.max_queue_depth},
+                 {"malformed_in", c.malformed_in}, {"rejected_peers", c.rejected_peers}, {"peers", peers}});
   }
   return a.dump();
 }
@@ -138,15 +139,15 @@ std::string cluster_summary_text(const ClusterReport& r, const TrainingPlan& pla
     out += line;
   }
   out += "transport (" + std::string(plan.mode.to_string()) + ")\n";
-  std::snprintf(line, sizeof line, "  %-9s %9s %11s %9s %11s %6s %10s %7s\n", "task", "msgs out", "MiB out", "msgs in",
-                "MiB in", "lost", "delay ms", "queue");
+  std::snprintf(line, sizeof line, "  %-9s %9s %11s %9s %11s %6s %10s %7s %9s %8s\n", "task", "msgs out", "MiB out", "msgs in",
+                "MiB in", "lost", "delay ms", "queue", "malformed", "refused");
   out += line;
   for (const EndpointCounters& c : r.transport) {
-    std::snprintf(line, sizeof line, "  %-9s %9lld %11s %9lld %11s %6lld %10s %7zu\n", c.name.c_str(),
+    std::snprintf(line, sizeof line, "  %-9s %9lld %11s %9lld %11s %6lld %10s %7zu %9lld %8lld\n", c.name.c_str(),
                   static_cast<long long>(c.messages_out), fmt("%.2f", c.bytes_out / 1048576.0).c_str(),
                   static_cast<long long>(c.messages_in), fmt("%.2f", c.bytes_in / 1048576.0).c_str(),
                   static_cast<long long>(c.lost_out), fmt("%.2f", c.messages_in ? c.delay_ms_in / c.messages_in : 0.0).c_str(),
-                  c.max_queue_depth);
+                  c.max_queue_depth, static_cast<long long>(c.malformed_in), static_cast<long long>(c.rejected_peers));
     out += line;
   }
   return out;

@@ -73,6 +73,16 @@ void Transport::count_slowdown(const TaskId& self, double ms) {
   if (EndpointCounters* c = counters_for(self)) c->slowdown_ms += ms;
 }
 
+void Transport::count_malformed(const TaskId& self) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (EndpointCounters* c = counters_for(self)) ++c->malformed_in;
+}
+
+void Transport::count_rejected(const TaskId& self) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (EndpointCounters* c = counters_for(self)) ++c->rejected_peers;
+}
+
 Result<std::unique_ptr<Transport>> make_transport(const std::string& name, const TransportConfig& config) {
   PODLAB_RETURN_IF_ERROR(validate_cluster_spec(config.cluster));
   for (const TaskId& t : config.local)

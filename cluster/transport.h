@@ -4,7 +4,8 @@
 //   "inproc"  every task is a thread in this process; queues in memory, with a simulated network
 //             (latency, jitter, bandwidth, loss), slow workers and silent (dead) workers for lessons
 //             and tests. One Transport serves every task.
-//   "zmq"     (next) one task per process over ZeroMQ; only transport_zmq.cpp includes zmq.h.
+//   "zmq"     one task per process over ZeroMQ, optionally CURVE-encrypted and authenticated;
+//             only transport_zmq.cpp includes zmq.h for sockets (curve_keys.cpp uses its key helpers).
 // The base class does the shared work (endpoint checks, counters); implementations fill in
 // deliver() and wait_for(). Delivery is at most once and in order per (sender, receiver) link;
 // lost messages are the caller's to retry (workers do).
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "cluster/cluster_spec.h"
+#include "cluster/curve_keys.h"
 #include "cluster/protocol.h"
 
 namespace podlab {
@@ -53,6 +55,9 @@ struct TransportConfig {
                                                //   (a simulated crash that never closes the socket)
   uint64_t seed = 1;                    // loss and jitter draw from per-link generators seeded by it
   std::shared_ptr<LiveFaults> live;     // inproc, optional: faults changed while running
+  CurveKeys curve;                      // zmq: with `enabled`, every link is CURVE-encrypted and a ps
+                                        //   accepts only the client keys in curve.authorized (ps tasks
+                                        //   need the server pair, workers a client pair + server public)
 };
 
 // Counters for one local task. `peers` is keyed by the peer's TaskId::name().
@@ -67,6 +72,9 @@ struct EndpointCounters {
   double delay_ms_in = 0;                   // total simulated delay of received messages
   double slowdown_ms = 0;                   // total time this task was held back as a slow worker
   size_t queue_depth = 0, max_queue_depth = 0;  // messages waiting for this task (incl. in flight)
+  int64_t malformed_in = 0;                 // zmq: received, failed validation, dropped unseen
+  int64_t rejected_peers = 0;               // zmq ps: connections refused in the handshake (an unknown
+                                            //   CURVE key, no CURVE, not ZeroMQ at all)
   std::map<std::string, PeerCounters> peers;
 };
 
@@ -110,6 +118,8 @@ class Transport {
   void count_lost(const TaskId& from);
   void count_queue_depth(const TaskId& self, size_t depth);
   void count_slowdown(const TaskId& self, double ms);
+  void count_malformed(const TaskId& self);
+  void count_rejected(const TaskId& self);
 
  private:
   EndpointCounters* counters_for(const TaskId& t);  // requires mu_
@@ -119,7 +129,8 @@ class Transport {
   std::map<TaskId, EndpointCounters> counters_;  // guarded by mu_; keys fixed at construction
 };
 
-// "inproc" or "zmq" (the latter not built yet: kUsage error saying so).
+// "inproc" or "zmq". Errors: kUsage (unknown name or bad simulation values), kConfig (bad cluster,
+// CURVE keys without CURVE support), kNetwork (zmq cannot bind or connect).
 Result<std::unique_ptr<Transport>> make_transport(const std::string& name, const TransportConfig& config);
 
 }  // namespace podlab

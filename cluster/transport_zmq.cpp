@@ -7,6 +7,15 @@
 //                address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
 //                for the connection (libzmq reconnects every 100 ms, backing off to 2 s) at most
 //                kConnectTimeout, then fails with a kNetwork error naming the ps and its address.
+// CURVE (TransportConfig::curve enabled): a ps ROUTER is a CURVE server with the ps key pair; a worker
+// DEALER is a CURVE client with its key pair and the ps public key, so every frame is encrypted and
+// authenticated. Which clients may connect is decided by a ZAP handler (ZeroMQ's authentication
+// protocol, RFC 27: a REP socket at inproc://zeromq.zap.01 that libzmq asks during each handshake)
+// running on the transport's guard thread: it accepts a client public key in curve.authorized and
+// refuses any other, so an unknown peer never gets a message to the ps. The guard thread also reads
+// each ROUTER's socket monitor and counts refused handshakes (unknown key, no CURVE, not ZeroMQ) as
+// rejected_peers. A worker watches its DEALERs' monitors: a ps that refuses its key (or its lack of
+// one) is a kConfig error at once, not a silent wait for the connect timeout.
 // Every socket has linger 0 (closing never waits for unsent messages) and every wait is bounded.
 // Each received message is checked before it is handed out: one frame, a routing id naming a worker
 // of the cluster, decode_message() accepting it, and the header's sender matching the socket it came
@@ -16,11 +25,13 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include "cluster/transport.h"
@@ -71,23 +82,75 @@ Status set_int(void* s, int option, int value, const char* name) {
   return Status::Ok();
 }
 
+Status set_text(void* s, int option, const std::string& value, const char* name) {
+  if (zmq_setsockopt(s, option, value.data(), value.size()) != 0) return Status::Network(zmq_error(std::string("zmq_setsockopt ") + name));
+  return Status::Ok();
+}
+
+// A handshake's end as a socket monitor reports it (zmq_socket_monitor's two-frame event).
+struct MonitorEvent {
+  uint16_t event = 0;
+  uint32_t value = 0;
+  std::string address;
+};
+constexpr int kHandshakeFailed =
+    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+// Reads one event from a monitor PAIR socket without waiting; false when there is none.
+bool read_monitor_event(void* pair, MonitorEvent* ev) {
+  zmq_msg_t m;
+  zmq_msg_init(&m);
+  if (zmq_msg_recv(&m, pair, ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(&m);
+    return false;
+  }
+  bool ok = zmq_msg_size(&m) == 6 && zmq_msg_more(&m);
+  if (ok) {
+    const auto* d = static_cast<const uint8_t*>(zmq_msg_data(&m));
+    std::memcpy(&ev->event, d, 2);
+    std::memcpy(&ev->value, d + 2, 4);
+  }
+  bool more = zmq_msg_more(&m);
+  zmq_msg_close(&m);
+  ev->address.clear();
+  while (more) {  // the endpoint address frame
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, pair, ZMQ_DONTWAIT) < 0) {
+      zmq_msg_close(&m);
+      break;
+    }
+    ev->address.assign(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
+    more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+  }
+  return ok;
+}
+
 class ZmqTransport : public Transport {
  public:
   explicit ZmqTransport(const TransportConfig& config) : Transport("zmq", config) {}
   ~ZmqTransport() override {
     shutdown();
+    if (guard_.joinable()) guard_.join();  // it closes its own sockets on ETERM
     for (auto& [task, ep] : endpoints_) {
       std::lock_guard<std::mutex> lock(ep->mu);
       ep->router.reset();
       ep->dealers.clear();
+      ep->monitors.clear();
     }
     endpoints_.clear();
+    zap_.reset();
+    router_monitors_.clear();
     // ctx_ (declared first) is terminated last, after every socket is closed.
   }
 
   Status open() {
+    connect_timeout_ms_ = connect_timeout_ms();
+    const CurveKeys& keys = config().curve;
+    PODLAB_RETURN_IF_ERROR(check_keys());
     ctx_.reset(zmq_ctx_new());
     if (!ctx_) return Status::Network(zmq_error("zmq_ctx_new"));
+    if (keys.enabled && has_local(Role::kPs)) PODLAB_RETURN_IF_ERROR(open_zap());
     const ClusterSpec& spec = config().cluster;
     for (const TaskId& t : config().local) {
       auto ep = std::make_unique<Endpoint>();
@@ -102,11 +165,19 @@ class ZmqTransport : public Transport {
         PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));  // unroutable: an error, not silence
         const int64_t max_size = static_cast<int64_t>(kHeaderBytes) + 4 * static_cast<int64_t>(kMaxPayloadFloats);
         if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size) != 0) return Status::Network(zmq_error("ZMQ_MAXMSGSIZE"));
+        if (keys.enabled) {
+          PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
+          PODLAB_RETURN_IF_ERROR(set_text(s, ZMQ_CURVE_SECRETKEY, keys.server_secret, "ZMQ_CURVE_SECRETKEY"));
+          PODLAB_RETURN_IF_ERROR(set_text(s, ZMQ_ZAP_DOMAIN, "podlab", "ZMQ_ZAP_DOMAIN"));
+        }
+        SocketPtr monitor;
+        PODLAB_RETURN_IF_ERROR(open_monitor(s, "ps." + std::to_string(t.index), &monitor));
+        router_monitors_.emplace_back(t, std::move(monitor));
         const std::string ep_text = bind_endpoint(*hp);
         if (zmq_bind(s, ep_text.c_str()) != 0)
           return Status::Network(zmq_error(t.name() + " cannot listen on " + ep_text + " (from " + spec.address(t) + ")"));
       } else {
-        const int timeout = connect_timeout_ms();
+        const int timeout = connect_timeout_ms_;
         for (int k = 0; k < spec.num_ps(); ++k) {
           const TaskId ps{Role::kPs, k};
           auto hp = parse_host_port(spec.address(ps));
@@ -123,14 +194,24 @@ class ZmqTransport : public Transport {
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "ZMQ_RECONNECT_IVL_MAX"));
           const int64_t max_size = static_cast<int64_t>(kHeaderBytes) + 4 * static_cast<int64_t>(kMaxPayloadFloats);
           if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size) != 0) return Status::Network(zmq_error("ZMQ_MAXMSGSIZE"));
+          if (keys.enabled) {
+            PODLAB_RETURN_IF_ERROR(set_text(s, ZMQ_CURVE_SERVERKEY, keys.server_public, "ZMQ_CURVE_SERVERKEY"));
+            PODLAB_RETURN_IF_ERROR(set_text(s, ZMQ_CURVE_PUBLICKEY, keys.client_public, "ZMQ_CURVE_PUBLICKEY"));
+            PODLAB_RETURN_IF_ERROR(set_text(s, ZMQ_CURVE_SECRETKEY, keys.client_secret, "ZMQ_CURVE_SECRETKEY"));
+          }
+          SocketPtr monitor;
+          PODLAB_RETURN_IF_ERROR(open_monitor(s, t.name() + ".ps." + std::to_string(k), &monitor));
           const std::string ep_text = connect_endpoint(*hp);
           if (zmq_connect(s, ep_text.c_str()) != 0)
             return Status::Network(zmq_error(t.name() + " cannot connect to ps:" + std::to_string(k) + " at " + ep_text));
           ep->dealers.push_back(std::move(d));
+          ep->monitors.push_back(std::move(monitor));
+          ep->handshake.emplace_back();
         }
       }
       endpoints_[t] = std::move(ep);
     }
+    if (!router_monitors_.empty()) guard_ = std::thread([this] { guard_loop(); });
     return Status::Ok();
   }
 
@@ -148,27 +229,21 @@ class ZmqTransport : public Transport {
     if (it == endpoints_.end()) return Status::Internal(from.name() + " is not local to this zmq transport");
     Endpoint& ep = *it->second;
     std::lock_guard<std::mutex> lock(ep.mu);
-    if (from.role == Role::kWorker && to.role == Role::kPs) {
-      void* s = ep.dealers.at(static_cast<size_t>(to.index)).get();
-      if (zmq_send(s, bytes.data(), bytes.size(), 0) < 0) {
-        if (zmq_errno() == EAGAIN) {
-          count_lost(from);
-          return Status::Network("no connection to " + to.name() + " at " +
-                                 config().cluster.address(to) + " after " + std::to_string(connect_timeout_ms() / 1000.0) +
-                                 " s (is the ps running and reachable?)");
-        }
-        if (zmq_errno() == ETERM) return Status::Network("transport closed");
-        return Status::Network(zmq_error(from.name() + " -> " + to.name()));
-      }
-      return Status::Ok();
-    }
+    if (from.role == Role::kWorker && to.role == Role::kPs) return send_to_ps(from, to, ep, std::move(bytes));
     if (from.role == Role::kPs && to.role == Role::kWorker) {
       void* s = ep.router.get();
       const std::string id = to.name();
-      if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-          zmq_send(s, bytes.data(), bytes.size(), ZMQ_DONTWAIT) < 0) {
+      if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         if (zmq_errno() == ETERM) return Status::Network("transport closed");
         count_lost(from);  // the worker is not connected (or its queue is full): it will retry
+        return Status::Ok();
+      }
+      zmq_msg_t msg;
+      wrap(std::move(bytes), &msg);
+      if (zmq_msg_send(&msg, s, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        if (zmq_errno() == ETERM) return Status::Network("transport closed");
+        count_lost(from);
       }
       return Status::Ok();
     }
@@ -205,11 +280,210 @@ class ZmqTransport : public Transport {
   }
 
  private:
-  struct Endpoint {
-    std::mutex mu;                   // guards the sockets below (zmq sockets are not thread-safe)
-    SocketPtr router;                // ps
-    std::vector<SocketPtr> dealers;  // worker: one per ps, by index
+  // What a worker's DEALER monitor said about the handshakes with one ps.
+  struct Handshake {
+    bool succeeded = false;  // at least once
+    std::string last_failure;  // the latest failed handshake, explained; empty: none
+    bool refused = false;      // the ps refused us for good (its ZAP handler, or a CURVE/plain mismatch)
   };
+  struct Endpoint {
+    std::mutex mu;                    // guards everything below (zmq sockets are not thread-safe)
+    SocketPtr router;                 // ps
+    std::vector<SocketPtr> dealers;   // worker: one per ps, by index
+    std::vector<SocketPtr> monitors;  // worker: the PAIR reading each dealer's monitor
+    std::vector<Handshake> handshake; // worker: per ps
+  };
+
+  bool has_local(Role r) const {
+    return std::any_of(config().local.begin(), config().local.end(), [r](const TaskId& t) { return t.role == r; });
+  }
+
+  // The keys each local task needs are there (load_curve_keys fills them; tests may build them).
+  Status check_keys() {
+    const CurveKeys& k = config().curve;
+    if (!k.enabled) return Status::Ok();
+    if (!curve_available())
+      return Status::Config("CURVE keys are configured but this libzmq was built without CURVE (libsodium); run without keys or install Debian's libzmq5");
+    auto z85 = [](const std::string& key) { return key.size() == kZ85KeyChars; };
+    if (has_local(Role::kPs) && (!z85(k.server_secret) || k.authorized.empty()))
+      return Status::Config("a ps needs the server key pair and at least one authorised client key (server.key, authorized_clients in " + k.dir + ")");
+    if (has_local(Role::kWorker) && (!z85(k.server_public) || !z85(k.client_public) || !z85(k.client_secret)))
+      return Status::Config("a worker needs the ps public key and its own key pair (server.pub, client.key in " + k.dir + ")");
+    for (const std::string& a : k.authorized) {
+      std::array<uint8_t, 32> raw;
+      if (a.size() != kZ85KeyChars || !zmq_z85_decode(raw.data(), a.c_str()))
+        return Status::Config("authorised client key '" + a + "' is not 40 Z85 characters");
+      authorized_raw_.insert(raw);
+    }
+    return Status::Ok();
+  }
+
+  // The ZAP handler's socket: libzmq asks it about every CURVE handshake on this context's ROUTERs.
+  Status open_zap() {
+    zap_.reset(zmq_socket(ctx_.get(), ZMQ_REP));
+    if (!zap_) return Status::Network(zmq_error("zmq_socket"));
+    PODLAB_RETURN_IF_ERROR(set_int(zap_.get(), ZMQ_LINGER, 0, "ZMQ_LINGER"));
+    if (zmq_bind(zap_.get(), "inproc://zeromq.zap.01") != 0) return Status::Network(zmq_error("bind the ZAP handler"));
+    return Status::Ok();
+  }
+
+  // A PAIR socket reading the handshake events of `s`.
+  Status open_monitor(void* s, const std::string& name, SocketPtr* out) {
+    const std::string addr = "inproc://podlab.monitor." + name;
+    if (zmq_socket_monitor(s, addr.c_str(), kHandshakeFailed | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0)
+      return Status::Network(zmq_error("zmq_socket_monitor"));
+    out->reset(zmq_socket(ctx_.get(), ZMQ_PAIR));
+    if (!*out) return Status::Network(zmq_error("zmq_socket"));
+    PODLAB_RETURN_IF_ERROR(set_int(out->get(), ZMQ_LINGER, 0, "ZMQ_LINGER"));
+    if (zmq_connect(out->get(), addr.c_str()) != 0) return Status::Network(zmq_error("connect the socket monitor"));
+    return Status::Ok();
+  }
+
+  // The guard thread: answers ZAP requests and counts refused handshakes on every local ROUTER, until
+  // the context shuts down. Owns zap_ and router_monitors_ once started.
+  void guard_loop() {
+    std::vector<zmq_pollitem_t> items;
+    if (zap_) items.push_back({zap_.get(), 0, ZMQ_POLLIN, 0});
+    for (auto& [task, m] : router_monitors_) items.push_back({m.get(), 0, ZMQ_POLLIN, 0});
+    const size_t first_monitor = zap_ ? 1 : 0;
+    for (;;) {
+      const int n = zmq_poll(items.data(), static_cast<int>(items.size()), 500);
+      if (n < 0 && zmq_errno() != EINTR) break;  // ETERM: shutting down
+      if (closed_.load()) break;
+      if (n <= 0) continue;
+      if (zap_ && (items[0].revents & ZMQ_POLLIN)) answer_zap();
+      for (size_t i = first_monitor; i < items.size(); ++i) {
+        if (!(items[i].revents & ZMQ_POLLIN)) continue;
+        const auto& [task, m] = router_monitors_[i - first_monitor];
+        MonitorEvent ev;
+        while (read_monitor_event(m.get(), &ev))
+          if (ev.event & kHandshakeFailed) {
+            count_rejected(task);
+            if (rejected_logged_++ < 10)
+              std::fprintf(stderr, "podlab: %s: refused a connection on %s (%s)\n", task.name().c_str(),
+                           ev.address.c_str(), handshake_failure(ev).c_str());
+          }
+      }
+    }
+    zap_.reset();
+    router_monitors_.clear();
+  }
+
+  // One ZAP request (RFC 27): version, request id, domain, address, identity, mechanism, credentials.
+  // 200 for a CURVE client whose public key is authorised, 400 for anything else.
+  void answer_zap() {
+    std::vector<std::string> f;
+    for (bool more = true; more && f.size() < 16;) {
+      zmq_msg_t m;
+      zmq_msg_init(&m);
+      if (zmq_msg_recv(&m, zap_.get(), ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return;
+      }
+      f.emplace_back(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
+      more = zmq_msg_more(&m);
+      zmq_msg_close(&m);
+    }
+    bool ok = f.size() >= 7 && f[0] == "1.0" && f[5] == "CURVE" && f[6].size() == 32;
+    if (ok) {
+      std::array<uint8_t, 32> key;
+      std::memcpy(key.data(), f[6].data(), 32);
+      ok = authorized_raw_.count(key) > 0;
+      if (!ok && zap_denied_logged_++ < 10) {
+        char z85[kZ85KeyChars + 1];
+        zmq_z85_encode(z85, key.data(), key.size());
+        std::fprintf(stderr, "podlab: ps: refused CURVE client key %s from %s: not in authorized_clients\n", z85, f[3].c_str());
+      }
+    }
+    const std::string reply[] = {"1.0", f.size() > 1 ? f[1] : "", ok ? "200" : "400", ok ? "OK" : "client key not authorised", "", ""};
+    for (size_t i = 0; i < 6; ++i)
+      if (zmq_send(zap_.get(), reply[i].data(), reply[i].size(), i + 1 < 6 ? ZMQ_SNDMORE : 0) < 0) return;
+  }
+
+  static std::string handshake_failure(const MonitorEvent& ev) {
+    if (ev.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "authentication refused, ZAP status " + std::to_string(ev.value);
+    if (ev.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+      if (ev.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) return "one side uses CURVE keys and the other does not";
+      if (ev.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) return "CURVE handshake failed: wrong server key";
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "%x", ev.value);
+      return std::string("handshake protocol error 0x") + hex;
+    }
+    return "handshake failed";
+  }
+
+  // Drains the monitor of the DEALER to `ps` into ep.handshake.
+  void read_dealer_monitor(Endpoint& ep, int ps) {
+    MonitorEvent ev;
+    Handshake& hs = ep.handshake[static_cast<size_t>(ps)];
+    while (read_monitor_event(ep.monitors[static_cast<size_t>(ps)].get(), &ev)) {
+      if (ev.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        hs.succeeded = true;
+        hs.refused = false;
+      } else if (ev.event & kHandshakeFailed) {
+        hs.last_failure = handshake_failure(ev);
+        hs.refused = ev.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                     (ev.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && ev.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
+      }
+    }
+  }
+
+  Status refused_error(const TaskId& from, const TaskId& to, const Handshake& hs) const {
+    const CurveKeys& k = config().curve;
+    std::string fix;
+    if (!k.enabled)
+      fix = "the ps requires CURVE keys: give this worker the cluster's key directory (--keys DIR or PODLAB_KEYS)";
+    else if (hs.last_failure.rfind("authentication", 0) == 0)
+      fix = "the ps does not accept this worker's key " + k.client_file + ": add its public key to the ps's authorized_clients";
+    else
+      fix = "the ps runs without keys, or with other keys than " + k.dir;
+    return Status::Config(to.name() + " at " + config().cluster.address(to) + " refused " + from.name() + " (" + hs.last_failure + "): " + fix);
+  }
+
+  // A worker's request: waits (at most the connect timeout) for a connection that has completed its
+  // handshake, then hands the bytes to zmq without copying them.
+  Status send_to_ps(const TaskId& from, const TaskId& to, Endpoint& ep, Bytes bytes) {
+    const int k = to.index;
+    void* s = ep.dealers.at(static_cast<size_t>(k)).get();
+    zmq_msg_t msg;
+    wrap(std::move(bytes), &msg);
+    const int timeout = connect_timeout_ms_;
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout);
+    for (;;) {
+      if (zmq_msg_send(&msg, s, ZMQ_DONTWAIT) >= 0) return Status::Ok();
+      const int e = zmq_errno();
+      if (e == ETERM || closed_.load()) {
+        zmq_msg_close(&msg);
+        return Status::Network("transport closed");
+      }
+      if (e != EAGAIN) {
+        zmq_msg_close(&msg);
+        return Status::Network(zmq_error(from.name() + " -> " + to.name()));
+      }
+      read_dealer_monitor(ep, k);
+      const Handshake& hs = ep.handshake[static_cast<size_t>(k)];
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (hs.refused || left <= 0) {
+        zmq_msg_close(&msg);
+        count_lost(from);
+        if (hs.refused) return refused_error(from, to, hs);
+        return Status::Network("no connection to " + to.name() + " at " + config().cluster.address(to) + " after " +
+                               std::to_string(timeout / 1000.0) + " s (is the ps running and reachable?" +
+                               (hs.last_failure.empty() ? "" : " last handshake: " + hs.last_failure) + ")");
+      }
+      zmq_pollitem_t items[] = {{s, 0, ZMQ_POLLOUT, 0}, {ep.monitors[static_cast<size_t>(k)].get(), 0, ZMQ_POLLIN, 0}};
+      if (zmq_poll(items, 2, static_cast<long>(std::min<long long>(left, 100))) < 0 && zmq_errno() == ETERM) {
+        zmq_msg_close(&msg);
+        return Status::Network("transport closed");
+      }
+    }
+  }
+
+  // A zmq message that owns `bytes` (no copy); zmq frees it once sent.
+  static void wrap(Bytes bytes, zmq_msg_t* msg) {
+    auto* owned = new Bytes(std::move(bytes));
+    zmq_msg_init_data(msg, owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<Bytes*>(hint); }, owned);
+  }
 
   // Reads every frame of one message; frames[0..] in `frames`. kClosed on ETERM, kTimeout on EAGAIN.
   ReceiveStatus read_frames(void* s, std::vector<Bytes>* frames) {
@@ -268,6 +542,7 @@ class ZmqTransport : public Transport {
 
   // Counts and logs (the first 10) a message that failed validation; the caller keeps waiting.
   ReceiveStatus drop(const TaskId& self, const std::string& why) {
+    count_malformed(self);
     if (malformed_.fetch_add(1) < 10)
       std::fprintf(stderr, "podlab: %s: dropped a malformed message from %s\n", self.name().c_str(), why.c_str());
     return ReceiveStatus::kTimeout;
@@ -283,6 +558,13 @@ class ZmqTransport : public Transport {
   std::map<TaskId, std::unique_ptr<Endpoint>> endpoints_;  // fixed after open()
   std::atomic<bool> closed_{false};
   std::atomic<int64_t> malformed_{0};
+  int connect_timeout_ms_ = 30000;  // fixed by open(): how long a worker's send waits for its ps
+  std::set<std::array<uint8_t, 32>> authorized_raw_;  // fixed after open(): decoded curve.authorized
+  // Owned by the guard thread once it runs (open() makes them): the ZAP handler and ROUTER monitors.
+  SocketPtr zap_;
+  std::vector<std::pair<TaskId, SocketPtr>> router_monitors_;
+  int rejected_logged_ = 0, zap_denied_logged_ = 0;  // guard thread only
+  std::thread guard_;
 };
 
 }  // namespace

@@ -3,9 +3,6 @@
 // and dropped while the ps keeps answering; timeouts, shutdown and an absent ps all end promptly.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -14,62 +11,23 @@
 #include <thread>
 
 #include "cluster/transport.h"
+#include "tests/cluster/zmq_test_util.h"
 
 namespace podlab {
 int64_t zmq_malformed_messages(const Transport& t);  // transport_zmq.cpp
 }
 
 using namespace podlab;
+using namespace podlab::testing;
 
 namespace {
 
 using std::chrono::milliseconds;
 const TaskId kPs0{Role::kPs, 0}, kW0{Role::kWorker, 0}, kW1{Role::kWorker, 1};
 
-// A port nobody listens on right now (the kernel's pick for port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-ClusterSpec loopback_spec(int ps_port) {
-  ClusterSpec spec;
-  spec.ps = {"127.0.0.1:" + std::to_string(ps_port)};
-  spec.worker = {"127.0.0.1:" + std::to_string(free_port()), "127.0.0.1:" + std::to_string(free_port())};
-  return spec;
-}
-
-std::unique_ptr<Transport> endpoint(const ClusterSpec& spec, TaskId self) {
-  TransportConfig c;
-  c.cluster = spec;
-  c.local = {self};
-  auto t = make_transport("zmq", c);
-  REQUIRE(t.ok());
-  return std::move(*t);
-}
-
-Bytes message(MessageType type, TaskId from, uint32_t seq, std::vector<float> floats = {}) {
-  MessageHeader h;
-  h.type = type;
-  h.sender_role = from.role;
-  h.sender_index = static_cast<uint16_t>(from.index);
-  h.seq = seq;
-  h.count = static_cast<uint32_t>(floats.size());
-  return encode_message(h, floats.empty() ? nullptr : floats.data());
-}
-
 // One request from the worker, answered by the ps; checks both ends.
 void round_trip(Transport& ps, Transport& worker, uint32_t seq) {
-  REQUIRE(worker.send(kW0, kPs0, message(MessageType::kPull, kW0, seq)).ok());
+  REQUIRE(worker.send(kW0, kPs0, test_message(MessageType::kPull, kW0, seq)).ok());
   Envelope e;
   REQUIRE(ps.receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
   CHECK(e.from == kW0);
@@ -77,7 +35,7 @@ void round_trip(Transport& ps, Transport& worker, uint32_t seq) {
   REQUIRE(h.ok());
   CHECK(h->type == MessageType::kPull);
   CHECK(h->seq == seq);
-  REQUIRE(ps.send(kPs0, kW0, message(MessageType::kParams, kPs0, seq, {1.f, 2.f, 3.f})).ok());
+  REQUIRE(ps.send(kPs0, kW0, test_message(MessageType::kParams, kPs0, seq, {1.f, 2.f, 3.f})).ok());
   REQUIRE(worker.receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
   CHECK(e.from == kPs0);
   h = decode_message(e.bytes);
@@ -108,14 +66,14 @@ struct RawSocket {  // a raw zmq DEALER, as a misbehaving peer would use
 
 TEST_CASE("zmq: a worker and a ps exchange messages over 127.0.0.1", "[cluster][zmq]") {
   const ClusterSpec spec = loopback_spec(free_port());
-  auto ps = endpoint(spec, kPs0);
-  auto worker = endpoint(spec, kW0);
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto worker = zmq_endpoint(spec, kW0);
   for (uint32_t seq = 1; seq <= 20; ++seq) round_trip(*ps, *worker, seq);
 
   // A large message (a whole shard) arrives intact.
   std::vector<float> big(300000);
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i);
-  REQUIRE(worker->send(kW0, kPs0, message(MessageType::kPush, kW0, 21, big)).ok());
+  REQUIRE(worker->send(kW0, kPs0, test_message(MessageType::kPush, kW0, 21, big)).ok());
   Envelope e;
   REQUIRE(ps->receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
   auto h = decode_message(e.bytes);
@@ -133,7 +91,7 @@ TEST_CASE("zmq: a worker and a ps exchange messages over 127.0.0.1", "[cluster][
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(ps->receive(kPs0, &e, milliseconds(50)) == ReceiveStatus::kTimeout);
   CHECK(std::chrono::steady_clock::now() - t0 < milliseconds(1000));
-  CHECK(worker->send(kW0, kW1, message(MessageType::kPull, kW0, 1)).code() == StatusCode::kNetwork);
+  CHECK(worker->send(kW0, kW1, test_message(MessageType::kPull, kW0, 1)).code() == StatusCode::kNetwork);
   CHECK(zmq_malformed_messages(*ps) == 0);
 
   // shutdown wakes a waiting receiver; later sends fail.
@@ -141,34 +99,34 @@ TEST_CASE("zmq: a worker and a ps exchange messages over 127.0.0.1", "[cluster][
   std::this_thread::sleep_for(milliseconds(50));
   ps->shutdown();
   waiter.join();
-  CHECK(ps->send(kPs0, kW0, message(MessageType::kParams, kPs0, 1)).code() == StatusCode::kNetwork);
+  CHECK(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 1)).code() == StatusCode::kNetwork);
 }
 
 TEST_CASE("zmq: garbage sent to the ps port is dropped and the ps keeps serving", "[cluster][zmq]") {
   const int port = free_port();
   const ClusterSpec spec = loopback_spec(port);
-  auto ps = endpoint(spec, kPs0);
-  auto worker = endpoint(spec, kW0);
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto worker = zmq_endpoint(spec, kW0);
   round_trip(*ps, *worker, 1);
 
   {
     RawSocket anonymous("", port);  // not a worker of the cluster
-    anonymous.send(message(MessageType::kPull, kW1, 1));
+    anonymous.send(test_message(MessageType::kPull, kW1, 1));
     RawSocket raw("worker:1", port);  // a worker's id, but bad bytes
     raw.send(Bytes{'h', 'e', 'l', 'l', 'o'});                             // shorter than a header
-    Bytes truncated = message(MessageType::kPush, kW1, 2, {1.f, 2.f});
+    Bytes truncated = test_message(MessageType::kPush, kW1, 2, {1.f, 2.f});
     truncated.pop_back();
     raw.send(truncated);                                                  // truncated payload
-    Bytes flipped = message(MessageType::kPush, kW1, 3, {1.f, 2.f});
+    Bytes flipped = test_message(MessageType::kPush, kW1, 3, {1.f, 2.f});
     flipped[50] ^= 0x40;
     raw.send(flipped);                                                    // payload CRC mismatch
-    raw.send(message(MessageType::kPull, kW0, 4));                        // claims to be worker:0
+    raw.send(test_message(MessageType::kPull, kW0, 4));                        // claims to be worker:0
     raw.send(Bytes{1, 2}, ZMQ_SNDMORE);
     raw.send(Bytes{3, 4});                                                // two frames
     Bytes noise(4096);
     for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
     raw.send(noise);                                                      // random bytes
-    raw.send(message(MessageType::kPull, kW1, 5));                        // finally a good one
+    raw.send(test_message(MessageType::kPull, kW1, 5));                        // finally a good one
 
     Envelope e;
     REQUIRE(ps->receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
@@ -191,10 +149,10 @@ TEST_CASE("zmq: garbage sent to the ps port is dropped and the ps keeps serving"
 TEST_CASE("zmq: a worker whose ps never comes up gets a network error, not a hang", "[cluster][zmq]") {
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", "300", 1);
   const ClusterSpec spec = loopback_spec(free_port());  // nobody listens there
-  auto worker = endpoint(spec, kW0);
+  auto worker = zmq_endpoint(spec, kW0);
   ::unsetenv("PODLAB_CONNECT_TIMEOUT_MS");
   const auto t0 = std::chrono::steady_clock::now();
-  const Status st = worker->send(kW0, kPs0, message(MessageType::kPull, kW0, 1));
+  const Status st = worker->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 1));
   CHECK(st.code() == StatusCode::kNetwork);
   CHECK(st.message().find("ps:0") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - t0 < milliseconds(3000));
@@ -202,8 +160,8 @@ TEST_CASE("zmq: a worker whose ps never comes up gets a network error, not a han
   CHECK(worker->receive(kW0, &e, milliseconds(20)) == ReceiveStatus::kTimeout);
 
   // Two ps tasks cannot listen on one port.
-  auto first = make_transport("zmq", TransportConfig{spec, {kPs0}, {}, {}, {}, 1});
+  auto first = make_transport("zmq", TransportConfig{spec, {kPs0}, {}, {}, {}, 1, {}, {}});
   REQUIRE(first.ok());
-  auto second = make_transport("zmq", TransportConfig{spec, {kPs0}, {}, {}, {}, 1});
+  auto second = make_transport("zmq", TransportConfig{spec, {kPs0}, {}, {}, {}, 1, {}, {}});
   CHECK(second.status().code() == StatusCode::kNetwork);
 }
