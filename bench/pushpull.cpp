@@ -1,0 +1,162 @@
+// bench/pushpull: what one push of the MLP gradient plus one pull of its parameters costs over the
+// zmq transport on 127.0.0.1, against a raw ZeroMQ exchange of the same bytes measured in the same
+// run (alternating blocks, medians). podlab path: worker encodes a PUSH (header + CRC-32C) into a
+// reused buffer, the zmq transport sends it (zero-copy), the ps task receives, decodes (checksums),
+// copies the floats out, applies plain SGD to its values and answers PARAMS the same way, which the
+// worker decodes and copies into its parameters. Raw path: DEALER zmq_send of the same byte count,
+// ROUTER receives it and zmq_sends as many bytes back, DEALER receives.
+// Usage: podlab_pushpull [FLOATS=199210] [ROUNDS=200] [BLOCKS=10]
+#include <unistd.h>
+#include <zmq.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "cluster/transport.h"
+
+using namespace podlab;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int port_base() { return 30000 + static_cast<int>(::getpid() % 20000); }
+
+// Raw ZeroMQ: `rounds` exchanges of `bytes` each way; returns ms per exchange.
+double raw_block(void* ctx, int port, size_t bytes, int rounds) {
+  void* router = zmq_socket(ctx, ZMQ_ROUTER);
+  void* dealer = zmq_socket(ctx, ZMQ_DEALER);
+  int zero = 0;
+  zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+  const std::string ep = "tcp://127.0.0.1:" + std::to_string(port);
+  zmq_bind(router, ep.c_str());
+  zmq_connect(dealer, ep.c_str());
+  std::vector<uint8_t> out(bytes, 1), back(bytes, 2);
+  std::thread server([&] {
+    for (int i = 0; i <= rounds; ++i) {
+      zmq_msg_t id, body;
+      zmq_msg_init(&id);
+      zmq_msg_init(&body);
+      zmq_msg_recv(&id, router, 0);
+      zmq_msg_recv(&body, router, 0);
+      zmq_msg_send(&id, router, ZMQ_SNDMORE);
+      zmq_send(router, back.data(), back.size(), 0);
+      zmq_msg_close(&body);
+    }
+  });
+  auto once = [&] {
+    zmq_send(dealer, out.data(), out.size(), 0);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, dealer, 0);
+    zmq_msg_close(&m);
+  };
+  once();  // connect and warm up
+  const auto t0 = Clock::now();
+  for (int i = 0; i < rounds; ++i) once();
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / rounds;
+  server.join();
+  zmq_close(dealer);
+  zmq_close(router);
+  return ms;
+}
+
+// podlab's protocol over the zmq transport; returns ms per push + pull.
+double podlab_block(int port, size_t floats, int rounds) {
+  ClusterSpec spec;
+  spec.ps = {"127.0.0.1:" + std::to_string(port)};
+  spec.worker = {"127.0.0.1:" + std::to_string(port + 1)};
+  const TaskId ps_id{Role::kPs, 0}, w_id{Role::kWorker, 0};
+  TransportConfig pc, wc;
+  pc.cluster = wc.cluster = spec;
+  pc.local = {ps_id};
+  wc.local = {w_id};
+  auto ps = make_transport("zmq", pc);
+  auto worker = make_transport("zmq", wc);
+  if (!ps.ok() || !worker.ok()) {
+    std::fprintf(stderr, "cannot open the zmq transport\n");
+    std::exit(1);
+  }
+  std::thread server([&] {
+    std::vector<float> values(floats, 0.5f), grad(floats);
+    Bytes spare;
+    for (int i = 0; i <= rounds; ++i) {
+      Envelope e;
+      if ((*ps)->receive(ps_id, &e, std::chrono::milliseconds(10000)) != ReceiveStatus::kMessage) return;
+      auto h = decode_message(e.bytes);
+      if (!h.ok()) return;
+      read_payload(e.bytes.data(), *h, grad.data());
+      for (size_t k = 0; k < floats; ++k) values[k] -= 0.01f * grad[k];
+      MessageHeader r;
+      r.type = MessageType::kParams;
+      r.sender_role = Role::kPs;
+      r.seq = h->seq;
+      r.step = i;
+      r.count = static_cast<uint32_t>(floats);
+      spare = std::move(e.bytes);
+      encode_message_into(r, values.data(), &spare);
+      (void)(*ps)->send(ps_id, w_id, std::move(spare));
+    }
+  });
+  std::vector<float> grads(floats, 0.25f), params(floats);
+  Bytes spare;
+  uint32_t seq = 0;
+  auto once = [&] {
+    MessageHeader h;
+    h.type = MessageType::kPush;
+    h.sender_role = Role::kWorker;
+    h.seq = ++seq;
+    h.aux = 100;
+    h.count = static_cast<uint32_t>(floats);
+    encode_message_into(h, grads.data(), &spare);
+    (void)(*worker)->send(w_id, ps_id, std::move(spare));
+    Envelope e;
+    if ((*worker)->receive(w_id, &e, std::chrono::milliseconds(10000)) != ReceiveStatus::kMessage) std::exit(1);
+    auto r = decode_message(e.bytes);
+    if (!r.ok()) std::exit(1);
+    read_payload(e.bytes.data(), *r, params.data());
+    spare = std::move(e.bytes);
+  };
+  once();
+  const auto t0 = Clock::now();
+  for (int i = 0; i < rounds; ++i) once();
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / rounds;
+  server.join();
+  return ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t floats = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 199210;
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 200;
+  const int blocks = argc > 3 ? std::atoi(argv[3]) : 10;
+  if (floats == 0 || rounds < 1 || blocks < 1) {
+    std::fprintf(stderr, "usage: podlab_pushpull [FLOATS] [ROUNDS] [BLOCKS]\n");
+    return 2;
+  }
+  const size_t bytes = kHeaderBytes + 4 * floats;
+  void* ctx = zmq_ctx_new();
+  std::vector<double> raw, ours;
+  int port = port_base();
+  for (int b = 0; b < blocks; ++b) {
+    raw.push_back(raw_block(ctx, port++, bytes, rounds));
+    ours.push_back(podlab_block(port, floats, rounds));
+    port += 2;
+  }
+  zmq_ctx_term(ctx);
+  const double r = median(raw), o = median(ours);
+  std::printf("{\"work\":\"pushpull\",\"floats\":%zu,\"bytes_each_way\":%zu,\"rounds\":%d,\"blocks\":%d,"
+              "\"raw_zmq_ms\":%.4f,\"podlab_ms\":%.4f,\"ratio\":%.3f,\"goal\":1.3}\n",
+              floats, bytes, rounds, blocks, r, o, o / r);
+  return 0;
+}
