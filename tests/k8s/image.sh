@@ -32,5 +32,6 @@ podman build --build-arg BASE="$base" -t "$tag" "$src"
 podman image inspect "$tag" --format 'image: {{.Size}} bytes, user {{.Config.User}}'
 run() { timeout 120 podman run --rm --read-only --tmpfs /tmp --cap-drop=ALL --security-opt=no-new-privileges -e XDG_CACHE_HOME=/tmp/cache "$tag" "$@"; }
 run --version
+run lesson list > "$work/lessons.txt" && head -3 "$work/lessons.txt"
 run cluster run --transport processes --ps 1 --workers 2 --limit-train 6000 --limit-test 1000 --epochs 2 --json | grep '"event":"result"'
 echo "image: $tag works read-only, as uid 10001, without capabilities"
