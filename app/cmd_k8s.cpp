@@ -108,6 +108,9 @@ void add_render_flags(CLI::App* r, const std::shared_ptr<K8sRenderFlags>& f) {
   r->add_option("--ttl-s", o.ttl_after_finished_s, "ttlSecondsAfterFinished: delete finished Jobs after this long")->capture_default_str();
   r->add_option("--retries", o.backoff_limit_per_index, "Retries per task for infrastructure failures (backoffLimitPerIndex)")->capture_default_str();
   r->add_option("--dns-timeout-s", o.peer_dns_timeout_s, "How long a pod waits for its peers' DNS names")->capture_default_str();
+  r->add_option("--checkpoint-secs", o.checkpoint_secs,
+                "The chief checkpoints the ps state this often into /data/runs/NAME/checkpoints; a replacement ps restores it (0: off)")
+      ->capture_default_str();
   r->add_option("--model", f->model, "Training flags passed to every task (default: podlab's)");
   r->add_option("--dataset", f->dataset, "mnist or fashion-mnist");
   r->add_option("--optimizer", f->optimizer, "sgd, momentum or adam");

@@ -101,6 +101,10 @@ k8s_json container(const K8sOptions& o, Role role, K8sFlavor flavor) {
   for (const std::string& a : {std::string("--metrics-port"), std::to_string(o.metrics_port), std::string("--dns-timeout-s"),
                                std::to_string(o.peer_dns_timeout_s)})
     args.push_back(a);
+  if (o.checkpoint_secs > 0)
+    for (const std::string& a : {std::string("--checkpoint-dir"), std::string(kK8sDataDir) + "/runs/" + o.name + "/checkpoints",
+                                 std::string("--ps-checkpoint-secs"), std::to_string(o.checkpoint_secs)})
+      args.push_back(a);
   k8s_json env = k8s_json::array();
   for (const auto& [flag, value] : training_flags(o)) {
     const std::string var = k8s_training_env_name(flag);

@@ -156,6 +156,7 @@ Status validate_k8s_options(const K8sOptions& o) {
   if (o.ttl_after_finished_s < 0) return Status::Usage("--ttl-s must be >= 0");
   if (o.backoff_limit_per_index < 0 || o.backoff_limit_per_index > 100) return Status::Usage("--retries must be in 0..100");
   if (o.peer_dns_timeout_s < 1 || o.peer_dns_timeout_s > 3600) return Status::Usage("--dns-timeout-s must be in 1..3600");
+  if (o.checkpoint_secs < 0 || o.checkpoint_secs > 86400) return Status::Usage("--checkpoint-secs must be in 0..86400 (0: off)");
   if (!o.fetch_dataset.empty() && o.fetch_dataset != "mnist" && o.fetch_dataset != "fashion-mnist")
     return Status::Usage("bad --fetch \"" + o.fetch_dataset + "\": mnist or fashion-mnist");
   for (const auto& [flag, value] : o.training) {

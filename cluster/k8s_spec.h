@@ -52,6 +52,9 @@ struct K8sOptions {
   int64_t ttl_after_finished_s = 24 * 3600;
   int backoff_limit_per_index = 3;       // retries of one task (infrastructure failures only)
   int peer_dns_timeout_s = 300;          // how long a pod waits for its peers' DNS names
+  // The chief checkpoints the ps state every this many seconds into /data/runs/<name>/checkpoints on
+  // the data volume; a replacement ps restores the newest one. 0: no checkpoints.
+  int checkpoint_secs = 60;
 };
 
 // Checks names (DNS-1035/1123, length left for "-<role>-<index>" host names), counts, image,

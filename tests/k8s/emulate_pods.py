@@ -22,7 +22,8 @@ Scenarios:
   bad-config the ConfigMap names a model that does not exist: pods exit 2, the policy says FailJob,
              nothing is restarted and the other pods are stopped.
   tfjob      the --format tfjob pods with TF_CONFIG as the training operator injects it (hosts
-             <job>-<type>-<i>.<namespace>.svc:<port>): 2 ps + 2 workers train and all exit 0.
+             <job>-<type>-<i>.<namespace>.svc:<port>) and CURVE keys from the rendered Secrets:
+             2 ps + 2 workers train and all exit 0.
 Nothing is left behind: namespaces, /etc/netns/<ns>, dnsmasq and every pod process are removed in a
 finally block. No packet is sent from the root namespace to the emulated addresses (checked with
 `ip route get`, which sends nothing).
@@ -346,15 +347,18 @@ class TFJobController(JobController):
 
 
 def scenario_tfjob(podlab, tag, tmp):
+    keys = os.path.join(tmp, "keys")
+    run(podlab, "keys", "generate", "--workers", "2", "--out", keys)
     objects = render(podlab, "--format", "tfjob", "--ps", "2", "--workers", "2", "--limit-train", "6000", "--limit-test", "1000",
-                     "--epochs", "2")
+                     "--epochs", "2", "--keys", keys)
     cluster = Cluster(tag + "t", tmp)
     ctl = TFJobController(podlab, objects, cluster, tmp)
     try:
         cluster.up()
         ctl.run_all("the TFJob run", timeout_s=60)
         expect(ctl.failed is None and all(p.exit_code == 0 for p in ctl.pods),
-               "TFJob: every pod read its operator-style TF_CONFIG and exited 0: %s" % {p.host: p.exit_code for p in ctl.pods})
+               "TFJob with CURVE keys from the rendered Secrets: every pod read its operator-style TF_CONFIG and exited 0: %s"
+               % {p.host: p.exit_code for p in ctl.pods})
         chief_log = open(os.path.join(tmp, "%st.emu-worker-0.0.log" % tag)).read()
         expect('"event":"epoch","epoch":2' in chief_log, "TFJob: worker 0 acted as the chief (2 epochs evaluated)")
     finally:
