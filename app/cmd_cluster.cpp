@@ -3,6 +3,7 @@
 // command prints the placement table, one progress line per second (JSON lines with --json or when
 // stdout is not a terminal), epoch evaluations by the chief, and a summary ending, with --json, in
 // the same `result` object as `podlab train` plus per-task counters.
+#include <time.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -26,10 +27,16 @@ namespace podlab {
 namespace {
 
 // SIGINT/SIGTERM: the first asks the task (or the launcher) to stop at its next chance, which the chief
-// does with a checkpoint and STOP; a second one ends the process at once with the interrupted code.
+// does with a checkpoint and STOP; another one at least a second later ends the process at once with
+// the interrupted code. (Signals in a burst count once: `timeout` sends SIGTERM to its child and then
+// to its whole process group, so the child gets two.)
 volatile std::sig_atomic_t g_cluster_stop = 0;
+volatile std::sig_atomic_t g_first_signal_s = 0;  // CLOCK_MONOTONIC seconds of the first signal
 void on_cluster_signal(int) {
-  if (g_cluster_stop) _exit(static_cast<int>(StatusCode::kInterrupted));
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  if (g_cluster_stop && now.tv_sec - g_first_signal_s >= 1) _exit(static_cast<int>(StatusCode::kInterrupted));
+  if (!g_cluster_stop) g_first_signal_s = static_cast<std::sig_atomic_t>(now.tv_sec);
   g_cluster_stop = 1;
 }
 void catch_stop_signals() {
