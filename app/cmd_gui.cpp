@@ -47,6 +47,8 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
   cmd->add_option("--data", o->data_dir, "Directory holding the dataset's IDX files (searched first)");
   cmd->add_option("--lang", o->language, "UI language: en or zh")->check(CLI::IsMember({"en", "zh"}));
   cmd->add_option("--panel", o->panel, "Tab to open first: training, data, graph, inside, results, cluster");
+  cmd->add_option("--lesson", o->lesson, "Open the lesson panel with this lesson: a name such as 03-mlp (see podlab lesson list) or a file");
+  cmd->add_flag("--lesson-run", o->lesson_run, "With --lesson: run all its steps at once (Run all), e.g. to project a demo");
   cmd->add_option("--screenshot", o->screenshot, "Write a PNG of the last frame (with --frames or --timeout)");
   cmd->add_option("--frames", o->frames, "Exit after N frames (with --train: N frames after training starts)")
       ->check(CLI::NonNegativeNumber);

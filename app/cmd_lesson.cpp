@@ -15,12 +15,9 @@
 #include <vector>
 
 #include "app/command.h"
+#include "lessons/catalog.h"
 #include "lessons/lesson.h"
 #include "lessons/runner.h"
-
-#ifndef PODLAB_LESSONS_DIR
-#define PODLAB_LESSONS_DIR ""
-#endif
 
 namespace podlab {
 namespace {
@@ -37,37 +34,6 @@ struct LessonFlags {
   double timeout_scale = 1.0;
 };
 
-// --dir, else $PODLAB_LESSONS, else lessons/ beside the build directory or the install prefix, else
-// the source tree this binary was built from.
-std::string lessons_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("PODLAB_LESSONS"); env && *env) return env;
-  const fs::path exe = self_executable();
-  std::vector<fs::path> candidates;
-  if (!exe.empty()) {
-    candidates.push_back(exe.parent_path().parent_path() / "lessons");
-    candidates.push_back(exe.parent_path().parent_path() / "share" / "podlab" / "lessons");
-  }
-  candidates.push_back(PODLAB_LESSONS_DIR);
-  for (const fs::path& p : candidates) {
-    std::error_code ec;
-    if (!p.empty() && fs::is_directory(p / "en", ec)) return p.string();
-  }
-  return "lessons";
-}
-
-std::vector<std::string> lesson_files(const std::string& dir, const std::string& lang) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const std::string& l : {std::string("en"), std::string("zh")}) {
-    if (!lang.empty() && lang != "all" && lang != l) continue;
-    for (const auto& e : fs::directory_iterator(fs::path(dir) / l, ec))
-      if (e.path().extension() == ".md") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // `text` padded with spaces to `columns` terminal columns; CJK characters take two columns.
 std::string padded(const std::string& text, int columns) {
   int width = 0;
@@ -80,24 +46,23 @@ std::string padded(const std::string& text, int columns) {
   return text + std::string(static_cast<size_t>(std::max(0, columns - width)), ' ');
 }
 
-int list_lessons(const LessonFlags& f) {
-  const std::string dir = lessons_dir(f.dir);
-  const std::vector<std::string> files = lesson_files(dir, f.lang);
-  if (files.empty())
+int print_lesson_list(const LessonFlags& f) {
+  const std::string dir = find_lessons_dir(f.dir);
+  const std::vector<LessonEntry> entries = list_lessons(dir, f.lang);
+  if (entries.empty())
     return report(
         Status::Io("no lessons in " + dir + "/" + f.lang + " (give --dir DIR, the folder holding en/ and zh/)"));
   std::printf("%-28s %-4s %-13s %-9s %5s  %s\n", "lesson", "lang", "level", "duration", "steps", "title");
   int bad = 0;
-  for (const std::string& path : files) {
-    Result<Lesson> l = load_lesson(path);
-    const std::string rel = fs::path(path).parent_path().filename().string() + "/" + fs::path(path).filename().string();
-    if (!l.ok()) {
-      std::printf("%-28s  malformed: %s\n", rel.c_str(), l.status().message().c_str());
+  for (const LessonEntry& e : entries) {
+    const std::string rel = fs::path(e.path).parent_path().filename().string() + "/" + fs::path(e.path).filename().string();
+    if (!e.error.empty()) {
+      std::printf("%-28s  malformed: %s\n", rel.c_str(), e.error.c_str());
       ++bad;
       continue;
     }
-    std::printf("%-28s %-4s %-13s %s %5zu  %s\n", rel.c_str(), l->meta.language.c_str(), l->meta.level.c_str(),
-                padded(l->meta.duration, 9).c_str(), l->steps.size(), l->meta.title.c_str());
+    std::printf("%-28s %-4s %-13s %s %5zu  %s\n", rel.c_str(), e.meta.language.c_str(), e.meta.level.c_str(),
+                padded(e.meta.duration, 9).c_str(), e.steps, e.meta.title.c_str());
   }
   std::printf("\nRun one: podlab lesson run %s/%s/01-hello-graph.md [--fast]\n", dir.c_str(),
               f.lang == "all" ? "en" : f.lang.c_str());
@@ -106,11 +71,8 @@ int list_lessons(const LessonFlags& f) {
 
 // FILE as given, else a lesson name (with or without .md) in the lessons folder for --lang.
 std::string resolve_lesson(const LessonFlags& f) {
-  std::error_code ec;
-  if (fs::exists(f.file, ec) || f.file.find('/') != std::string::npos) return f.file;
-  const std::string name = fs::path(f.file).extension() == ".md" ? f.file : f.file + ".md";
-  const fs::path p = fs::path(lessons_dir(f.dir)) / (f.lang == "all" ? "en" : f.lang) / name;
-  return fs::exists(p, ec) ? p.string() : f.file;
+  const std::string p = resolve_lesson_path(f.file, find_lessons_dir(f.dir), f.lang);
+  return p.empty() ? f.file : p;  // load_lesson then says the file cannot be read
 }
 
 // Echoes what a running step prints: epoch summaries from JSON lines, other lines as they are.
@@ -233,7 +195,7 @@ void add_lesson_commands(CLI::App& root, int& exit_code) {
   CLI::App* list = lesson->add_subcommand("list", "List the lessons (title, language, level, duration, steps)");
   list->add_option("--dir", flags->dir, "Folder holding en/ and zh/ (default: the lessons shipped with podlab)");
   list->add_option("--lang", flags->lang, "en, zh or all")->check(CLI::IsMember({"en", "zh", "all"}));
-  list->callback([flags, &exit_code] { exit_code = list_lessons(*flags); });
+  list->callback([flags, &exit_code] { exit_code = print_lesson_list(*flags); });
 
   CLI::App* run = lesson->add_subcommand("run", "Run a lesson's steps headless and evaluate its checks");
   run->add_option("file", flags->file, "Lesson file, or a lesson name such as 03-mlp (found with --dir/--lang)")

@@ -8,13 +8,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "backends/imgui_impl_glfw.h"
 #include "backends/imgui_impl_opengl3.h"
 #include "gui/gui.h"
+#include "gui/lesson_session.h"
 #include "gui/process_run.h"
 #include "gui/state.h"
 #include "gui/training_session.h"
@@ -68,9 +71,21 @@ bool file_exists(const char* path) {
   return false;
 }
 
-// Loads a CJK font with exactly the glyphs the UI text uses (a small atlas that builds fast), or
-// ImGui's built-in font. Returns true when Chinese can be shown.
-bool load_fonts(float scale) {
+// The text of every Chinese lesson, so the font atlas holds the glyphs the lesson panel shows.
+std::string chinese_lesson_text(const std::string& lessons_dir) {
+  std::string text;
+  for (const std::string& path : lesson_files(lessons_dir, "zh")) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text += ss.str();
+  }
+  return text;
+}
+
+// Loads a CJK font with exactly the glyphs the UI text and the lessons use (a small atlas that builds
+// fast), or ImGui's built-in font. Returns true when Chinese can be shown.
+bool load_fonts(float scale, const std::string& lessons_dir) {
   ImGuiIO& io = ImGui::GetIO();
   const char* env = std::getenv("PODLAB_CJK_FONT");
   for (const FontCandidate& c : kCjkFonts) {
@@ -85,6 +100,7 @@ bool load_fonts(float scale) {
     builder.AddRanges(io.Fonts->GetGlyphRangesDefault());
     builder.AddText(all_text(Lang::kZh));
     builder.AddText("中文 (简体)");
+    builder.AddText(chinese_lesson_text(lessons_dir).c_str());
     builder.BuildRanges(&ranges);
     ImFontConfig cfg;
     cfg.FontNo = env && *env ? 0 : c.face;
@@ -176,6 +192,26 @@ int run_gui(const GuiOptions& o) {
     std::fprintf(stderr, "podlab: error: %s\n", st.message().c_str());
     return st.exit_code();
   }
+  if (o.lesson_run && o.lesson.empty()) {
+    std::fprintf(stderr, "podlab: error: --lesson-run runs the steps of the lesson given with --lesson NAME\n");
+    return 2;
+  }
+  const std::string lessons_dir = find_lessons_dir("");
+  std::string lesson_path;
+  if (!o.lesson.empty()) {
+    lesson_path = resolve_lesson_path(o.lesson, lessons_dir, setup.language);
+    if (lesson_path.empty()) {
+      std::fprintf(stderr, "podlab: error: --lesson %s: no such file, and no lesson of that name in %s/%s (`podlab lesson list --lang %s` shows them)\n",
+                   o.lesson.c_str(), lessons_dir.c_str(), setup.language.c_str(), setup.language.c_str());
+      return 2;
+    }
+    Result<Lesson> lesson = load_lesson(lesson_path);
+    if (!lesson.ok()) {
+      std::fprintf(stderr, "podlab: error: %s\n", lesson.status().message().c_str());
+      return lesson.status().exit_code();
+    }
+    if (o.language.empty()) setup.language = lesson->meta.language;  // a Chinese lesson opens the Chinese UI
+  }
   Tab first_tab = Tab::kTraining;
   if (!o.panel.empty() && !parse_tab(o.panel, &first_tab)) {
     std::fprintf(stderr, "podlab: error: --panel %s: unknown panel (one of %s)\n", o.panel.c_str(), tab_names());
@@ -212,7 +248,7 @@ int run_gui(const GuiOptions& o) {
   io.IniFilename = nullptr;
   ImGui::StyleColorsDark();
   ImGui::GetStyle().ScaleAllSizes(scale);
-  const bool cjk = load_fonts(scale);
+  const bool cjk = load_fonts(scale, lessons_dir);
   KeyLatch keys;
   glfwSetWindowUserPointer(window, &keys);
   glfwSetKeyCallback(window, key_callback);  // before the backend installs its own, which chains to this
@@ -228,7 +264,10 @@ int run_gui(const GuiOptions& o) {
     TrainingSession session(exchange, so);
     ClusterSession cluster;
     ProcessRun processes;
+    LessonSession lesson("", o.data_dir);  // declared before GuiState: stopped after the panel is gone
     GuiState s;
+    s.lesson = &lesson;
+    s.lessons_dir = lessons_dir;
     s.cluster = &cluster;
     s.processes = &processes;
     s.cjk_font = cjk;
@@ -238,6 +277,12 @@ int run_gui(const GuiOptions& o) {
     s.selected = first_tab;
     s.select_tab_once = true;
     apply_setup(s, setup);
+    if (!lesson_path.empty()) {
+      if (!open_lesson(s, lesson_path, setup.language))
+        std::fprintf(stderr, "podlab: error: %s\n", s.lesson_message.c_str());
+      else if (o.lesson_run)
+        lesson.run(0, static_cast<int>(lesson.lesson()->steps.size()) - 1, false);
+    }
 
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();

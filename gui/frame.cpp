@@ -1,6 +1,7 @@
 // The frame: layout of the main window (menu bar, a left column with the model and the training
 // controls, tabs on the right), keyboard shortcuts, and small helpers shared by the panels.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -23,6 +24,8 @@ bool parse_tab(const std::string& name, Tab* out) {
     }
   return false;
 }
+
+const char* tab_name(Tab tab) { return kTabNames[static_cast<int>(tab)]; }
 
 const char* tab_names() { return "training, data, graph, inside, results, cluster"; }
 
@@ -141,7 +144,10 @@ void draw_frame(GuiState& s) {
   draw_training_controls(s);
   ImGui::EndChild();
   ImGui::SameLine();
-  ImGui::BeginChild("right", ImVec2(0, 0), false);
+  const float lesson_w =
+      s.lesson_open ? std::min(ImGui::GetFontSize() * 30.0f, ImGui::GetContentRegionAvail().x * 0.42f) : 0.0f;
+  ImGui::BeginChild("right", ImVec2(s.lesson_open ? -lesson_w - ImGui::GetStyle().ItemSpacing.x : 0, 0), false);
+  const bool highlighting = s.highlight_until > ImGui::GetTime();
   if (ImGui::BeginTabBar("tabs")) {
     struct TabDef {
       Tab tab;
@@ -156,7 +162,18 @@ void draw_frame(GuiState& s) {
                            {Tab::kCluster, Msg::kPanelCluster, draw_cluster_tab}};
     for (const TabDef& d : tabs) {
       const ImGuiTabItemFlags f = s.select_tab_once && s.selected == d.tab ? ImGuiTabItemFlags_SetSelected : 0;
-      if (ImGui::BeginTabItem(label(s.t(d.name), kTabNames[static_cast<int>(d.tab)]), nullptr, f)) {
+      // The tab a lesson step is about pulses in orange for a few seconds.
+      const bool lit = highlighting && s.highlight_tab == d.tab;
+      if (lit) {
+        const float pulse = 0.65f + 0.35f * std::sin(static_cast<float>(ImGui::GetTime()) * 8.0f);
+        const ImVec4 c(0.95f * pulse, 0.55f * pulse, 0.1f, 1.0f);
+        ImGui::PushStyleColor(ImGuiCol_Tab, c);
+        ImGui::PushStyleColor(ImGuiCol_TabActive, c);
+        ImGui::PushStyleColor(ImGuiCol_TabHovered, c);
+      }
+      const bool open = ImGui::BeginTabItem(label(s.t(d.name), kTabNames[static_cast<int>(d.tab)]), nullptr, f);
+      if (lit) ImGui::PopStyleColor(3);
+      if (open) {
         if (!s.select_tab_once) s.selected = d.tab;
         d.draw(s);
         ImGui::EndTabItem();
@@ -165,7 +182,17 @@ void draw_frame(GuiState& s) {
     s.select_tab_once = false;
     ImGui::EndTabBar();
   }
+  if (highlighting && s.highlight_tab == s.selected) {
+    const ImVec2 a = ImGui::GetWindowPos(), b(a.x + ImGui::GetWindowWidth(), a.y + ImGui::GetWindowHeight());
+    ImGui::GetWindowDrawList()->AddRect(a, b, IM_COL32(240, 140, 25, 255), 4.0f, 0, 3.0f);
+  }
   ImGui::EndChild();
+  if (s.lesson_open) {
+    ImGui::SameLine();
+    ImGui::BeginChild("lesson", ImVec2(0, 0), true);
+    draw_lesson_panel(s);
+    ImGui::EndChild();
+  }
   ImGui::End();
 }
 

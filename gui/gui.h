@@ -10,6 +10,8 @@ struct GuiOptions {
   std::string data_dir;     // --data
   std::string language;     // --lang en|zh ("" = from the set-up)
   std::string panel;        // --panel: tab to open first
+  std::string lesson;       // --lesson: open the lesson panel with this lesson (a name such as 03-mlp, or a file)
+  bool lesson_run = false;  // --lesson-run: press the lesson's Run all once it is open
   std::string screenshot;   // --screenshot: PNG of the last frame
   int frames = 0;           // --frames: exit after this many frames (0: run until closed)
   double timeout_s = 0;     // --timeout: exit after this many seconds (0: none)

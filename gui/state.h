@@ -16,16 +16,19 @@
 #include "gui/setup_file.h"
 #include "gui/snapshot.h"
 #include "gui/textures.h"
+#include "lessons/catalog.h"
 
 namespace podlab::gui {
 
 class TrainingSession;
 class ClusterSession;
 class ProcessRun;
+class LessonSession;
 
 enum class Tab { kTraining, kData, kGraph, kInside, kResults, kCluster, kCount };
 // "training", "data", "graph", ... -> Tab; false for unknown names.
 bool parse_tab(const std::string& name, Tab* out);
+const char* tab_name(Tab tab);
 const char* tab_names();  // "training, data, ..." for error messages
 
 // The Model panel's fields; the spec string is built from them (compose_model_spec).
@@ -132,6 +135,24 @@ struct GuiState {
   bool k8s_render_now = false;    // render on the next frame (tests, --panel cluster screenshots)
   std::string k8s_yaml;
   int k8s_docs = 0;
+  // Lesson panel (a side panel right of the tabs)
+  LessonSession* lesson = nullptr;
+  bool lesson_open = false;
+  std::string lessons_dir;                  // holds en/ and zh/
+  std::vector<LessonEntry> lesson_entries;  // the listing for lesson_entries_lang
+  std::string lesson_entries_lang;
+  std::string lesson_name;                  // the loaded lesson's file name without .md ("03-mlp")
+  std::string lesson_lang;                  // the language folder it was loaded from
+  std::string lesson_message;               // the last load error
+  bool lesson_fast = false, lesson_follow = true;
+  std::vector<int> quiz_choice;             // per quiz: the option picked (-1: none)
+  std::vector<bool> quiz_revealed;
+  int lesson_last_running = -1;
+  bool lesson_scroll_to_running = false;
+  Tab highlight_tab = Tab::kTraining;       // the tab a lesson step is about, drawn highlighted
+  double highlight_until = -1;              // ImGui time until which it is highlighted
+  float lesson_run_x = 0, lesson_run_y = 0;  // the first runnable step's Run button (scripted clicks in tests)
+  std::vector<std::string> lesson_check_lines;  // "PASS ops == 6  [ops = 6]" as drawn in the last frame
   // Set-up file
   char setup_path[512] = "podlab-setup.txt";
   std::string setup_message;
@@ -164,6 +185,18 @@ void draw_cluster_tab(GuiState& s);
 // The Cluster tab's Start in processes mode: `podlab cluster run --transport processes --json ...`.
 void start_cluster_processes(GuiState& s);
 void draw_menu_bar(GuiState& s);
+void draw_lesson_panel(GuiState& s);
+// The tab a lesson step is about: its panel= attribute, else `podlab gui --panel NAME`, else from the
+// command (train -> training, graph -> graph, eval -> results, cluster/ps/worker/keys/k8s -> cluster).
+// False when none applies.
+bool lesson_step_tab(const Step& step, Tab* out);
+// Loads lesson `name` ("03-mlp", or a file) of s.lessons_dir in `lang` into s.lesson and opens the
+// panel; false on error, with the message in s.lesson_message.
+bool open_lesson(GuiState& s, const std::string& name, const std::string& lang);
+// The lessons of s.lessons_dir in `lang`, listed once per language.
+const std::vector<LessonEntry>& lesson_entries(GuiState& s, const std::string& lang);
+// Switches to `tab` and highlights it for a few seconds (a lesson step about it ran or was shown).
+void show_tab_highlighted(GuiState& s, Tab tab);
 
 // "?" marker after the last item with `text` as its tooltip; also the last item's own tooltip.
 void help_marker(const char* text);

@@ -1,4 +1,5 @@
 // The menu bar: set-up file (save / load), language, quit; and the status of the last file action.
+#include "gui/lesson_session.h"
 #include "gui/state.h"
 
 namespace podlab::gui {
@@ -40,6 +41,18 @@ void draw_menu_bar(GuiState& s) {
     // Without a CJK font the Chinese name itself would be unreadable, so it is spelled out too.
     if (ImGui::MenuItem(s.cjk_font ? "中文 (简体)" : "Chinese (zh)", nullptr, s.setup.language == "zh"))
       s.setup.language = s.applied.language = "zh";
+    ImGui::EndMenu();
+  }
+  if (s.lesson && ImGui::BeginMenu(label(t(Msg::kPanelLesson), "lesson"))) {
+    const std::string lang = lang_code(t.lang);
+    for (const LessonEntry& e : lesson_entries(s, lang)) {
+      const std::string item = e.name + "  " + (e.error.empty() ? e.meta.title : e.error);
+      if (ImGui::MenuItem(item.c_str(), nullptr, s.lesson_open && e.name == s.lesson_name,
+                          e.error.empty() && !s.lesson->busy()))
+        open_lesson(s, e.name, lang);
+    }
+    ImGui::Separator();
+    if (ImGui::MenuItem(label(t(Msg::kMenuLessonClose), "close"), nullptr, false, s.lesson_open)) s.lesson_open = false;
     ImGui::EndMenu();
   }
   if (s.setup.language == "zh" && !s.cjk_font) {

@@ -10,24 +10,9 @@
 
 using namespace podlab;
 using namespace podlab::gui;
+using podlab::testing::click;
+using podlab::testing::frame;
 using podlab::testing::wait_until;
-
-namespace {
-void frame(GuiState& s, ImVec2 mouse = ImVec2(-1, -1), bool down = false) {
-  ImGuiIO& io = ImGui::GetIO();
-  io.MousePos = mouse;
-  io.MouseDown[0] = down;
-  ImGui::NewFrame();
-  draw_frame(s);
-  ImGui::Render();
-}
-
-void click(GuiState& s, ImVec2 at) {
-  frame(s, at);
-  frame(s, at, true);
-  frame(s, at, false);
-}
-}  // namespace
 
 TEST_CASE("all tabs draw while training; the Play button starts training", "[gui][frame]") {
   testing::HeadlessImGui imgui;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/data/dataset.h"
+#include "gui/state.h"
 #include "imgui.h"
 #include "tests/engine/synthetic_data.h"
 
@@ -48,5 +49,22 @@ struct HeadlessImGui {
   HeadlessImGui(const HeadlessImGui&) = delete;
   HeadlessImGui& operator=(const HeadlessImGui&) = delete;
 };
+
+// One frame of the whole UI with the mouse at `mouse` (button 0 `down`).
+inline void frame(gui::GuiState& s, ImVec2 mouse = ImVec2(-1, -1), bool down = false) {
+  ImGuiIO& io = ImGui::GetIO();
+  io.MousePos = mouse;
+  io.MouseDown[0] = down;
+  ImGui::NewFrame();
+  gui::draw_frame(s);
+  ImGui::Render();
+}
+
+// A click as a user makes it: hover, press, release, one frame each.
+inline void click(gui::GuiState& s, ImVec2 at) {
+  frame(s, at);
+  frame(s, at, true);
+  frame(s, at, false);
+}
 
 }  // namespace podlab::testing
