@@ -29,18 +29,24 @@ namespace {
 // SIGINT/SIGTERM: the first asks the task (or the launcher) to stop at its next chance, which the chief
 // does with a checkpoint and STOP; another one at least a second later ends the process at once with
 // the interrupted code. (Signals in a burst count once: `timeout` sends SIGTERM to its child and then
-// to its whole process group, so the child gets two.)
+// to its whole process group, so the child gets two.) A `podlab worker` chief takes SIGTERM as its
+// pod going away instead (ClusterPrinter::leave_on_sigterm): checkpoint, leave the cluster running.
 volatile std::sig_atomic_t g_cluster_stop = 0;
+volatile std::sig_atomic_t g_first_signal = 0;    // the first signal's number
 volatile std::sig_atomic_t g_first_signal_s = 0;  // CLOCK_MONOTONIC seconds of the first signal
-void on_cluster_signal(int) {
+void on_cluster_signal(int sig) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
   if (g_cluster_stop && now.tv_sec - g_first_signal_s >= 1) _exit(static_cast<int>(StatusCode::kInterrupted));
-  if (!g_cluster_stop) g_first_signal_s = static_cast<std::sig_atomic_t>(now.tv_sec);
+  if (!g_cluster_stop) {
+    g_first_signal_s = static_cast<std::sig_atomic_t>(now.tv_sec);
+    g_first_signal = sig;
+  }
   g_cluster_stop = 1;
 }
 void catch_stop_signals() {
   g_cluster_stop = 0;
+  g_first_signal = 0;
   std::signal(SIGINT, on_cluster_signal);
   std::signal(SIGTERM, on_cluster_signal);
 }
@@ -260,9 +266,13 @@ class ClusterPrinter : public LocalClusterObserver {
     }
   }
 
-  bool should_stop() override { return g_cluster_stop != 0; }
+  bool should_stop() override { return g_cluster_stop != 0 && !should_leave(); }
+  bool should_leave() override { return leave_on_sigterm_ && g_cluster_stop != 0 && g_first_signal == SIGTERM; }
+  // A chief in its own process (`podlab worker`, a pod): SIGTERM means the pod is going away.
+  void leave_on_sigterm() { leave_on_sigterm_ = true; }
 
  private:
+  bool leave_on_sigterm_ = false;
   bool json_;
   const TrainingPlan& plan_;
   double last_elapsed_ = 0;
@@ -450,8 +460,9 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
 
 // `podlab ps|worker`: one task over zmq. Writes its report (task_main.h) to --report when given.
 int run_task(ClusterFlags& f, Role role) {
-  // SIGINT/SIGTERM from the start of the slow set-up: the chief stops the cluster politely (checkpoint,
-  // STOP, exit 130); any other task ends promptly with 130.
+  // SIGINT/SIGTERM from the start of the slow set-up. SIGINT: the chief stops the cluster politely
+  // (STOP, checkpoint, exit 130). SIGTERM (a pod going away): the chief checkpoints and exits 143
+  // leaving the cluster running for its replacement. Any other task ends promptly with 130.
   catch_stop_signals();
   TaskConfig tc;
   if (!f.cluster_spec.empty()) {
@@ -532,6 +543,7 @@ int run_task(ClusterFlags& f, Role role) {
   ClusterPrinter printer(json, plan);
   MetricsObserver observer(&metrics, &printer);
   const bool chief = role == Role::kWorker && tc.task.index == 0;
+  if (chief) printer.leave_on_sigterm();
   if (chief)
     ctx.observer = &observer;
   else

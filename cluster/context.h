@@ -104,6 +104,10 @@ class ChiefObserver {
   virtual ~ChiefObserver() = default;
   virtual void on_epoch(const ClusterEpochReport&) {}
   virtual bool should_stop() { return false; }  // polled before every step
+  // Polled with should_stop: this process is being taken away (SIGTERM to a pod: preemption,
+  // eviction, deletion). The chief then checkpoints and ends without stopping the cluster, so a
+  // replacement chief carries on with the same ps tasks (or, were they replaced too, the checkpoint).
+  virtual bool should_leave() { return false; }
   virtual void on_checkpoint(const std::string& /*path*/, int64_t /*step*/) {}
 };
 

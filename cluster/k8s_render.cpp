@@ -23,7 +23,7 @@ namespace {
 // podlab's exit codes as Job pod failure rules (evaluated in order):
 //   1 internal, 2 usage, 3 config, 4 data  -> FailJob: retrying the same pod cannot help
 //   a pod evicted or preempted (DisruptionTarget) -> Ignore: not the job's fault, not counted
-//   5 io, 6 network, 130 interrupted, 137/143 killed -> Count: retried up to backoffLimitPerIndex
+//   5 io, 6 network, 130 interrupted, 137 killed, 143 killed or a chief left on SIGTERM -> Count: retried up to backoffLimitPerIndex
 k8s_json pod_failure_policy() {
   return {{"rules",
            {{{"action", "FailJob"}, {"onExitCodes", {{"containerName", kK8sContainer}, {"operator", "In"}, {"values", {1, 2, 3, 4}}}}},

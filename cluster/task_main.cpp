@@ -129,6 +129,7 @@ Status child_failure(const Child& c) {
   StatusCode sc = StatusCode::kInternal;
   if (code >= 1 && code <= 6) sc = static_cast<StatusCode>(code);
   if (code == static_cast<int>(StatusCode::kInterrupted) && !c.signaled) sc = StatusCode::kInterrupted;
+  if (code == static_cast<int>(StatusCode::kPreempted) && !c.signaled) sc = StatusCode::kPreempted;
   std::string how = c.signaled ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
   return Status::Error(sc, c.task.name() + " " + how + " (its messages are above); stopped every other task");
 }

@@ -51,6 +51,7 @@ class MetricsObserver : public ChiefObserver {
     if (next_) next_->on_epoch(e);
   }
   bool should_stop() override { return next_ && next_->should_stop(); }
+  bool should_leave() override { return next_ && next_->should_leave(); }
   void on_checkpoint(const std::string& path, int64_t step) override {
     if (next_) next_->on_checkpoint(path, step);
   }

@@ -160,7 +160,8 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
     if (rs == ReceiveStatus::kTimeout) {
       // The chief may be waiting on workers that will never push (sync or ssp with a dead worker):
       // an interrupt then goes straight to STOP, which the ps tasks answer whatever they wait for.
-      if (is_chief() && type == MessageType::kPush && ctx_.observer && ctx_.observer->should_stop())
+      if (is_chief() && type == MessageType::kPush && ctx_.observer &&
+          (ctx_.observer->should_stop() || ctx_.observer->should_leave()))
         return Status::Ok();
       if (Clock::now() < retry_at) continue;
       // A STOP to a ps that has gone (it lingers after the first one) gets no answer: give up then.
@@ -245,6 +246,24 @@ Status Worker::checkpoint(bool only_if_due, bool* stop) {
   return Status::Ok();
 }
 
+// The chief is being taken away while training goes on: it saves the ps state (no STOP, so the ps
+// tasks and the other workers keep going) and ends with kPreempted, which the rendered Kubernetes
+// failure policies retry; the replacement chief's INIT gets the ps tasks' current values.
+Status Worker::leave(Clock::time_point t0) {
+  bool stop = false;
+  Status s = checkpoint(false, &stop);
+  result_.preempted = true;
+  result_.steps = global_step();
+  result_.epochs_completed = static_cast<int>(result_.steps / ctx_.plan->steps_per_epoch);
+  result_.seconds = seconds_since(t0);
+  if (!s.ok()) return s.With(ctx_.self.name() + " terminated: the checkpoint before leaving failed");
+  char what[200];
+  std::snprintf(what, sizeof what, "%s terminated at step %lld: %s; the ps tasks go on, for a replacement chief to resume",
+                ctx_.self.name().c_str(), static_cast<long long>(result_.steps),
+                ctx_.plan->checkpoint_dir.empty() ? "no --checkpoint-dir, so no checkpoint" : "checkpointed the ps state");
+  return Status::Error(StatusCode::kPreempted, what);
+}
+
 int Worker::next_batch(int64_t step, std::vector<int>* idx) {
   const TrainingPlan& p = *ctx_.plan;
   const int n_all = static_cast<int>(p.train_count), b = p.train.batch;
@@ -322,6 +341,7 @@ Status Worker::train() {
   while (!stop) {
     const int64_t step = global_step();
     if (is_chief()) {
+      if (ctx_.observer && ctx_.observer->should_leave() && step < p.total_steps) return leave(t0);
       const bool interrupted = ctx_.observer && ctx_.observer->should_stop();
       if (step >= p.total_steps || interrupted) {
         // Stop the others first (they would only compute gradients the ps drops), then evaluate.

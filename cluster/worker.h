@@ -13,7 +13,8 @@
 // Requests without an answer within plan.retry_ms are re-sent with the same seq (lost messages).
 // Faults: while waiting on a ps the worker sends it a HEARTBEAT every plan.heartbeat_ms; a ps silent
 // for plan.peer_timeout_ms ends the worker with kNetwork; *ctx.stop (non-chief) ends it with
-// kInterrupted. With plan.checkpoint_dir the chief snapshots every ps (SNAPSHOT: values and optimiser
+// kInterrupted; the chief's observer either stops the cluster (should_stop: STOP, checkpoint, the
+// result says interrupted) or leaves it running (should_leave: checkpoint, kPreempted). With plan.checkpoint_dir the chief snapshots every ps (SNAPSHOT: values and optimiser
 // slots) into an engine checkpoint after INIT, on the plan's cadence, and before STOP.
 #pragma once
 
@@ -32,6 +33,7 @@ uint64_t worker_seed(uint64_t seed, int worker);
 // What the chief reports when training is over.
 struct ChiefResult {
   bool interrupted = false;
+  bool preempted = false;     // left on should_leave(): checkpointed, the cluster not stopped
   int64_t steps = 0;          // global step reached (min over shards)
   int epochs_completed = 0;   // steps / steps_per_epoch
   double seconds = 0;
@@ -69,6 +71,8 @@ class Worker {
   // Chief: SNAPSHOT every ps and write the checkpoint (when plan.checkpoint_dir is set); `due` only
   // when the plan's cadence says so.
   Status checkpoint(bool only_if_due, bool* stop);
+  // Chief, when the observer says should_leave(): checkpoint without STOP, end with kPreempted.
+  Status leave(std::chrono::steady_clock::time_point t0);
 
   Context ctx_;
   std::unique_ptr<BatchGradient> grad_;

@@ -19,6 +19,8 @@ enum class StatusCode : int {
   kIo = 5,               // a file could not be read or written
   kNetwork = 6,          // a peer or server could not be reached, or sent a bad message
   kInterrupted = 130,    // stopped by SIGINT/SIGTERM after saving state
+  kPreempted = 143,      // a cluster task's chief got SIGTERM (a pod going away): it checkpointed and
+                         //   left the rest of its cluster running, for a replacement to resume
 };
 
 class [[nodiscard]] Status {

@@ -4,6 +4,8 @@
 #     completes with exit 0, and the progress lines name the dead task;
 #   - kill -9 the ps mid-run: it is restarted, restores the chief's last checkpoint, the workers
 #     reconnect, and the run completes with exit 0;
+#   - SIGTERM to the chief process (a pod going away): it checkpoints and exits 143 without stopping
+#     the ps; the launcher restarts it, the new chief carries on from the ps state, the run completes;
 #   - SIGTERM to the launcher: the chief checkpoints and every task exits promptly with 130;
 #   - SIGTERM to a single ps task exits 130; a ps that hears from no worker exits 6.
 # Prints the measured recovery times. No process is left behind, also on failure.
@@ -49,12 +51,16 @@ wait_for_step() {
   return 1
 }
 
-# kill_task_run ROLE INDEX: trains with --restart-failed, kills task ROLE:INDEX with SIGKILL at step
-# 20 and checks that the run completes. Leaves the output in $TMP/$ROLE.out, .err and .result.
+# kill_task_run ROLE INDEX [SIGNAL]: trains with --restart-failed, sends task ROLE:INDEX SIGNAL (KILL)
+# at step 20 and checks that the run completes. Leaves the output in $TMP/NAME.out, .err and .result,
+# NAME being ROLE, or ROLE-SIGNAL for any other signal than KILL.
 kill_task_run() {
-  local role=$1 index=$2 out=$TMP/$1.out err=$TMP/$1.err
+  local role=$1 index=$2 sig=${3:-KILL}
+  local name=$role
+  [ "$sig" = KILL ] || name=$role-$sig
+  local out=$TMP/$name.out err=$TMP/$name.err
   timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs 20 --json \
-    --restart-failed 2 --checkpoint-dir "$TMP/ckpt-$role" --ps-checkpoint-every-steps 10 >"$out" 2>"$err" &
+    --restart-failed 2 --checkpoint-dir "$TMP/ckpt-$name" --ps-checkpoint-every-steps 10 >"$out" 2>"$err" &
   local launcher=$!
   if ! wait_for_step "$out" 20; then
     fail "$role run: never reached step 20"
@@ -69,7 +75,7 @@ kill_task_run() {
   [ -n "$pid" ] || { fail "no $role:$index process found"; kill -KILL $launcher; wait $launcher 2>/dev/null; return 1; }
   local killed_at step_at_kill
   killed_at=$(now)
-  kill -KILL "$pid"
+  kill -"$sig" "$pid"
   step_at_kill=$(last_checkpoint "$out")
   # Recovery: the first checkpoint beyond the last one before the kill (a restored ps starts from an
   # earlier step, so the cluster has then caught up and gone past where it was).
@@ -85,9 +91,12 @@ kill_task_run() {
   wait $launcher
   local code=$?
   [ "$code" -eq 0 ] || { fail "$role killed: cluster run exited $code"; sed 's/^/  | /' "$out" "$err" | tail -n 30; }
-  [ -n "$recovered_at" ] && python3 -c "print('%s:%s killed -9 after checkpoint %s: a later checkpoint %.1f s after the kill' % ('$role', $index, $step_at_kill, $recovered_at - $killed_at))"
-  grep -q "$role:$index was killed by signal 9; restarting it" "$err" || fail "$role: no restart message"
-  tail -n 1 "$out" >"$TMP/$role.result"
+  [ -n "$recovered_at" ] && python3 -c "print('%s:%s sent SIG%s after checkpoint %s: a later checkpoint %.1f s after it' % ('$role', $index, '$sig', $step_at_kill, $recovered_at - $killed_at))"
+  local how="was killed by signal 9"
+  [ "$sig" = TERM ] && how="exited with code 143"
+  grep -q "$role:$index $how; restarting it" "$err" || fail "$role: no restart message ($how)"
+
+  tail -n 1 "$out" >"$TMP/$name.result"
   return 0
 }
 
@@ -124,7 +133,28 @@ PY
   ls "$TMP/ckpt-ps"/ckpt-*.podlab >/dev/null 2>&1 || fail "ps kill: no checkpoint files"
 fi
 
-# 3. SIGTERM to the launcher: the chief checkpoints, STOPs the cluster, everything exits 130 promptly.
+# 3. SIGTERM to the chief, as Kubernetes sends a pod it preempts, evicts or deletes: the chief
+# checkpoints and exits 143 (retried by the rendered policies) without telling the ps to stop; its
+# replacement (the launcher's restart here) resumes from the state the ps kept, not from step 0.
+if kill_task_run worker 0 TERM; then
+  python3 - "$TMP/worker-TERM.out" <<'PY' || { fail "chief SIGTERM: report"; grep -v progress "$TMP/worker-TERM.out" | tail -n 8 | sed 's/^/  | /'; }
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+r = lines[-1]
+assert r["event"] == "result" and r["steps"] == 600 and not r["interrupted"], r
+assert r["ps_tasks"][0]["worker_restarts"] >= 1, r["ps_tasks"]
+assert r["test_accuracy"] > 0.6, r
+ckpt = [l["step"] for l in lines if l.get("event") == "checkpoint"]
+# The leaving chief checkpointed where it was; its replacement's first checkpoint (right after its
+# INIT) is at or past that step: it resumed, it did not start again.
+restart = [i for i in range(1, len(ckpt)) if ckpt[i] < ckpt[i - 1]]
+assert not restart, ("the steps went back", ckpt)
+assert r["worker_tasks"][0]["pushes"] < 600, r["worker_tasks"][0]
+print("chief SIGTERM: exit 143, restarted, completed; checkpoint steps never went back: %s" % ckpt)
+PY
+fi
+
+# 4. SIGTERM to the launcher: the chief checkpoints, STOPs the cluster, everything exits 130 promptly.
 timeout 120 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs 20 --json \
   --checkpoint-dir "$TMP/ckpt-term" --ps-checkpoint-every-steps 10 >"$TMP/term.out" 2>"$TMP/term.err" &
 LAUNCHER=$!
@@ -152,7 +182,7 @@ else
   wait $LAUNCHER 2>/dev/null
 fi
 
-# 4. Single tasks: SIGTERM ends a ps with 130; a ps whose workers never come exits 6.
+# 5. Single tasks: SIGTERM ends a ps with 130; a ps whose workers never come exits 6.
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SPEC="{\"ps\": [\"127.0.0.1:$PORT\"], \"worker\": [\"127.0.0.1:1\"]}"
 timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" >"$TMP/ps1.out" 2>&1 &

@@ -16,8 +16,9 @@ its predecessor's address (Kubernetes would give it a new one and update DNS).
 
 Scenarios:
   run        1 ps + 2 workers; the ps DNS name is published 3 s late; worker 1 is SIGKILLed once it has
-             pushed gradients, the chief once it is past epoch 1, and both are restarted per the policy
-             (exit 137 -> Count); the new chief must resume from the ps state, training must converge,
+             pushed gradients (exit 137), the chief gets SIGTERM (preemption, eviction) once it is past
+             epoch 1: it must checkpoint and exit 143 without stopping the ps; both are restarted per
+             the policy (Count); the new chief must resume from the ps state, training must converge,
              every task's last pod must exit 0, every pod must pass its readiness probe.
   bad-config the ConfigMap names a model that does not exist: pods exit 2, the policy says FailJob,
              nothing is restarted and the other pods are stopped.
@@ -413,15 +414,17 @@ def scenario_run(podlab, tag, tmp):
                 status, body = cluster.http_get(chief[0].ip, metrics_port, "/metrics")
                 m = re.search(r'^podlab_step\{[^}]*\} (\d+)', body, re.M)
                 if status == 200 and m and int(m.group(1)) >= 700:  # past epoch 1 (600 steps)
-                    os.killpg(chief[0].proc.pid, signal.SIGKILL)
-                    chief_killed = True
-                    print("     chief SIGKILLed at step %s" % m.group(1), flush=True)
+                    # SIGTERM, as the kubelet sends a pod that is preempted, evicted or deleted
+                    os.killpg(chief[0].proc.pid, signal.SIGTERM)
+                    chief_killed = int(m.group(1))
+                    print("     chief SIGTERMed at step %s" % m.group(1), flush=True)
             time.sleep(0.2)
         expect(killed, "worker 1 was killed mid-training")
         expect(ctl.failed is None, "no Job failed (%s)" % ctl.failed)
-        expect(chief_killed, "the chief was killed after epoch 1")
-        expect(sorted(ctl.actions) == [("emu-worker-0", 137, "Count"), ("emu-worker-1", 137, "Count")],
-               "both kills (137) counted and were retried, per the rendered policy: %s" % ctl.actions)
+        expect(chief_killed, "the chief was sent SIGTERM after epoch 1")
+        expect(sorted(ctl.actions) == [("emu-worker-0", 143, "Count"), ("emu-worker-1", 137, "Count")],
+               "the chief's SIGTERM exit (143: checkpointed, ps left running) and the worker's kill (137) "
+               "were counted and retried, per the rendered policy: %s" % ctl.actions)
         final = {}
         for p in ctl.pods:
             final[p.host] = p
@@ -441,6 +444,11 @@ def scenario_run(podlab, tag, tmp):
             text = open(os.path.join(tmp, "%s.emu-worker-0.%d.log" % (tag, attempt))).read()
             return [json.loads(l) for l in text.splitlines() if l.startswith("{") and '"event":"epoch"' in l]
         first, second = epochs_in(0), epochs_in(1)
+        text = open(os.path.join(tmp, "%s.emu-worker-0.0.log" % tag)).read()
+        ckpts = [json.loads(l) for l in text.splitlines() if l.startswith("{") and '"event":"checkpoint"' in l]
+        expect(ckpts and ckpts[-1]["step"] >= chief_killed and os.path.exists(ckpts[-1]["path"]),
+               "the SIGTERMed chief checkpointed before leaving (last checkpoint %s, SIGTERM at step %s)"
+               % (ckpts[-1] if ckpts else None, chief_killed))
         expect(first and first[0]["epoch"] == 1 and second and second[0]["epoch"] >= 1 and all(e["epoch"] != 1 or e["step"] >= 700 for e in second),
                "the replacement chief resumed from the ps state (its first report: epoch %s at step %s), not from step 0"
                % (second[0]["epoch"] if second else None, second[0]["step"] if second else None))
