@@ -55,6 +55,9 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
   cmd->add_option("--timeout", o->timeout_s, "Exit after S seconds")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--train", o->train, "Press Play as soon as the model is ready");
   cmd->add_flag("--cluster", o->cluster, "Start the Cluster tab's run (set-up's ps, workers, mode) once the data is loaded");
+  cmd->add_flag("--cluster-processes", o->cluster_processes,
+                "Start the Cluster tab's run as real ps/worker processes (podlab cluster run --transport processes)");
+  cmd->add_option("--cluster-epochs", o->cluster_epochs, "The Cluster tab's epochs (1-10)")->check(CLI::Range(1, 10));
   cmd->add_flag("--stats", o->stats, "Print frame times (fps, mean/p95/max ms) to stderr every second and at exit");
   cmd->add_option("--fps", o->fps, "Frame rate cap (0: uncapped)")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--limit-train", o->limit_train, "Use only the first N training samples")

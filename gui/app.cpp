@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -256,6 +257,7 @@ int run_gui(const GuiOptions& o) {
   ImGui_ImplOpenGL3_Init("#version 150");
 
   int exit_code = 0;
+  std::string ckpt_dir;  // the Cluster tab's processes checkpoints, removed at exit
   {
     GlTextures textures;
     SnapshotExchange exchange;
@@ -263,18 +265,21 @@ int run_gui(const GuiOptions& o) {
     so.data_dir = o.data_dir;
     TrainingSession session(exchange, so);
     ClusterSession cluster;
-    ProcessRun processes;
+    ProcessRun processes, k8s_apply;
     LessonSession lesson("", o.data_dir);  // declared before GuiState: stopped after the panel is gone
     GuiState s;
     s.lesson = &lesson;
     s.lessons_dir = lessons_dir;
     s.cluster = &cluster;
     s.processes = &processes;
+    s.k8s_apply = &k8s_apply;
+    s.kubectl_path = find_kubectl_path();
     s.cjk_font = cjk;
     s.session = &session;
     s.exchange = &exchange;
     s.textures = &textures;
     s.selected = first_tab;
+    s.cluster_epochs = o.cluster_epochs;
     s.select_tab_once = true;
     apply_setup(s, setup);
     if (!lesson_path.empty()) {
@@ -318,8 +323,14 @@ int run_gui(const GuiOptions& o) {
       ++frame;
       if (played) ++frames_since_play;
       if (o.cluster && !cluster_started && s.view.status.data) {
-        const Status st = cluster.start(s.setup, s.view.status.data, LinkModel{}, 1);
+        const Status st = cluster.start(s.setup, s.view.status.data, LinkModel{}, o.cluster_epochs);
         if (!st.ok()) std::fprintf(stderr, "podlab: error: cluster: %s\n", st.message().c_str());
+        cluster_started = true;
+      }
+      if (o.cluster_processes && !cluster_started) {
+        s.cluster_as_processes = true;
+        start_cluster_processes(s);
+        if (!s.cluster_message.empty()) std::fprintf(stderr, "podlab: error: cluster: %s\n", s.cluster_message.c_str());
         cluster_started = true;
       }
       if (o.train && !played && s.view.status.phase == "ready") {
@@ -386,8 +397,12 @@ int run_gui(const GuiOptions& o) {
     std::fprintf(stdout, "EXIT frames=%d step=%lld phase=%s\n", frame, static_cast<long long>(s.view.status.step),
                  s.view.status.phase.c_str());
     std::fflush(stdout);
-    // session's destructor stops training before the GL context goes away.
+    ckpt_dir = s.cluster_ckpt_dir;
+    // session's destructor stops training before the GL context goes away; the process runs end
+    // their children.
   }
+  std::error_code ec;
+  if (!ckpt_dir.empty()) std::filesystem::remove_all(ckpt_dir, ec);
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

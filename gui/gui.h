@@ -17,6 +17,8 @@ struct GuiOptions {
   double timeout_s = 0;     // --timeout: exit after this many seconds (0: none)
   bool train = false;       // --train: press Play once the model is ready
   bool cluster = false;     // --cluster: start the Cluster tab's run once the data is loaded
+  bool cluster_processes = false;  // --cluster-processes: start it as processes at once
+  int cluster_epochs = 1;          // --cluster-epochs: the Cluster tab's epochs
   bool stats = false;       // --stats: frame times to stderr every second and at exit
   int fps = 60;             // --fps: frame rate cap (0: uncapped)
   int limit_train = -1;     // --limit-train: overrides the set-up (-1: keep)

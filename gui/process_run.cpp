@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -21,7 +22,7 @@ namespace podlab::gui {
 
 ProcessRun::~ProcessRun() { end_and_reap(); }
 
-Status ProcessRun::start(const std::vector<std::string>& argv) {
+Status ProcessRun::start(const std::vector<std::string>& argv, bool capture_stderr) {
   if (running_.load()) return Status::Usage("a process run is still going: stop it first");
   end_and_reap();  // the previous run's reader thread
   int fds[2];
@@ -29,6 +30,7 @@ Status ProcessRun::start(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  if (capture_stderr) posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
   // Its own process group, so the child's tasks can be ended together (end_and_reap).
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -91,6 +93,16 @@ void ProcessRun::stop() {
   if (running_.load() && pid_ > 0) kill(pid_, SIGTERM);
 }
 
+Status ProcessRun::signal_task(pid_t pid, int sig) {
+  if (!running_.load() || pid <= 0) return Status::Usage("no process run is going");
+  for (pid_t c : process_children(pid_))
+    if (c == pid) {
+      if (kill(pid, sig) != 0) return Status::Io("kill " + std::to_string(pid) + ": " + std::strerror(errno));
+      return Status::Ok();
+    }
+  return Status::Usage("pid " + std::to_string(pid) + " is not a task of this run (it may have ended)");
+}
+
 void ProcessRun::end_and_reap() {
   if (!reader_.joinable()) return;
   if (running_.load()) {
@@ -106,18 +118,28 @@ void ProcessRun::end_and_reap() {
   out_fd_ = -1;
 }
 
-ProcessRun::View ProcessRun::view() const {
+ProcessRun::View ProcessRun::view(size_t from_line) const {
   View v;
   v.pid = pid_;
   v.running = running_.load();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    v.lines = lines_;
+    if (from_line < lines_.size()) v.lines.assign(lines_.begin() + static_cast<std::ptrdiff_t>(from_line), lines_.end());
+    v.total_lines = lines_.size();
     v.exit_code = exit_code_;
   }
   if (v.running)
     for (pid_t c : process_children(pid_)) v.children.push_back(Task{c, process_command(c)});
   return v;
+}
+
+std::string find_kubectl_path() {
+  auto runnable = [](const std::string& p) { return !p.empty() && access(p.c_str(), X_OK) == 0; };
+  if (const char* k = std::getenv("KUBECTL"); k && *k) return runnable(k) ? k : "";
+  std::istringstream dirs(std::getenv("PATH") ? std::getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    if (!dir.empty() && runnable(dir + "/kubectl")) return dir + "/kubectl";
+  return "";
 }
 
 std::string process_command(pid_t pid) {

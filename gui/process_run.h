@@ -23,9 +23,13 @@ class ProcessRun {
   ProcessRun(const ProcessRun&) = delete;
   ProcessRun& operator=(const ProcessRun&) = delete;
 
-  // Starts argv[0] (a path) with argv; stdout is captured, stderr goes to ours. Error when running.
-  Status start(const std::vector<std::string>& argv);
+  // Starts argv[0] (a path) with argv; stdout is captured, stderr goes to ours (or into the same
+  // lines when `capture_stderr`). Error when running.
+  Status start(const std::vector<std::string>& argv, bool capture_stderr = false);
   void stop();  // SIGTERM to the child (which forwards it to its tasks); returns at once
+  // Sends `sig` to `pid` when it is a child of the running child (a ps or worker task of the run);
+  // Status::Usage when it is not, so no other process can be hit.
+  Status signal_task(pid_t pid, int sig);
   bool running() const { return running_.load(); }
 
   struct Task {
@@ -34,12 +38,13 @@ class ProcessRun {
   };
   struct View {
     pid_t pid = 0;
-    std::vector<std::string> lines;  // stdout so far
+    std::vector<std::string> lines;  // stdout lines from `from_line` on
+    size_t total_lines = 0;          // lines printed so far
     std::vector<Task> children;      // the child's own children now (/proc), e.g. podlab ps / worker
     int exit_code = -1;              // once ended: its exit status, or 128 + signal
     bool running = false;
   };
-  View view() const;
+  View view(size_t from_line = 0) const;
 
  private:
   void end_and_reap();
@@ -51,6 +56,9 @@ class ProcessRun {
   std::vector<std::string> lines_;  // guarded by mu_
   int exit_code_ = -1;              // guarded by mu_
 };
+
+// The path of kubectl as `podlab k8s apply` finds it: $KUBECTL, else the first on PATH; "" when none.
+std::string find_kubectl_path();
 
 // The command line of process `pid` from /proc ("" when gone), and its children's pids.
 std::string process_command(pid_t pid);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "gui/i18n.h"
 #include "gui/inference.h"
 #include "gui/plot.h"
+#include "gui/process_progress.h"
 #include "gui/setup_file.h"
 #include "gui/snapshot.h"
 #include "gui/textures.h"
@@ -117,6 +119,13 @@ struct GuiState {
   ClusterSession* cluster = nullptr;
   ProcessRun* processes = nullptr;  // the "as processes" run (optional)
   bool cluster_as_processes = false;
+  ProcessProgress proc_progress;    // parsed from the processes run's JSON lines
+  std::string cluster_ckpt_dir;     // the processes run's --checkpoint-dir (a fresh temp dir per Start)
+  std::map<std::string, std::pair<float, float>> proc_kill_buttons;  // task -> where its kill -9 was drawn (tests)
+  ProcessRun* k8s_apply = nullptr;  // `podlab k8s apply` (optional)
+  std::string kubectl_path;         // found at start-up ($KUBECTL or PATH); "" when not installed
+  std::string k8s_message;          // why Apply did not start
+  float k8s_apply_x = 0, k8s_apply_y = 0;  // where Apply was drawn (scripted clicks in tests)
   std::string podlab_exe;           // the podlab binary for process runs ("": this process's own)
   ClusterStatus cluster_status;   // copied at the start of the tab's frame
   uint64_t cluster_rates_tick = 0;

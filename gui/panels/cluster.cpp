@@ -1,11 +1,16 @@
 // Cluster tab: the job as ps and worker threads (cluster/local_cluster) with a simulated network:
 // shape and mode, a topology view with bytes/s per link, steps/s per worker, the staleness histogram,
-// fault buttons, and the same job rendered as Kubernetes manifests.
-#include <algorithm>
+// fault buttons; or as real processes (`podlab cluster run --transport processes`: live per-task
+// progress and heartbeats from its JSON lines, kill -9 per task and the launcher's recovery); and
+// the same job rendered as Kubernetes manifests, applied with `podlab k8s apply`.
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "cluster/k8s_render.h"
 #include "gui/cluster_session.h"
@@ -55,6 +60,8 @@ std::string rate_text(double bytes_per_s) {
   return buf;
 }
 
+constexpr int kProcessRestarts = 2;
+
 std::string self_exe_path() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -78,22 +85,115 @@ std::vector<std::string> process_command_line(const GuiState& s) {
   }
   if (!g.dataset.empty()) a.insert(a.end(), {"--dataset", g.dataset});
   if (g.limit_train > 0) a.insert(a.end(), {"--limit-train", std::to_string(g.limit_train)});
+  // So the kill -9 buttons show a recovery: dead tasks are restarted, a ps from the last checkpoint.
+  a.insert(a.end(), {"--restart-failed", std::to_string(kProcessRestarts), "--checkpoint-dir", s.cluster_ckpt_dir,
+                     "--ps-checkpoint-every-steps", "20"});
   return a;
 }
 
+// "ok 0.3 s" (green), "quiet 1.8 s" (yellow), "DEAD 3.4 s" (red) or "done" (grey).
+void heartbeat_cell(const Text& t, const ProcessTask& task) {
+  char buf[64];
+  if (task.done) {
+    ImGui::TextDisabled("%s", t(Msg::kProcDone));
+  } else if (task.silent_s < 0) {
+    ImGui::TextDisabled("-");
+  } else if (task.dead) {
+    std::snprintf(buf, sizeof buf, t(Msg::kProcDead), task.silent_s);
+    ImGui::TextColored(ImVec4(1, 0.35f, 0.35f, 1), "%s", buf);
+  } else if (task.silent_s > 1.0) {
+    std::snprintf(buf, sizeof buf, t(Msg::kProcQuiet), task.silent_s);
+    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%s", buf);
+  } else {
+    std::snprintf(buf, sizeof buf, t(Msg::kProcOk), task.silent_s);
+    ImGui::TextColored(ImVec4(0.45f, 0.9f, 0.45f, 1), "%s", buf);
+  }
+}
+
 void processes_view(GuiState& s) {
-  const ProcessRun::View v = s.processes->view();
-  const float fs = ImGui::GetFontSize();
-  ImGui::BeginChild("procs", ImVec2(0, 0), true, ImGuiWindowFlags_HorizontalScrollbar);
+  const Text& t = s.t;
+  const ProcessRun::View v = s.processes->view(s.proc_progress.lines_seen);
+  for (const std::string& line : v.lines) s.proc_progress.add_line(line);
+  const ProcessProgress& p = s.proc_progress;
+  std::map<std::string, pid_t> pids;  // task -> pid of its running process
+  for (const ProcessRun::Task& task : v.children) pids[task_of_command(task.command)] = task.pid;
+
   if (v.pid > 0) ImGui::Text("pid %d  podlab cluster run --transport processes", static_cast<int>(v.pid));
-  for (const ProcessRun::Task& task : v.children) ImGui::Text("  pid %d  %s", static_cast<int>(task.pid), task.command.c_str());
-  if (!v.running && v.exit_code >= 0) ImGui::Text(s.t(Msg::kProcessExit), v.exit_code);
-  ImGui::Separator();
-  const size_t first = v.lines.size() > 14 ? v.lines.size() - 14 : 0;
-  ImGui::PushTextWrapPos(0);
-  for (size_t i = first; i < v.lines.size(); ++i) ImGui::TextUnformatted(v.lines[i].c_str());
-  ImGui::PopTextWrapPos();
-  (void)fs;
+  if (!v.running && v.exit_code >= 0) {
+    ImGui::SameLine();
+    ImGui::Text(t(Msg::kProcessExit), v.exit_code);
+  }
+  if (!s.cluster_ckpt_dir.empty()) {
+    char buf[700];
+    std::snprintf(buf, sizeof buf, t(Msg::kProcRestarts), s.cluster_ckpt_dir.c_str());
+    ImGui::TextDisabled("%s", buf);
+    if (p.last_checkpoint_step >= 0) {
+      ImGui::SameLine();
+      ImGui::TextDisabled("(%lld)", static_cast<long long>(p.last_checkpoint_step));
+    }
+  }
+  if (p.total_steps > 0) {
+    char txt[96];
+    std::snprintf(txt, sizeof txt, "%lld / %lld  %.0f samples/s", static_cast<long long>(p.step),
+                  static_cast<long long>(p.total_steps), std::max(0.0, p.samples_per_s));
+    ImGui::ProgressBar(static_cast<float>(p.step) / static_cast<float>(p.total_steps), ImVec2(-1, 0), txt);
+  }
+  if (!p.test_accuracy.empty())  // every epoch's is in the log
+    ImGui::Text(t(Msg::kClusterAccuracy), static_cast<int>(p.test_accuracy.size()), p.test_accuracy.back());
+
+  // One row per task: progress, heartbeat, what it waits for (or the launcher's note), kill -9.
+  s.proc_kill_buttons.clear();
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
+  if (!p.tasks.empty() && ImGui::BeginTable("proc_tasks", 7, flags)) {
+    ImGui::TableSetupColumn(t(Msg::kProcTask));
+    ImGui::TableSetupColumn("pid");
+    ImGui::TableSetupColumn("step");
+    ImGui::TableSetupColumn("loss");
+    ImGui::TableSetupColumn(t(Msg::kProcHeartbeat));
+    ImGui::TableSetupColumn(t(Msg::kProcFault));
+    ImGui::TableSetupColumn(t(Msg::kProcState), ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableHeadersRow();
+    for (const ProcessTask& task : p.tasks) {
+      ImGui::PushID(task.name.c_str());
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(task.name.c_str());
+      ImGui::TableNextColumn();
+      const auto pid = pids.find(task.name);
+      if (pid != pids.end()) ImGui::Text("%d", static_cast<int>(pid->second));
+      else ImGui::TextDisabled("-");
+      ImGui::TableNextColumn();
+      char txt[48];
+      std::snprintf(txt, sizeof txt, "%lld", static_cast<long long>(task.step));
+      ImGui::ProgressBar(p.total_steps > 0 ? static_cast<float>(task.step) / static_cast<float>(p.total_steps) : 0.0f,
+                         ImVec2(ImGui::GetFontSize() * 5, 0), txt);
+      ImGui::TableNextColumn();
+      if (task.name.rfind("worker", 0) == 0) ImGui::Text("%.3f", task.loss);
+      ImGui::TableNextColumn();
+      heartbeat_cell(t, task);
+      item_tooltip(t(Msg::kTipProcHeartbeat));
+      ImGui::TableNextColumn();
+      ImGui::BeginDisabled(pid == pids.end() || !v.running);
+      const ImVec2 at = ImGui::GetCursorScreenPos();
+      if (ImGui::SmallButton(label(t(Msg::kProcKill9), "kill9")) && pid != pids.end()) {
+        const Status st = s.processes->signal_task(pid->second, SIGKILL);
+        char note[128];
+        std::snprintf(note, sizeof note, t(Msg::kProcKilled), task.name.c_str(), static_cast<int>(pid->second));
+        s.proc_progress.log.push_back(std::string("         ") + (st.ok() ? note : st.message()));
+      }
+      item_tooltip(t(Msg::kTipProcKill));
+      ImGui::EndDisabled();
+      s.proc_kill_buttons[task.name] = {at.x + 4, at.y + 4};
+      ImGui::TableNextColumn();
+      if (!task.state.empty()) ImGui::TextUnformatted(task.state.c_str());
+      ImGui::PopID();
+    }
+    ImGui::EndTable();
+  }
+  ImGui::TextUnformatted(t(Msg::kProcLog));
+  ImGui::BeginChild("proc_log", ImVec2(0, 0), true, ImGuiWindowFlags_HorizontalScrollbar);
+  for (const std::string& line : p.log) ImGui::TextUnformatted(line.c_str());
+  if (ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 1) ImGui::SetScrollHereY(1.0f);  // stick to the newest
   ImGui::EndChild();
 }
 
@@ -291,6 +391,38 @@ void staleness(GuiState& s) {
   }
 }
 
+// The tab's job as `podlab k8s render` options.
+K8sOptions k8s_options(const GuiState& s) {
+  K8sOptions o;
+  o.name = s.k8s_name;
+  o.image = s.k8s_image;
+  o.mode = s.setup.cluster_mode;
+  o.ps = s.setup.cluster_ps;
+  o.workers = s.setup.cluster_workers;
+  char lr[32];
+  std::snprintf(lr, sizeof lr, "%g", s.setup.lr);
+  o.training = {{"model", s.setup.model}, {"optimizer", s.setup.optimizer}, {"lr", lr},
+                {"batch", std::to_string(s.setup.batch)}, {"seed", std::to_string(s.setup.seed)}};
+  if (!s.setup.dataset.empty()) o.training.emplace_back("dataset", s.setup.dataset);
+  return o;
+}
+
+// `podlab k8s apply` with the same options, as a child whose output (stdout and stderr) the section
+// shows; without kubectl, says how to get it instead.
+void apply_k8s(GuiState& s) {
+  if (s.kubectl_path.empty()) {
+    s.k8s_message = s.t(Msg::kK8sNoKubectl);
+    return;
+  }
+  const K8sOptions o = k8s_options(s);
+  std::vector<std::string> a = {s.podlab_exe.empty() ? self_exe_path() : s.podlab_exe, "k8s", "apply",
+                                "--name", o.name, "--image", o.image, "--mode", o.mode,
+                                "--ps", std::to_string(o.ps), "--workers", std::to_string(o.workers)};
+  for (const auto& [key, value] : o.training) a.insert(a.end(), {"--" + key, value});
+  const Status st = s.k8s_apply->start(a, /*capture_stderr=*/true);
+  s.k8s_message = st.ok() ? "" : st.message();
+}
+
 void kubernetes(GuiState& s) {
   const Text& t = s.t;
   if (!ImGui::CollapsingHeader(label(t(Msg::kKubernetes), "k8s"), s.k8s_open ? ImGuiTreeNodeFlags_DefaultOpen : 0))
@@ -304,18 +436,7 @@ void kubernetes(GuiState& s) {
   ImGui::SameLine();
   if (ImGui::Button(label(t(Msg::kRender), "k8srender")) || s.k8s_render_now) {
     s.k8s_render_now = false;
-    K8sOptions o;
-    o.name = s.k8s_name;
-    o.image = s.k8s_image;
-    o.mode = s.setup.cluster_mode;
-    o.ps = s.setup.cluster_ps;
-    o.workers = s.setup.cluster_workers;
-    char lr[32];
-    std::snprintf(lr, sizeof lr, "%g", s.setup.lr);
-    o.training = {{"model", s.setup.model}, {"optimizer", s.setup.optimizer}, {"lr", lr},
-                  {"batch", std::to_string(s.setup.batch)}, {"seed", std::to_string(s.setup.seed)}};
-    if (!s.setup.dataset.empty()) o.training.emplace_back("dataset", s.setup.dataset);
-    auto docs = render_k8s(o);
+    auto docs = render_k8s(k8s_options(s));
     s.k8s_yaml.clear();
     s.k8s_docs = 0;
     if (!docs.ok()) {
@@ -324,6 +445,27 @@ void kubernetes(GuiState& s) {
       auto yaml = k8s_yaml_stream(*docs);
       s.k8s_yaml = yaml.ok() ? *yaml : "error: " + yaml.status().message();
       s.k8s_docs = static_cast<int>(docs->size());
+    }
+  }
+  if (s.k8s_apply) {
+    ImGui::BeginDisabled(s.k8s_apply->running());
+    s.k8s_apply_x = ImGui::GetCursorScreenPos().x + 4;
+    s.k8s_apply_y = ImGui::GetCursorScreenPos().y + 4;
+    if (ImGui::Button(label(t(Msg::kK8sApply), "k8sapply"))) apply_k8s(s);
+    ImGui::EndDisabled();
+    item_tooltip(t(Msg::kTipK8sApply));
+    if (s.kubectl_path.empty()) {
+      ImGui::SameLine();
+      ImGui::TextDisabled("(kubectl?)");
+      item_tooltip(t(Msg::kK8sNoKubectl));
+    }
+    if (!s.k8s_message.empty()) ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%s", s.k8s_message.c_str());
+    const ProcessRun::View v = s.k8s_apply->view();
+    if (v.pid > 0) {
+      ImGui::BeginChild("k8s_apply_out", ImVec2(0, ImGui::GetFontSize() * 6), true);
+      for (const std::string& line : v.lines) ImGui::TextUnformatted(line.c_str());
+      if (!v.running && v.exit_code >= 0) ImGui::Text(t(Msg::kProcessExit), v.exit_code);
+      ImGui::EndChild();
     }
   }
   if (s.k8s_docs > 0) ImGui::Text(t(Msg::kDocuments), s.k8s_docs);
@@ -335,7 +477,17 @@ void kubernetes(GuiState& s) {
 }  // namespace
 
 void start_cluster_processes(GuiState& s) {
-  if (!s.processes) return;
+  if (!s.processes || s.processes->running()) return;
+  // A fresh checkpoint directory per run: a run restores every ps from the directory's checkpoint.
+  std::error_code ec;
+  if (!s.cluster_ckpt_dir.empty()) std::filesystem::remove_all(s.cluster_ckpt_dir, ec);
+  std::string dir = (std::filesystem::temp_directory_path() / "podlab-gui-ckpt-XXXXXX").string();
+  s.cluster_ckpt_dir = mkdtemp(dir.data()) ? dir : "";
+  if (s.cluster_ckpt_dir.empty()) {
+    s.cluster_message = "cannot create a checkpoint directory in " + std::filesystem::temp_directory_path().string();
+    return;
+  }
+  s.proc_progress = ProcessProgress{};
   const Status st = s.processes->start(process_command_line(s));
   s.cluster_message = st.ok() ? "" : st.message();
 }
@@ -345,22 +497,26 @@ void draw_cluster_tab(GuiState& s) {
   ClusterSession& c = *s.cluster;
   update_rates(s);
   const ClusterStatus& st = s.cluster_status;
+  const bool procs = s.cluster_as_processes && s.processes;
   ImGui::TextDisabled("(?)");
   item_tooltip(s.t(Msg::kTipCluster));
-  ImGui::SameLine();
-  ImGui::Text(s.t(Msg::kClusterStatus), s.t(cluster_phase(st.phase)), st.elapsed_s,
-              static_cast<long long>(st.live.ps.empty() ? 0 : st.live.ps[0].step), static_cast<long long>(st.total_steps));
-  if (st.phase == "error") ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", st.error.c_str());
-  for (size_t e = 0; e < st.test_accuracy.size(); ++e) {
+  if (!procs) {  // the threads run's status; processes show their own
     ImGui::SameLine();
-    ImGui::Text(s.t(Msg::kClusterAccuracy), static_cast<int>(e + 1), st.test_accuracy[e].second);
+    ImGui::Text(s.t(Msg::kClusterStatus), s.t(cluster_phase(st.phase)), st.elapsed_s,
+                static_cast<long long>(st.live.ps.empty() ? 0 : st.live.ps[0].step),
+                static_cast<long long>(st.total_steps));
+    if (st.phase == "error") ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", st.error.c_str());
+    for (size_t e = 0; e < st.test_accuracy.size(); ++e) {
+      ImGui::SameLine();
+      ImGui::Text(s.t(Msg::kClusterAccuracy), static_cast<int>(e + 1), st.test_accuracy[e].second);
+    }
   }
   ImGui::BeginChild("cluster_controls", ImVec2(ImGui::GetFontSize() * 17, 0), true);
   controls(s, c);
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("cluster_view", ImVec2(0, 0), false);
-  if (s.cluster_as_processes && s.processes) {
+  if (procs) {
     kubernetes(s);
     processes_view(s);
     ImGui::EndChild();

@@ -2,6 +2,8 @@
 // ImGui's input like a user's.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "gui/cluster_session.h"
 #include "gui/process_run.h"
 #include "gui/state.h"
@@ -103,14 +105,13 @@ TEST_CASE("editing the model marks it pending until Reset", "[gui][frame]") {
 TEST_CASE("the Cluster tab runs the job as real ps and worker processes", "[gui][frame][process]") {
   testing::HeadlessImGui imgui;
   ProcessRun procs;
+  ClusterSession cluster;
   NullTextures textures;
   GuiState s;
-  s.textures = &textures;
+  testing::show_cluster_tab(s, cluster, textures);
   s.processes = &procs;
   s.podlab_exe = PODLAB_BINARY;
   s.cluster_as_processes = true;
-  s.selected = Tab::kCluster;
-  s.select_tab_once = true;
   GuiSetup setup;
   setup.model = "softmax";
   setup.limit_train = 1000;
@@ -134,5 +135,16 @@ TEST_CASE("the Cluster tab runs the job as real ps and worker processes", "[gui]
     CHECK(saw_tasks);
     REQUIRE_FALSE(v.lines.empty());
     CHECK(v.lines.back().find("\"event\":\"result\"") != std::string::npos);
+    // The tab parsed the run's lines: every task (from a progress line, printed once a second), and
+    // the start and the result in its log.
+    frame(s);
+    bool progress = false;
+    for (const std::string& l : v.lines) progress |= l.find("\"event\":\"progress\"") != std::string::npos;
+    if (progress) CHECK(s.proc_progress.tasks.size() == 3);
+    REQUIRE(s.proc_progress.log.size() >= 2);
+    CHECK(s.proc_progress.log.front().find("started") != std::string::npos);
+    CHECK(s.proc_progress.log.back().find("done: test accuracy") != std::string::npos);
   }
+  std::error_code ec;
+  std::filesystem::remove_all(s.cluster_ckpt_dir, ec);
 }

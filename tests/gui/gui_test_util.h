@@ -60,6 +60,14 @@ inline void frame(gui::GuiState& s, ImVec2 mouse = ImVec2(-1, -1), bool down = f
   ImGui::Render();
 }
 
+// Points `s` at `cluster` and `textures` and opens the Cluster tab on the next frame.
+inline void show_cluster_tab(gui::GuiState& s, gui::ClusterSession& cluster, gui::TextureStore& textures) {
+  s.textures = &textures;
+  s.cluster = &cluster;
+  s.selected = gui::Tab::kCluster;
+  s.select_tab_once = true;
+}
+
 // A click as a user makes it: hover, press, release, one frame each.
 inline void click(gui::GuiState& s, ImVec2 at) {
   frame(s, at);
