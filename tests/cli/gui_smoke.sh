@@ -12,6 +12,13 @@ if ! "$podlab" gui --help 2>&1 | grep -q -- --screenshot; then
   echo "gui_smoke: this podlab has no GUI (built with -DPODLAB_GUI=OFF): skipped"
   exit 77
 fi
+# --lesson: an unknown lesson, or --lesson-run without one, is a usage error before any window opens.
+rc=0
+out=$(env -u DISPLAY -u WAYLAND_DISPLAY "$podlab" gui --lesson no-such-lesson 2>&1) || rc=$?
+{ [ "$rc" = 2 ] && grep -q 'podlab lesson list' <<<"$out"; } || { echo "gui_smoke: --lesson no-such-lesson: exit $rc: $out"; exit 1; }
+rc=0
+out=$(env -u DISPLAY -u WAYLAND_DISPLAY "$podlab" gui --lesson-run 2>&1) || rc=$?
+[ "$rc" = 2 ] || { echo "gui_smoke: --lesson-run alone: exit $rc: $out"; exit 1; }
 for tool in Xvfb xdotool python3; do
   command -v "$tool" >/dev/null || { echo "gui_smoke: $tool missing: ./setup.sh deps installs it (xvfb, xdotool)"; exit 1; }
 done
