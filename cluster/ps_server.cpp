@@ -154,11 +154,12 @@ Status PsServer::run() {
     last_message_ = now;
     if (env.from.role == Role::kWorker) last_worker = now;
     handle(env);
-    if (!send_error_.ok()) break;
+    if (!send_error_.ok() || !lost_state_.ok()) break;
     if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) publish();
   }
   stopped_ = true;
   publish();
+  if (!lost_state_.ok()) return lost_state_;
   return send_error_.ok() ? end : send_error_;
 }
 
@@ -245,6 +246,16 @@ void PsServer::handle_push(const MessageHeader& h, const Bytes& bytes) {
     last_seq_[w] = h.seq;
     answer.until = Waiter::Until::kNow;
     waiters_.push_back(answer);
+    return;
+  }
+  if (!initialised_ && !restored_) {
+    const std::string& dir = ctx_.plan->checkpoint_dir;
+    lost_state_ = Status::Data(
+        ctx_.self.name() + ": " + answer.to.name() + " pushed a gradient for step " + std::to_string(h.step) +
+        " of a shard this ps never had: it was restarted and has no checkpoint to restore (" +
+        (dir.empty() ? std::string("no --checkpoint-dir") : "none in " + dir) +
+        "), so its part of the model is lost. Give every task the same --checkpoint-dir on a shared volume "
+        "so a restarted ps restores the chief's latest checkpoint, or start the job again");
     return;
   }
   if (!initialised_ || h.step > st_.step) {

@@ -13,6 +13,9 @@
 // from no worker for plan.peer_timeout_ms gives up (kNetwork). A ps created with a checkpoint in
 // plan.checkpoint_dir starts from it (values, optimiser slots, step) instead of waiting for INIT, and
 // answers gradients for versions it has not reached (computed before it restarted) with its values.
+// A ps without a checkpoint that gets a PUSH before any INIT was restarted and has lost its shard (a
+// worker pushes only after PARAMS from every ps): it ends with kData at once instead of waiting for an
+// INIT that never comes.
 #pragma once
 
 #include <chrono>
@@ -35,7 +38,8 @@ class PsServer {
 
   // Serves until the transport closes, or until linger_ms pass without a message after STOP.
   // Call from one thread. Returns non-ok when sending fails for a reason other than shutdown, when no
-  // worker was heard from for plan.peer_timeout_ms (kNetwork), or when *ctx.stop was set (kInterrupted).
+  // worker was heard from for plan.peer_timeout_ms (kNetwork), when *ctx.stop was set (kInterrupted),
+  // or when a PUSH shows this ps lost its shard in a restart with no checkpoint to restore (kData).
   Status run();
 
   // A copy of the counters; thread-safe (the display reads it while run() goes on).
@@ -78,6 +82,7 @@ class PsServer {
   // sync: the current step's accepted gradients by worker index (ordered, so the sum is deterministic)
   std::map<int, std::pair<uint32_t, FloatBuffer>> accum_;  // worker -> (samples, gradient)
   Status send_error_;
+  Status lost_state_;  // set by a PUSH before INIT: this ps restarted without a checkpoint
   Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 
   PsStats st_;  // the run() thread's counters (st_.step is the shard's version)

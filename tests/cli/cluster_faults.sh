@@ -7,7 +7,8 @@
 #   - SIGTERM to the chief process (a pod going away): it checkpoints and exits 143 without stopping
 #     the ps; the launcher restarts it, the new chief carries on from the ps state, the run completes;
 #   - SIGTERM to the launcher: the chief checkpoints and every task exits promptly with 130;
-#   - SIGTERM to a single ps task exits 130; a ps that hears from no worker exits 6.
+#   - SIGTERM to a single ps task exits 130; a ps that hears from no worker exits 6, and so does a
+#     worker started after its ps has gone (after --connect-timeout-s).
 # Prints the measured recovery times. No process is left behind, also on failure.
 # Usage: cluster_faults.sh PATH_TO_PODLAB
 set -u
@@ -199,6 +200,14 @@ timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --peer-timeout
 CODE=$?
 [ "$CODE" -eq 6 ] || { fail "lonely ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/ps2.out"; }
 grep -q "no message from any worker" "$TMP/ps2.out" || fail "lonely ps: no clear message"
+
+# A worker (re)started after its ps has exited gives up after its connect timeout with 6 (network).
+T0=$(now)
+timeout 60 "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --connect-timeout-s 2 >"$TMP/w-late.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "worker after its ps exited: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/w-late.out"; }
+grep -q "no connection to ps:0" "$TMP/w-late.out" || fail "worker after its ps exited: no clear message"
+python3 -c "import sys; t = $(now) - $T0; print('worker after its ps exited: exit 6 after %.2f s' % t); sys.exit(t > 20)" || fail "late worker: slow"
 
 sleep 0.2
 if pgrep -f "$TMP" >/dev/null; then fail "processes left running:"; pgrep -af "$TMP"; fi

@@ -1,0 +1,133 @@
+// A ps talking to tasks that restart, message by message over the inproc transport: a restarted
+// worker numbers its requests from 1 again and its gradients are applied, not taken for repeats; a
+// ps that restarted with no checkpoint and gets a PUSH says its shard is lost (kData) at once.
+#include <thread>
+
+#include "cluster/placement.h"
+#include "cluster/protocol.h"
+#include "cluster/ps_server.h"
+#include "tests/cluster/cluster_test_util.h"
+
+using namespace podlab;
+using namespace podlab::testing;
+
+namespace {
+
+const TaskId kPs{Role::kPs, 0}, kChief{Role::kWorker, 0}, kWorker1{Role::kWorker, 1};
+
+// One ps (running on its own thread) and two workers whose messages the test writes by hand.
+struct PsBench {
+  Dataset data = synthetic_dataset(64, 8);
+  TrainingPlan plan;
+  std::unique_ptr<Trainer> trainer;
+  Placement placement;
+  std::unique_ptr<Transport> transport;
+  std::unique_ptr<PsServer> ps;
+  Status ps_status = Status::Internal("still running");
+  std::thread thread;
+
+  PsBench() {
+    plan.train = train_config("mlp:8", "sgd", 0.1f, 16);
+    plan.mode = *SyncMode::parse("async");
+    plan.num_workers = 2;
+    plan.replicas_to_aggregate = 2;
+    plan.epochs = 100;
+    plan.train_count = data.train.count;
+    plan.linger_ms = 100;
+    plan.peer_timeout_ms = 5000;
+    REQUIRE(finish_plan(plan).ok());
+    trainer = std::move(*Trainer::create(plan.train, data.input_shape(), data.num_classes));
+    placement = *make_placement(trainer->layout(), 1, "round-robin");
+    TransportConfig net;
+    net.cluster.ps = {"127.0.0.1:1"};
+    net.cluster.worker = {"127.0.0.1:2", "127.0.0.1:3"};
+    net.local = {kPs, kChief, kWorker1};
+    transport = std::move(*make_transport("inproc", net));
+    Context ctx;
+    ctx.self = kPs;
+    ctx.plan = &plan;
+    ctx.placement = &placement;
+    ctx.transport = transport.get();
+    ctx.data = &data;
+    auto created = PsServer::create(ctx);
+    REQUIRE(created.ok());
+    ps = std::move(*created);
+    thread = std::thread([this] { ps_status = ps->run(); });
+  }
+  ~PsBench() {
+    transport->shutdown();
+    if (thread.joinable()) thread.join();
+  }
+
+  // Sends one request and returns the answer carrying its seq (fails the test after 2 s).
+  MessageHeader request(const TaskId& from, MessageType type, uint32_t seq, int64_t step) {
+    MessageHeader h;
+    h.type = type;
+    h.sender_role = from.role;
+    h.sender_index = static_cast<uint16_t>(from.index);
+    h.step = step;
+    h.seq = seq;
+    FloatBuffer floats;
+    if (type == MessageType::kInit || type == MessageType::kPush) {
+      h.count = static_cast<uint32_t>(placement.shards[0].size());
+      h.aux = type == MessageType::kPush ? 16 : 0;
+      floats.assign(h.count, type == MessageType::kPush ? 0.01f : 0.5f);
+    }
+    REQUIRE(transport->send(from, kPs, encode_message(h, floats.data())).ok());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Envelope e;
+      if (transport->receive(from, &e, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
+      auto answer = decode_message(e.bytes);
+      REQUIRE(answer.ok());
+      if (answer->seq == seq) return *answer;
+    }
+    FAIL("no answer to " << h.debug_string());
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a restarted worker numbers its requests from 1 again and its gradients are applied", "[cluster][faults]") {
+  PsBench b;
+  int64_t step = b.request(kChief, MessageType::kInit, 1, 0).step;
+  CHECK(b.request(kWorker1, MessageType::kPull, 1, 0).type == MessageType::kParams);
+  for (uint32_t seq = 2; seq <= 30; ++seq) step = b.request(kWorker1, MessageType::kPush, seq, step).step;
+  CHECK(step == 29);
+  CHECK(b.request(kWorker1, MessageType::kPush, 30, step).step == 29);  // a re-sent PUSH: not applied twice
+
+  // worker:1 comes back as a new process: seq 1 again.
+  CHECK(b.request(kWorker1, MessageType::kPull, 1, 0).type == MessageType::kParams);
+  for (uint32_t seq = 2; seq <= 4; ++seq) step = b.request(kWorker1, MessageType::kPush, seq, step).step;
+  CHECK(step == 32);
+
+  CHECK(b.request(kChief, MessageType::kStop, 2, step).type == MessageType::kParams);
+  b.thread.join();  // after the linger; the stats are published then
+  CHECK(b.ps_status.ok());
+  const PsStats s = b.ps->stats();
+  CHECK(s.applied == 32);
+  CHECK(s.duplicates == 1);
+  CHECK(s.worker_restarts == 1);
+}
+
+TEST_CASE("a ps restarted without a checkpoint ends with a data error at the first PUSH, not waiting for INIT",
+          "[cluster][faults]") {
+  PsBench b;  // no checkpoint_dir: nothing to restore
+  MessageHeader h;
+  h.type = MessageType::kPush;
+  h.sender_role = Role::kWorker;
+  h.sender_index = 1;
+  h.step = 57;
+  h.seq = 90;
+  h.aux = 16;
+  h.count = static_cast<uint32_t>(b.placement.shards[0].size());
+  FloatBuffer g(h.count, 0.01f);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(b.transport->send(kWorker1, kPs, encode_message(h, g.data())).ok());
+  b.thread.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  CHECK(b.ps_status.code() == StatusCode::kData);
+  CHECK(b.ps_status.message().find("no checkpoint to restore") != std::string::npos);
+  CHECK(b.ps_status.message().find("--checkpoint-dir") != std::string::npos);
+}
