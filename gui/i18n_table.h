@@ -170,6 +170,8 @@ X(kLessonChecks,     "%d of %d checks passed", "%d 项检查通过（共 %d 项�
 X(kLessonGuiStep,    "A GUI step: Show opens the tab it is about.", "界面步骤：点击“查看”打开相关的标签页。")
 X(kLessonWorkDir,    "Steps run in %s", "步骤在 %s 中运行")
 X(kLessonReveal,     "Reveal the answer", "显示答案")
+X(kLessonSetUpHere,  "Set up here", "在此设置")
+X(kTipLessonSetUpHere, "Load this step's model and settings into the app (a Reset with them), to watch the same training live in the Training, Inside and Cluster tabs.", "把这一步的模型和设置载入本程序（用它们重置），在训练、网络内部和集群标签页里实时观察同样的训练。")
 X(kLessonQuiz,       "Quiz", "小测验")
 X(kProcTask,         "task", "任务")
 X(kProcHeartbeat,    "heartbeat", "心跳")

@@ -202,6 +202,11 @@ bool lesson_step_tab(const Step& step, Tab* out);
 // Loads lesson `name` ("03-mlp", or a file) of s.lessons_dir in `lang` into s.lesson and opens the
 // panel; false on error, with the message in s.lesson_message.
 bool open_lesson(GuiState& s, const std::string& name, const std::string& lang);
+// For a `train` or `cluster run` step: `setup` with the step's model, optimiser, learning rate,
+// batch, seed, dataset, --limit-train and cluster shape (the model's defaults where the step gives
+// none, as the command does); *processes tells whether it runs as processes. False (and `setup`
+// unchanged) for other steps or values the GUI cannot take.
+bool setup_from_step(const Step& step, GuiSetup& setup, bool* processes);
 // The lessons of s.lessons_dir in `lang`, listed once per language.
 const std::vector<LessonEntry>& lesson_entries(GuiState& s, const std::string& lang);
 // Switches to `tab` and highlights it for a few seconds (a lesson step about it ran or was shown).

@@ -3,7 +3,9 @@
 // result with the values it read, quizzes with a reveal, and the tab each step is about highlighted.
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <string>
 
 #include "gui/lesson_session.h"
 #include "gui/state.h"
@@ -153,6 +155,18 @@ void draw_step(GuiState& s, int i, const Step& step, const StepView& v, bool bus
     std::snprintf(go, sizeof go, "-> %s###goto", t(tab_msg(tab)));
     if (ImGui::SmallButton(go)) show_tab_highlighted(s, tab);
   }
+  GuiSetup here = s.setup;
+  bool processes = false;
+  if (!step.gui && setup_from_step(step, here, &processes)) {
+    ImGui::SameLine();
+    if (ImGui::SmallButton(label(t(Msg::kLessonSetUpHere), "here"))) {
+      here.language = s.setup.language;
+      apply_setup(s, here);
+      s.cluster_as_processes = processes;
+      if (has_tab) show_tab_highlighted(s, tab);
+    }
+    item_tooltip(t(Msg::kTipLessonSetUpHere));
+  }
   std::string cmd = "podlab";
   for (const std::string& a : step.run_args(s.lesson_fast && !step.gui))
     cmd += " " + (a.find_first_of(" \"'{}[]") == std::string::npos ? a : "'" + a + "'");
@@ -272,6 +286,43 @@ const std::vector<LessonEntry>& lesson_entries(GuiState& s, const std::string& l
     s.lesson_entries_lang = lang;
   }
   return s.lesson_entries;
+}
+
+bool setup_from_step(const Step& step, GuiSetup& setup, bool* processes) {
+  const std::vector<std::string>& a = step.args;
+  const bool train = !a.empty() && a[0] == "train";
+  const bool cluster = a.size() >= 2 && a[0] == "cluster" && a[1] == "run";
+  if (!train && !cluster) return false;
+  GuiSetup g = setup;
+  auto value = [&a](const std::string& flag) -> const std::string* {
+    for (size_t i = 0; i + 1 < a.size(); ++i)
+      if (a[i] == flag) return &a[i + 1];
+    return nullptr;
+  };
+  // As the command line does: the model's own defaults, then the flags given.
+  g.model = value("--model") ? *value("--model") : GuiSetup{}.model;
+  apply_model_defaults(g);
+  try {
+    if (auto v = value("--optimizer")) g.optimizer = *v;
+    if (auto v = value("--lr")) g.lr = std::stof(*v);
+    if (auto v = value("--batch")) g.batch = std::stoi(*v);
+    if (auto v = value("--seed")) g.seed = std::stoull(*v);
+    if (auto v = value("--dataset")) g.dataset = *v;
+    g.limit_train = value("--limit-train") ? std::stoi(*value("--limit-train")) : 0;
+    if (cluster) {
+      if (auto v = value("--ps")) g.cluster_ps = std::stoi(*v);
+      if (auto v = value("--workers")) g.cluster_workers = std::stoi(*v);
+      g.cluster_mode = value("--mode") ? *value("--mode") : "async";
+      g.cluster_placement = value("--placement") ? *value("--placement") : "round-robin";
+      g.cluster_backup = value("--replicas-to-aggregate") ? g.cluster_workers - std::stoi(*value("--replicas-to-aggregate")) : 0;
+    }
+  } catch (const std::exception&) {
+    return false;  // a number that is not one: the step's own run reports it
+  }
+  if (!validate_setup(g).ok()) return false;
+  setup = g;
+  if (processes) *processes = cluster && value("--transport") && *value("--transport") == "processes";
+  return true;
 }
 
 void show_tab_highlighted(GuiState& s, Tab tab) {

@@ -102,3 +102,33 @@ TEST_CASE("a lesson step's tab: panel= first, then the command", "[gui][lesson]"
   CHECK(tab_of("gui --panel results", "") == Tab::kResults);
   CHECK(tab_of("bench --work mlp", "") == Tab::kCount);
 }
+
+TEST_CASE("a lesson step sets the app up as its command would run", "[gui][lesson]") {
+  auto setup_of = [](const std::string& command, GuiSetup& g, bool* processes) {
+    Step step;
+    step.args = *split_command(command);
+    return setup_from_step(step, g, processes);
+  };
+  GuiSetup g;
+  bool processes = true;
+  REQUIRE(setup_of("train --model cnn --dataset fashion-mnist --seed 7 --limit-train 6000", g, &processes));
+  CHECK(g.model == "cnn");
+  CHECK(g.seed == 7);
+  CHECK(g.limit_train == 6000);
+  CHECK(g.dataset == "fashion-mnist");
+  CHECK_FALSE(processes);
+  GuiSetup defaults = g;
+  defaults.model = "cnn";
+  apply_model_defaults(defaults);
+  CHECK((g.optimizer == defaults.optimizer && g.lr == defaults.lr && g.batch == defaults.batch));
+  REQUIRE(setup_of("cluster run --ps 2 --workers 3 --mode sync --replicas-to-aggregate 2 --transport processes "
+                   "--model mlp:64 --lr 0.01", g, &processes));
+  CHECK((g.cluster_ps == 2 && g.cluster_workers == 3 && g.cluster_mode == "sync" && g.cluster_backup == 1));
+  CHECK((g.model == "mlp:64" && g.lr == Approx(0.01f) && g.limit_train == 0));
+  CHECK(processes);
+  const GuiSetup before = g;
+  CHECK_FALSE(setup_of("graph --layers 2", g, &processes));
+  CHECK_FALSE(setup_of("train --model cnn --batch many", g, &processes));
+  CHECK_FALSE(setup_of("train --model nonsense", g, &processes));
+  CHECK(g == before);
+}
