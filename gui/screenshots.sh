@@ -26,7 +26,8 @@ for panel in training data graph inside results; do
   shot "$panel" --panel "$panel" --train --frames 240
 done
 shot cluster --panel cluster --cluster --frames 240
-# Processes: kill -9 worker 1 a few seconds in, so the shot shows the launcher's restart.
+# Processes: kill -9 the ps a few seconds in, so the shot shows the launcher's restart and the ps
+# restoring its shard from the last checkpoint.
 descendants() {
   local p
   for p in $(pgrep -P "$1"); do
@@ -34,12 +35,12 @@ descendants() {
     descendants "$p"
   done
 }
-kill_worker_later() {  # ROOT_PID: SIGKILL to the `podlab worker ... --index 1` started under ROOT_PID
+kill_ps_later() {  # ROOT_PID: SIGKILL to the `podlab ps ... --index 0` started under ROOT_PID
   local p
   for _ in $(seq 1 60); do
     sleep 0.25
     for p in $(descendants "$1"); do
-      if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- ' worker .*--index 1 '; then
+      if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- ' ps .*--index 0 '; then
         sleep 3
         kill -9 "$p" 2>/dev/null || true
         return
@@ -47,8 +48,8 @@ kill_worker_later() {  # ROOT_PID: SIGKILL to the `podlab worker ... --index 1` 
     done
   done
 }
-shot cluster-processes --panel cluster --cluster-processes --cluster-epochs 4 --timeout 8 &
-kill_worker_later $!
+shot cluster-processes --panel cluster --cluster-processes --cluster-epochs 4 --timeout 9 &
+kill_ps_later $!
 wait
 shot lesson --lesson 01-hello-graph --lesson-run --frames 120
 shot lesson-zh --lesson 04-cnn --lang zh --frames 30

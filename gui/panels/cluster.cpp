@@ -407,18 +407,21 @@ K8sOptions k8s_options(const GuiState& s) {
   return o;
 }
 
-// `podlab k8s apply` with the same options, as a child whose output (stdout and stderr) the section
-// shows; without kubectl, says how to get it instead.
-void apply_k8s(GuiState& s) {
+// `podlab k8s apply` with the same options (or `podlab k8s status NAME`, to follow the pods), as a
+// child whose output (stdout and stderr) the section shows; without kubectl, says how to get it.
+void apply_k8s(GuiState& s, bool status) {
   if (s.kubectl_path.empty()) {
     s.k8s_message = s.t(Msg::kK8sNoKubectl);
     return;
   }
   const K8sOptions o = k8s_options(s);
-  std::vector<std::string> a = {s.podlab_exe.empty() ? self_exe_path() : s.podlab_exe, "k8s", "apply",
-                                "--name", o.name, "--image", o.image, "--mode", o.mode,
-                                "--ps", std::to_string(o.ps), "--workers", std::to_string(o.workers)};
-  for (const auto& [key, value] : o.training) a.insert(a.end(), {"--" + key, value});
+  const std::string podlab = s.podlab_exe.empty() ? self_exe_path() : s.podlab_exe;
+  std::vector<std::string> a = {podlab, "k8s", "status", o.name};
+  if (!status) {
+    a = {podlab, "k8s", "apply", "--name", o.name, "--image", o.image, "--mode", o.mode,
+         "--ps", std::to_string(o.ps), "--workers", std::to_string(o.workers)};
+    for (const auto& [key, value] : o.training) a.insert(a.end(), {"--" + key, value});
+  }
   const Status st = s.k8s_apply->start(a, /*capture_stderr=*/true);
   s.k8s_message = st.ok() ? "" : st.message();
 }
@@ -451,9 +454,14 @@ void kubernetes(GuiState& s) {
     ImGui::BeginDisabled(s.k8s_apply->running());
     s.k8s_apply_x = ImGui::GetCursorScreenPos().x + 4;
     s.k8s_apply_y = ImGui::GetCursorScreenPos().y + 4;
-    if (ImGui::Button(label(t(Msg::kK8sApply), "k8sapply"))) apply_k8s(s);
-    ImGui::EndDisabled();
+    if (ImGui::Button(label(t(Msg::kK8sApply), "k8sapply"))) apply_k8s(s, false);
     item_tooltip(t(Msg::kTipK8sApply));
+    ImGui::SameLine();
+    s.k8s_status_x = ImGui::GetCursorScreenPos().x + 4;
+    s.k8s_status_y = ImGui::GetCursorScreenPos().y + 4;
+    if (ImGui::Button(label(t(Msg::kK8sStatus), "k8sstatus"))) apply_k8s(s, true);
+    item_tooltip(t(Msg::kTipK8sStatus));
+    ImGui::EndDisabled();
     if (s.kubectl_path.empty()) {
       ImGui::SameLine();
       ImGui::TextDisabled("(kubectl?)");
@@ -488,7 +496,8 @@ void start_cluster_processes(GuiState& s) {
     return;
   }
   s.proc_progress = ProcessProgress{};
-  const Status st = s.processes->start(process_command_line(s));
+  // stderr too: the launcher and the tasks say there what they restart and restore.
+  const Status st = s.processes->start(process_command_line(s), /*capture_stderr=*/true);
   s.cluster_message = st.ok() ? "" : st.message();
 }
 

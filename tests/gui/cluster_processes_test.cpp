@@ -112,7 +112,9 @@ TEST_CASE("Kubernetes Apply runs podlab k8s apply, or says how to get kubectl", 
   testing::HeadlessImGui imgui;
   testing::TempDir dir;
   const std::string fake = (dir.path / "kubectl").string();
-  std::ofstream(fake) << "#!/bin/sh\necho \"fake kubectl $*\"\necho \"$(wc -l) lines of manifests\"\n";
+  // apply: echoes its arguments and counts the manifest lines; get: an empty list.
+  std::ofstream(fake) << "#!/bin/sh\ncase \"$1\" in get) echo '{\"items\":[]}';; "
+                         "*) echo \"fake kubectl $*\"; echo \"$(wc -l) lines of manifests\";; esac\n";
   std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
   ProcessRun apply;
   ClusterSession cluster;
@@ -138,12 +140,22 @@ TEST_CASE("Kubernetes Apply runs podlab k8s apply, or says how to get kubectl", 
     testing::frame(s);
     return apply.view().exit_code >= 0 && !apply.running();
   }, 20));
-  unsetenv("KUBECTL");
-  const ProcessRun::View v = apply.view();
-  std::string out;
-  for (const std::string& l : v.lines) out += l + "\n";
+  auto output = [&apply] {
+    std::string out;
+    for (const std::string& l : apply.view().lines) out += l + "\n";
+    return out;
+  };
+  std::string out = output();
   INFO(out);
-  CHECK(v.exit_code == 0);
+  CHECK(apply.view().exit_code == 0);
   CHECK(out.find("fake kubectl apply -f -") != std::string::npos);
   CHECK(out.find("run mnist applied") != std::string::npos);
+  // Status follows the run: podlab k8s status asks kubectl for the job's Jobs and pods (none here).
+  testing::click(s, ImVec2(s.k8s_status_x, s.k8s_status_y));
+  REQUIRE(wait_until([&] {
+    testing::frame(s);
+    return output().find("run mnist in namespace default") != std::string::npos && !apply.running();
+  }, 20));
+  CHECK(output().find("(no pods)") != std::string::npos);
+  unsetenv("KUBECTL");
 }
