@@ -9,14 +9,18 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "app/command.h"
 #include "app/json_line.h"
 #include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
+#include "cluster/job_desk.h"
 #include "cluster/local_cluster.h"
 #include "cluster/pod_identity.h"
 #include "cluster/task_http.h"
@@ -77,6 +81,7 @@ struct ClusterFlags {
   int metrics_port = 0;       // 0: no HTTP endpoints
   double dns_timeout_s = 60;  // workers: wait this long for the ps names to resolve
   std::string keys_dir;  // --keys (else $PODLAB_KEYS): CURVE key directory for the zmq transport
+  bool wait_for_job = false;  // podlab ps|worker: a server running submitted jobs
 };
 
 // The training flags a task process needs to build the same plan as its launcher (as given, before
@@ -458,7 +463,187 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
   }
 }
 
-// `podlab ps|worker`: one task over zmq. Writes its report (task_main.h) to --report when given.
+void add_task_flags(CLI::App& cmd, ClusterFlags& f);
+
+// One training job of a task over an open transport: set-up, plan, the ps or worker run, the report
+// (task_main.h) to --report when given. *report_json gets the report; returns the exit code.
+int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, TaskMetrics& metrics, JobDesk* desk,
+                 std::string* report_json) {
+  const Role role = task.role;
+  auto fail = [&](const Status& st) {
+    *report_json = task_report_json(task, st, nullptr, nullptr, nullptr, nullptr);
+    metrics.set_phase("failed");
+    return report(st.With(task.name()));
+  };
+  metrics.set_phase("loading");
+  auto setup = make_setup(f.setup);
+  if (!setup.ok()) return fail(setup.status());
+  TrainingPlan plan;
+  Status st = make_plan(f, *setup, &plan);
+  if (!st.ok()) return fail(st);
+  metrics.set_total_steps(plan.total_steps);
+  auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
+  if (!placement.ok()) return fail(placement.status());
+
+  Context ctx;
+  ctx.self = task;
+  ctx.plan = &plan;
+  ctx.placement = &*placement;
+  ctx.transport = transport;
+  ctx.data = &setup->data;
+  ctx.board = metrics.board();
+  ctx.jobs = desk;
+  ProgressFileWriter progress_file(f.progress_file, metrics.board(), task);
+  const bool json = f.json || !stdout_is_terminal();
+  ClusterPrinter printer(json, plan);
+  MetricsObserver observer(&metrics, &printer);
+  const bool chief = role == Role::kWorker && task.index == 0;
+  if (chief) printer.leave_on_sigterm();
+  if (chief)
+    ctx.observer = &observer;
+  else
+    ctx.stop = &g_cluster_stop;
+  if (g_cluster_stop && !chief) return fail(Status::Error(StatusCode::kInterrupted, "interrupted during set-up"));
+  int code = 0;
+  if (role == Role::kPs) {
+    auto server = PsServer::create(ctx);
+    if (!server.ok()) return fail(server.status());
+    metrics.set_phase("training");
+    metrics.set_ready(true);
+    st = (*server)->run();
+    if (!f.wait_for_job) transport->shutdown();
+    const PsStats ps = (*server)->stats();
+    const auto counters = transport->counters();
+    *report_json = task_report_json(task, st, &ps, nullptr, nullptr, &counters.at(0));
+  } else {
+    auto worker = Worker::create(ctx);
+    if (!worker.ok()) return fail(worker.status());
+    metrics.set_phase("training");
+    metrics.set_ready(true);
+    st = (*worker)->run();
+    if (!f.wait_for_job) transport->shutdown();
+    const WorkerStats ws = (*worker)->stats();
+    const auto counters = transport->counters();
+    *report_json = task_report_json(task, st, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
+    if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
+  }
+  if (!f.report_file.empty()) {
+    std::ofstream out(f.report_file);
+    out << *report_json << "\n";
+    if (!out) return report(Status::Io("cannot write the task report " + f.report_file));
+  }
+  metrics.set_phase(st.ok() ? "done" : "failed");
+  if (!st.ok()) return report(st.With(task.name()));
+  return code;
+}
+
+// A job's training flags (`podlab submit` sends them as task_args() makes them) over the server's own
+// flags (cluster, index, ports, files, keys stay the server's).
+Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& job_text, int64_t* id) {
+  std::vector<std::string> args;
+  try {
+    const auto j = nlohmann::json::parse(job_text);
+    *id = j.at("id").get<int64_t>();
+    args = j.at("args").get<std::vector<std::string>>();
+  } catch (const std::exception& e) {
+    return Status::Config(std::string("a malformed job: ") + e.what());
+  }
+  ClusterFlags f;
+  CLI::App app("job");
+  add_task_flags(app, f);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return Status::Usage(std::string("the job's flags: ") + e.what());
+  }
+  f.cluster_spec = server.cluster_spec;
+  f.index = server.index;
+  f.report_file = server.report_file;
+  f.progress_file = server.progress_file;
+  f.metrics_port = server.metrics_port;
+  f.dns_timeout_s = server.dns_timeout_s;
+  f.keys_dir = server.keys_dir;
+  f.connect_timeout_s = server.connect_timeout_s;
+  f.ps = server.ps;
+  f.workers = server.workers;
+  f.wait_for_job = true;
+  return f;
+}
+
+// A wait-for-job worker: asks ps 0 for a job newer than the last it ran (JOB), runs it, the chief
+// hands the report to ps 0 (RESULT); until ps 0 answers STOP (exit 0) or nothing for --peer-timeout-s.
+int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport* transport, TaskMetrics& metrics) {
+  using Clock = std::chrono::steady_clock;
+  const TaskId ps0{Role::kPs, 0};
+  int64_t last_job = 0;
+  uint32_t seq = 1u << 31;  // never a training request's number
+  Clock::time_point heard = Clock::now();
+  // Sends one request to ps 0 and waits up to 500 ms for its answer.
+  auto ask = [&](MessageType type, int64_t step, const std::string& text, MessageHeader* answer, Bytes* bytes) {
+    MessageHeader h;
+    h.type = type;
+    h.sender_role = Role::kWorker;
+    h.sender_index = static_cast<uint16_t>(task.index);
+    h.step = step;
+    h.seq = ++seq;
+    Status st = transport->send(task, ps0, text.empty() ? encode_message(h, nullptr) : encode_text_message(h, text));
+    if (!st.ok()) return st;
+    const Clock::time_point until = Clock::now() + std::chrono::milliseconds(500);
+    while (Clock::now() < until) {
+      Envelope env;
+      if (transport->receive(task, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
+      auto a = decode_message(env.bytes);
+      if (!a.ok() || env.from != ps0 || a->seq != h.seq || !check_message_range(*a, 1, 0).ok()) continue;
+      heard = Clock::now();
+      *answer = *a;
+      *bytes = std::move(env.bytes);
+      return Status::Ok();
+    }
+    return Status::Error(StatusCode::kNetwork, "no answer");
+  };
+  metrics.set_phase("waiting-for-job");
+  metrics.set_ready(true);
+  for (;;) {
+    if (g_cluster_stop) return report(Status::Error(StatusCode::kInterrupted, task.name() + " interrupted by a signal"));
+    if (Clock::now() - heard > std::chrono::milliseconds(static_cast<int64_t>(server.peer_timeout_s * 1000)))
+      return report(Status::Network(task.name() + ": ps:0 has not answered for " + std::to_string(static_cast<int>(server.peer_timeout_s)) +
+                                    " s while this worker waited for a job; giving up (--peer-timeout-s)"));
+    MessageHeader a;
+    Bytes bytes;
+    Status st = ask(MessageType::kJob, last_job, "", &a, &bytes);
+    if (st.ok() && a.type == MessageType::kStop) {
+      std::fprintf(stderr, "podlab: %s: the servers were shut down (podlab submit --shutdown)\n", task.name().c_str());
+      return 0;
+    }
+    if (!st.ok() || a.type != MessageType::kJob || a.count == 0) {
+      if (!st.ok() && st.code() != StatusCode::kNetwork) return report(st.With(task.name()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    int64_t id = a.step;
+    auto f = job_flags(server, read_text(bytes.data(), a), &id);
+    last_job = a.step;
+    std::string report_json;
+    int code = 0;
+    if (!f.ok()) {
+      code = report(f.status().With(task.name() + ": job " + std::to_string(id)));
+      report_json = task_report_json(task, f.status(), nullptr, nullptr, nullptr, nullptr);
+    } else {
+      std::fprintf(stderr, "podlab: %s: running job %lld\n", task.name().c_str(), static_cast<long long>(id));
+      code = run_task_job(*f, task, transport, metrics, nullptr, &report_json);
+    }
+    metrics.set_phase("waiting-for-job");
+    if (task.index == 0)  // the chief hands the job's report to ps 0, for the client
+      for (int tries = 0; tries < 20; ++tries)
+        if (ask(MessageType::kResult, id, report_json, &a, &bytes).ok() && a.type == MessageType::kResult) break;
+    (void)code;
+    heard = Clock::now();
+  }
+}
+
+// `podlab ps|worker`: one task over zmq; with --wait-for-job, a server running one submitted job after
+// another.
 int run_task(ClusterFlags& f, Role role) {
   // SIGINT/SIGTERM from the start of the slow set-up. SIGINT: the chief stops the cluster politely
   // (STOP, checkpoint, exit 130). SIGTERM (a pod going away): the chief checkpoints and exits 143
@@ -516,71 +701,180 @@ int run_task(ClusterFlags& f, Role role) {
   };
   Status dns_status = wait_for_dns(peer_hosts(tc.cluster, tc.task), dns);
   if (!dns_status.ok()) return report(dns_status.With(tc.task.name()));
-  metrics.set_phase("loading");
   const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);
-
-  auto setup = make_setup(f.setup);
-  if (!setup.ok()) return report(setup.status());
-  TrainingPlan plan;
-  Status st = make_plan(f, *setup, &plan);
-  if (!st.ok()) return report(st);
-  metrics.set_total_steps(plan.total_steps);
-  auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
-  if (!placement.ok()) return report(placement.status());
   auto transport = make_transport("zmq", net);
   if (!transport.ok()) return report(transport.status().With(tc.task.name()));
+  std::string report_json;
+  if (!f.wait_for_job) return run_task_job(f, tc.task, transport->get(), metrics, nullptr, &report_json);
 
-  Context ctx;
-  ctx.self = tc.task;
-  ctx.plan = &plan;
-  ctx.placement = &*placement;
-  ctx.transport = transport->get();
-  ctx.data = &setup->data;
-  ctx.board = metrics.board();
-  ProgressFileWriter progress_file(f.progress_file, metrics.board(), tc.task);
+  if (role == Role::kWorker) {
+    const int code = serve_worker_jobs(f, tc.task, transport->get(), metrics);
+    (*transport)->shutdown();
+    return code;
+  }
+  JobDesk desk(transport->get(), tc.task);
+  metrics.set_phase("waiting-for-job");
+  metrics.set_ready(true);
+  Status st = serve_ps_jobs(
+      transport->get(), tc.task, &desk,
+      [&](const JobOrder& order) {
+        int64_t id = order.id;
+        auto jf = job_flags(f, order.text, &id);
+        std::fprintf(stderr, "podlab: %s: running job %lld\n", tc.task.name().c_str(), static_cast<long long>(id));
+        std::string ps_report;
+        const int code = jf.ok() ? run_task_job(*jf, tc.task, transport->get(), metrics, &desk, &ps_report)
+                                 : report(jf.status().With(tc.task.name() + ": job " + std::to_string(id)));
+        if (code != 0 && tc.task.index == 0)  // the job did not run here: tell the client why
+          desk.fail_job(id, jf.ok() ? ps_report : task_report_json(tc.task, jf.status(), nullptr, nullptr, nullptr, nullptr));
+        metrics.set_phase("waiting-for-job");
+      },
+      &g_cluster_stop, 2000);
+  (*transport)->shutdown();
+  return report(st.With(tc.task.name()));
+}
+
+// `podlab submit`: hands a job to wait-for-job servers and waits for its report (PROTOCOL.md, "Jobs"),
+// or shuts them down. Exit code: the job's (the chief's report), 6 when the servers do not answer.
+int run_submit(ClusterFlags& f, bool shutdown) {
+  using Clock = std::chrono::steady_clock;
+  if (f.cluster_spec.empty()) return report(Status::Usage("podlab submit needs --cluster (the servers' cluster spec)"));
+  auto spec = load_cluster_spec(f.cluster_spec);
+  if (!spec.ok()) return report(spec.status());
+  if (!curve_keys_dir(f.keys_dir).empty())
+    return report(Status::Usage("podlab submit does not speak CURVE yet: run the servers without --keys/PODLAB_KEYS"));
+  if (!shutdown) {
+    auto mode = SyncMode::parse(f.mode);
+    if (!mode.ok()) return report(mode.status());
+  }
+  catch_stop_signals();
+  const TaskId me{Role::kClient, 0};
+  TransportConfig net;
+  net.cluster = *spec;
+  net.local = {me};
+  const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
+  ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);
+  auto transport = make_transport("zmq", net);
+  if (!transport.ok()) return report(transport.status());
+  Transport& t = **transport;
+  const int64_t id = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string text = nlohmann::json{{"id", id}, {"args", task_args(f, false)}}.dump();
+  uint32_t seq = 0;
+  auto send = [&](int ps, MessageType type, const std::string& payload) {
+    MessageHeader h;
+    h.type = type;
+    h.sender_role = Role::kClient;
+    h.shard = static_cast<uint32_t>(ps);
+    h.step = id;
+    h.seq = ++seq;
+    return t.send(me, TaskId{Role::kPs, ps}, payload.empty() ? encode_message(h, nullptr) : encode_text_message(h, payload));
+  };
+  // Sends `type` to every ps in `which` until each answers (re-sending every 500 ms, for at most the
+  // connect timeout); answers[k] gets ps k's answer.
+  std::map<int, std::pair<MessageHeader, Bytes>> answers;
+  int busy = -1;  // a ps that answered JOB with "busy" in the last round
+  auto ask_all = [&](const std::vector<int>& which, MessageType type, const std::string& payload) -> Status {
+    answers.clear();
+    const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(f.connect_timeout_s * 1000));
+    while (answers.size() < which.size()) {
+      if (g_cluster_stop) return Status::Error(StatusCode::kInterrupted, "podlab submit interrupted");
+      if (Clock::now() > give_up && busy >= 0)
+        return Status::Network("ps:" + std::to_string(busy) + " is busy with another job (or shutting down); submit again when it is done");
+      if (Clock::now() > give_up)
+        return Status::Network("no answer from the servers (ps:" + std::to_string(which[answers.size()]) + " at " +
+                               spec->address(TaskId{Role::kPs, which[answers.size()]}) + ") within --connect-timeout-s; are they running with --wait-for-job?");
+      std::map<uint32_t, int> asked;  // seq -> ps
+      for (int k : which)
+        if (!answers.count(k)) {
+          PODLAB_RETURN_IF_ERROR(send(k, type, payload));
+          asked[seq] = k;
+        }
+      const Clock::time_point until = Clock::now() + std::chrono::milliseconds(500);
+      while (Clock::now() < until && answers.size() < which.size()) {
+        Envelope env;
+        if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
+        auto h = decode_message(env.bytes);
+        if (!h.ok() || !check_message_range(*h, spec->num_ps(), 0).ok() || h->step != id) continue;
+        auto it = asked.find(h->seq);
+        if (it == asked.end() || env.from != TaskId{Role::kPs, it->second}) continue;
+        if (type == MessageType::kJob && h->type == MessageType::kJob && h->aux == 1) {
+          busy = it->second;  // still lingering after the last job: ask again
+          continue;
+        }
+        answers[it->second] = {*h, std::move(env.bytes)};
+      }
+    }
+    return Status::Ok();
+  };
+  std::vector<int> every_ps;
+  for (int k = 0; k < spec->num_ps(); ++k) every_ps.push_back(k);
   const bool json = f.json || !stdout_is_terminal();
-  ClusterPrinter printer(json, plan);
-  MetricsObserver observer(&metrics, &printer);
-  const bool chief = role == Role::kWorker && tc.task.index == 0;
-  if (chief) printer.leave_on_sigterm();
-  if (chief)
-    ctx.observer = &observer;
-  else
-    ctx.stop = &g_cluster_stop;
-  if (g_cluster_stop && !chief) return report(Status::Error(StatusCode::kInterrupted, "interrupted during set-up"));
-  std::string task_report;
-  int code = 0;
-  if (role == Role::kPs) {
-    auto server = PsServer::create(ctx);
-    if (!server.ok()) return report(server.status());
-    metrics.set_phase("training");
-    metrics.set_ready(true);
-    st = (*server)->run();
-    (*transport)->shutdown();
-    const PsStats ps = (*server)->stats();
-    const auto counters = (*transport)->counters();
-    task_report = task_report_json(tc.task, st, &ps, nullptr, nullptr, &counters.at(0));
-  } else {
-    auto worker = Worker::create(ctx);
-    if (!worker.ok()) return report(worker.status());
-    metrics.set_phase("training");
-    metrics.set_ready(true);
-    st = (*worker)->run();
-    (*transport)->shutdown();
-    const WorkerStats ws = (*worker)->stats();
-    const auto counters = (*transport)->counters();
-    task_report = task_report_json(tc.task, st, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
-    if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
+  if (shutdown) {
+    Status st = ask_all(every_ps, MessageType::kStop, "");
+    t.shutdown();
+    if (!st.ok()) return report(st);
+    if (json) JsonLine().add("event", "shutdown").add("ps", spec->num_ps()).print();
+    else std::printf("shut down %d ps task(s); the workers follow within a few seconds\n", spec->num_ps());
+    return 0;
   }
-  if (!f.report_file.empty()) {
-    std::ofstream out(f.report_file);
-    out << task_report << "\n";
-    if (!out) return report(Status::Io("cannot write the task report " + f.report_file));
+  // ps 0 last: workers learn the job from ps 0, so by then every other ps has taken it.
+  std::vector<int> others(every_ps.begin() + 1, every_ps.end());
+  Status st = others.empty() ? Status::Ok() : ask_all(others, MessageType::kJob, text);
+  if (st.ok()) st = ask_all({0}, MessageType::kJob, text);
+  if (!st.ok()) {
+    t.shutdown();
+    return report(st);
   }
-  metrics.set_phase(st.ok() ? "done" : "failed");
-  if (!st.ok()) return report(st.With(tc.task.name()));
-  return code;
+  if (json) JsonLine().add("event", "submitted").add("job", id).add("ps", spec->num_ps()).print();
+  else std::printf("job %lld submitted to %d ps task(s); waiting for its report\n", static_cast<long long>(id), spec->num_ps());
+  std::fflush(stdout);
+  // Wait for the chief's report at ps 0; it answers HEARTBEAT while the job runs.
+  std::string result;
+  for (;;) {
+    st = ask_all({0}, MessageType::kResult, "");
+    if (!st.ok()) break;
+    const auto& [h, bytes] = answers.at(0);
+    if (h.type == MessageType::kResult && h.count > 0) {
+      result = read_text(bytes.data(), h);
+      break;
+    }
+    if (h.type == MessageType::kResult) {
+      st = Status::Network("ps:0 no longer knows job " + std::to_string(id) + " (was it restarted?)");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  t.shutdown();
+  if (!st.ok()) return report(st);
+  try {
+    const auto r = nlohmann::json::parse(result);
+    const int code = r.at("code").get<int>();
+    const std::string message = r.at("message").get<std::string>();
+    const nlohmann::json c = r.value("chief", nlohmann::json::object());
+    if (json) {
+      JsonLine line;
+      line.add("event", "result").add("job", id).add("code", code).add("task", r.at("task").get<std::string>()).add("message", message);
+      if (!c.empty())
+        line.add("test_accuracy", c.at("test_accuracy").get<double>())
+            .add("test_loss", c.at("test_loss").get<double>())
+            .add("steps", c.at("steps").get<int64_t>())
+            .add("epochs", c.at("epochs_completed").get<int64_t>())
+            .add("seconds", c.at("seconds").get<double>())
+            .add("interrupted", c.at("interrupted").get<bool>());
+      line.print();
+    } else if (!c.empty()) {
+      std::printf("job %lld: exit %d, test accuracy %.4f (test loss %.4f, %lld steps, %.1f s)%s%s\n", static_cast<long long>(id), code,
+                  c.at("test_accuracy").get<double>(), c.at("test_loss").get<double>(),
+                  static_cast<long long>(c.at("steps").get<int64_t>()), c.at("seconds").get<double>(),
+                  message.empty() ? "" : ": ", message.c_str());
+    } else {
+      std::printf("job %lld: exit %d: %s\n", static_cast<long long>(id), code, message.c_str());
+    }
+    if (code != 0 && !message.empty()) std::fprintf(stderr, "podlab: error: job %lld: %s\n", static_cast<long long>(id), message.c_str());
+    return code;
+  } catch (const std::exception& e) {
+    return report(Status::Network(std::string("the job's report from ps:0 is malformed: ") + e.what()));
+  }
 }
 
 // Heartbeats, timeouts and ps checkpoints: the same for `cluster run` and single tasks.
@@ -631,6 +925,8 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--keys", f.keys_dir, "CURVE key directory (podlab keys generate): encrypt and authenticate every link; default $PODLAB_KEYS");
   cmd.add_option("--report", f.report_file, "Write this task's final counters as JSON to FILE (used by cluster run)");
   cmd.add_flag("--json", f.json, "Print one JSON object per line, even on a terminal");
+  cmd.add_flag("--wait-for-job", f.wait_for_job,
+               "Stay up and run the jobs `podlab submit` sends, one after another, until `podlab submit --shutdown`");
 }
 
 }  // namespace
@@ -675,6 +971,26 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   CLI::App* ps = root.add_subcommand("ps", "Run one parameter-server task of a cluster (zmq; --cluster/--index or TF_CONFIG)");
   add_task_flags(*ps, *pf);
   ps->callback([pf, &exit_code] { exit_code = run_task(*pf, Role::kPs); });
+  auto sf = std::make_shared<ClusterFlags>();
+  auto shutdown = std::make_shared<bool>(false);
+  CLI::App* submit = root.add_subcommand("submit", "Run a training job on servers started with --wait-for-job, print its report and exit with its code");
+  add_setup_flags(*submit, sf->setup);
+  add_fault_flags(*submit, *sf);
+  submit->add_option("--cluster", sf->cluster_spec, "The servers' cluster spec, JSON or file")->required();
+  submit->add_option("--placement", sf->placement, "round-robin or balanced")->capture_default_str()->check(CLI::IsMember({"round-robin", "balanced"}));
+  submit->add_option("--mode", sf->mode, "async, sync or ssp:K")->capture_default_str();
+  submit->add_option("--replicas-to-aggregate", sf->replicas, "sync: gradients averaged per step (default: all workers)")->check(CLI::Range(1, 64));
+  submit->add_option("--max-steps", sf->max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
+  submit->add_option("--eval-limit", sf->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
+  submit->add_option("--retry-ms", sf->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
+  submit->add_option("--connect-timeout-s", sf->connect_timeout_s, "Give up (exit 6) when a server does not answer this long")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  submit->add_option("--keys", sf->keys_dir, "CURVE keys: not supported by submit yet (an error)");
+  submit->add_flag("--shutdown", *shutdown, "Instead of a job: tell the servers to exit 0 (ps tasks at once, workers at their next poll)");
+  submit->add_flag("--json", sf->json, "Print one JSON object per line, even on a terminal");
+  submit->callback([sf, shutdown, &exit_code] { exit_code = run_submit(*sf, *shutdown); });
+
   auto wf = std::make_shared<ClusterFlags>();
   CLI::App* worker = root.add_subcommand("worker", "Run one worker task of a cluster (worker 0 is the chief; zmq)");
   add_task_flags(*worker, *wf);

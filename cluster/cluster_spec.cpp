@@ -72,7 +72,7 @@ Result<json> parse_json(const std::string& text, const char* what) {
 
 }  // namespace
 
-const char* role_name(Role role) { return role == Role::kPs ? "ps" : "worker"; }
+const char* role_name(Role role) { return role == Role::kPs ? "ps" : role == Role::kClient ? "client" : "worker"; }
 
 std::string TaskId::name() const { return std::string(role_name(role)) + ":" + std::to_string(index); }
 
@@ -109,6 +109,7 @@ const std::string& ClusterSpec::address(const TaskId& t) const {
 }
 
 bool ClusterSpec::contains(const TaskId& t) const {
+  if (t.role == Role::kClient) return false;
   return t.index >= 0 && t.index < (t.role == Role::kPs ? num_ps() : num_workers());
 }
 

@@ -14,8 +14,9 @@
 namespace podlab {
 
 // The two roles a task can have. Worker 0 is the chief.
-enum class Role : uint8_t { kPs = 0, kWorker = 1 };
-const char* role_name(Role role);  // "ps" | "worker"
+// kClient: `podlab submit`, talking to wait-for-job servers; never part of a cluster spec.
+enum class Role : uint8_t { kPs = 0, kWorker = 1, kClient = 2 };
+const char* role_name(Role role);  // "ps" | "worker" | "client"
 
 // One task: role and index within its job. name() is "ps:0" / "worker:3".
 struct TaskId {

@@ -99,6 +99,8 @@ struct ClusterEpochReport {
   EvalResult test;
   double elapsed_s = 0;
 };
+class JobDesk;  // job_desk.h
+
 class ChiefObserver {
  public:
   virtual ~ChiefObserver() = default;
@@ -122,6 +124,9 @@ struct Context {
   // Optional, ps and non-chief workers: set (by a signal handler) to end the task promptly with
   // kInterrupted. The chief asks its observer instead (it stops the whole cluster).
   const volatile std::sig_atomic_t* stop = nullptr;
+  // Optional, ps of a wait-for-job server: JOB/RESULT/client messages go there; the run ends when
+  // the chief has reported the job's result.
+  JobDesk* jobs = nullptr;
 };
 
 // Staleness buckets: 0, 1, 2, 3, 4-7, 8-15, 16-31, 32+ (updates applied between a gradient's

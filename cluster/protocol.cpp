@@ -38,7 +38,7 @@ uint64_t get64(const uint8_t* p) {
   return v;
 }
 
-bool known_type(uint8_t t) { return t >= 1 && t <= 7; }
+bool known_type(uint8_t t) { return t >= 1 && t <= 9; }
 
 }  // namespace
 
@@ -70,6 +70,8 @@ const char* message_type_name(MessageType t) {
     case MessageType::kStop: return "STOP";
     case MessageType::kHeartbeat: return "HEARTBEAT";
     case MessageType::kSnapshot: return "SNAPSHOT";
+    case MessageType::kJob: return "JOB";
+    case MessageType::kResult: return "RESULT";
   }
   return "?";
 }
@@ -119,7 +121,7 @@ Result<MessageHeader> decode_message(const uint8_t* p, size_t size) {
                std::to_string(kProtocolVersion) + " (run the same podlab on every task)");
   if (get32(p + kOffHeaderCrc) != wire_crc32c(p, kOffHeaderCrc)) return bad("header checksum mismatch");
   if (!known_type(p[kOffType])) return bad("unknown message type " + std::to_string(p[kOffType]));
-  if (p[kOffRole] > 1) return bad("unknown sender role " + std::to_string(p[kOffRole]));
+  if (p[kOffRole] > 2) return bad("unknown sender role " + std::to_string(p[kOffRole]));
   if (get16(p + kOffReserved) != 0) return bad("reserved header bytes are not zero");
   MessageHeader h;
   h.type = static_cast<MessageType>(p[kOffType]);
@@ -140,6 +142,19 @@ Result<MessageHeader> decode_message(const uint8_t* p, size_t size) {
   return h;
 }
 
+Bytes encode_text_message(MessageHeader h, const std::string& text) {
+  h.aux = static_cast<uint32_t>(text.size());
+  h.offset = 0;
+  h.count = static_cast<uint32_t>((text.size() + 3) / 4);
+  std::vector<float> words(h.count, 0.0f);
+  if (!text.empty()) std::memcpy(words.data(), text.data(), text.size());
+  return encode_message(h, words.data());
+}
+
+std::string read_text(const uint8_t* bytes, const MessageHeader& h) {
+  return std::string(reinterpret_cast<const char*>(bytes + kHeaderBytes), h.count ? h.aux : 0);
+}
+
 void read_payload(const uint8_t* bytes, const MessageHeader& h, float* out) {
   std::memcpy(out, bytes + kHeaderBytes, static_cast<size_t>(h.count) * sizeof(float));
 }
@@ -148,6 +163,14 @@ Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_
   const std::string what = h.debug_string() + ": ";
   if (h.shard >= static_cast<uint32_t>(num_shards))
     return Status::Network(what + "shard out of range (" + std::to_string(num_shards) + " shards)");
+  if (h.type == MessageType::kJob || h.type == MessageType::kResult) {
+    if (h.offset != 0) return Status::Network(what + "text starts at offset 0");
+    if (h.count == 0 ? h.aux > 1 : (h.aux > kMaxTextBytes || h.count != (h.aux + 3) / 4))
+      return Status::Network(what + "text length (aux) and words (count) disagree, or the text is over 1 MiB");
+    return Status::Ok();
+  }
+  if (h.sender_role == Role::kClient && h.type != MessageType::kStop)
+    return Status::Network(what + "a client sends only JOB, RESULT and STOP");
   const bool state = h.type == MessageType::kSnapshot && h.sender_role == Role::kPs;
   if (static_cast<size_t>(h.offset) + h.count > (state ? (size_t{h.aux} + 1) * shard_floats : shard_floats))
     return Status::Network(what + "floats [" + std::to_string(h.offset) + ", " + std::to_string(h.offset + size_t{h.count}) +

@@ -22,6 +22,7 @@ inline constexpr uint16_t kProtocolVersion = 1;
 inline constexpr size_t kHeaderBytes = 48;
 inline constexpr uint32_t kMaxPayloadFloats = 1u << 28;  // 1 GiB of floats per message
 inline constexpr uint32_t kMaxSnapshotSlotBlocks = 8;   // optimiser slot blocks in a ps SNAPSHOT (adam: 2)
+inline constexpr uint32_t kMaxTextBytes = 1u << 20;     // a JOB's or RESULT's text
 
 enum class MessageType : uint8_t {
   kInit = 1,    // chief -> ps: initial values of the whole shard; answered by kParams
@@ -34,6 +35,12 @@ enum class MessageType : uint8_t {
   kHeartbeat = 6,  // worker -> ps: no floats, "I am alive"; ps -> worker: no floats, the answer
   kSnapshot = 7,   // chief -> ps: no floats, "send me your state"; ps -> chief: the shard's values
                    //   followed by `aux` blocks of optimiser slots (count = (1 + aux) * shard size)
+  // Wait-for-job servers (PROTOCOL.md, "Jobs"); text payloads: `aux` bytes of UTF-8 JSON, zero-padded
+  // to count = ceil(aux / 4) words. `step` is the job id.
+  kJob = 8,     // client -> ps: a job (text), answered by JOB (no text; aux 0 accepted, 1 busy);
+                // worker -> ps 0: no text, "a job newer than `step`?", answered by JOB (text) or HEARTBEAT
+  kResult = 9,  // chief -> ps 0: the job's final report (text), answered by RESULT (no text);
+                // client -> ps 0: no text, "is job `step` done?", answered by RESULT (text) or HEARTBEAT
 };
 const char* message_type_name(MessageType t);
 
@@ -67,13 +74,19 @@ void encode_message_into(const MessageHeader& header, const float* floats, Bytes
 Result<MessageHeader> decode_message(const uint8_t* bytes, size_t size);
 inline Result<MessageHeader> decode_message(const Bytes& b) { return decode_message(b.data(), b.size()); }
 
+// A JOB or RESULT carrying `text` (header.aux and count are set from it; at most kMaxTextBytes).
+Bytes encode_text_message(MessageHeader header, const std::string& text);
+// The text of a decoded JOB or RESULT that passed check_message_range.
+std::string read_text(const uint8_t* bytes, const MessageHeader& header);
+
 // Copies the payload of an already decoded message into `out` (header.count floats).
 void read_payload(const uint8_t* bytes, const MessageHeader& header, float* out);
 
 // Checks that a decoded message fits a shard of `shard_floats` floats and that the fields its type
 // needs are right: offset + count within the shard, kInit/kPush/kParams cover the whole shard,
 // kPull/kStop/kHeartbeat and a worker's kSnapshot carry no floats; a ps's kSnapshot carries
-// (1 + aux) whole shards (aux <= 8). `num_shards` bounds header.shard.
+// (1 + aux) whole shards (aux <= 8); JOB and RESULT carry ceil(aux / 4) words of text or nothing
+// (aux 0 or 1). `num_shards` bounds header.shard.
 Status check_message_range(const MessageHeader& header, int num_shards, size_t shard_floats);
 
 }  // namespace podlab

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cluster/job_desk.h"
 #include "engine/checkpoint.h"
 
 namespace podlab {
@@ -151,10 +152,13 @@ Status PsServer::run() {
       if (now - last_publish_ > std::chrono::milliseconds(250)) publish();
       continue;
     }
+    const Clock::time_point before = last_message_;
     last_message_ = now;
     if (env.from.role == Role::kWorker) last_worker = now;
     handle(env);
-    if (!send_error_.ok() || !lost_state_.ok()) break;
+    if (desk_message_) last_message_ = before;  // job traffic does not keep a stopped ps lingering
+    desk_message_ = false;
+    if (!send_error_.ok() || !lost_state_.ok() || job_over_) break;
     if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) publish();
   }
   stopped_ = true;
@@ -173,6 +177,11 @@ void PsServer::handle(Envelope& env) {
   auto decoded = decode_message(env.bytes);
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
   const MessageHeader& h = *decoded;
+  if (ctx_.jobs && ctx_.jobs->handle(env, h)) {
+    desk_message_ = true;
+    job_over_ = ctx_.jobs->job_over();
+    return;
+  }
   Status range = check_message_range(h, ctx_.placement->num_shards(), shard_->size());
   if (range.ok() && (h.shard != static_cast<uint32_t>(ctx_.self.index) || TaskId{h.sender_role, h.sender_index} != env.from ||
                      h.sender_index >= ctx_.plan->num_workers || h.type == MessageType::kParams))

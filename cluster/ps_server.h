@@ -82,7 +82,9 @@ class PsServer {
   // sync: the current step's accepted gradients by worker index (ordered, so the sum is deterministic)
   std::map<int, std::pair<uint32_t, FloatBuffer>> accum_;  // worker -> (samples, gradient)
   Status send_error_;
-  Status lost_state_;  // set by a PUSH before INIT: this ps restarted without a checkpoint
+  Status lost_state_;
+  bool job_over_ = false;
+  bool desk_message_ = false;  // the message handle() just took was the desk's  // a wait-for-job server's chief reported the job's result (Context::jobs)  // set by a PUSH before INIT: this ps restarted without a checkpoint
   Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 
   PsStats st_;  // the run() thread's counters (st_.step is the shard's version)

@@ -3,7 +3,8 @@
 //   ps task      one ROUTER bound to its address from the cluster spec (127.0.0.1 when the spec says
 //                127.0.0.1 or localhost, every interface otherwise, as a pod must); it answers a worker
 //                by the routing id the worker's DEALER announced.
-//   worker task  one DEALER per ps, routing id = the task name ("worker:3"), connected to the ps's
+//   worker task  (and `podlab submit`, routing id "client:0")
+//                one DEALER per ps, routing id = the task name ("worker:3"), connected to the ps's
 //                address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
 //                for the connection (libzmq reconnects every 100 ms, backing off to 2 s) at most
 //                kConnectTimeout, then fails with a kNetwork error naming the ps and its address.
@@ -229,8 +230,8 @@ class ZmqTransport : public Transport {
     if (it == endpoints_.end()) return Status::Internal(from.name() + " is not local to this zmq transport");
     Endpoint& ep = *it->second;
     std::lock_guard<std::mutex> lock(ep.mu);
-    if (from.role == Role::kWorker && to.role == Role::kPs) return send_to_ps(from, to, ep, std::move(bytes));
-    if (from.role == Role::kPs && to.role == Role::kWorker) {
+    if (from.role != Role::kPs && to.role == Role::kPs) return send_to_ps(from, to, ep, std::move(bytes));
+    if (from.role == Role::kPs && to.role != Role::kPs) {
       void* s = ep.router.get();
       const std::string id = to.name();
       if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
@@ -514,7 +515,8 @@ class ZmqTransport : public Transport {
     if (id.rfind("worker:", 0) == 0 && id.size() > 7 && id.size() < 13 &&
         std::all_of(id.begin() + 7, id.end(), [](char c) { return c >= '0' && c <= '9'; }))
       from.index = std::atoi(id.c_str() + 7);
-    if (from.index < 0 || !config().cluster.contains(from))
+    if (id == "client:0") from = TaskId{Role::kClient, 0};  // podlab submit (wait-for-job servers)
+    if (from.index < 0 || (!config().cluster.contains(from) && from.role != Role::kClient))
       return drop(self, "a peer that is not a worker of the cluster (routing id '" + printable(id) + "')");
     if (frames.size() != 2) return drop(self, from.name() + ": " + std::to_string(frames.size()) + " frames, expected 1");
     return accept(self, from, std::move(frames[1]), out);

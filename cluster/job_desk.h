@@ -1,0 +1,56 @@
+// Wait-for-job servers (`podlab ps|worker --wait-for-job`, `podlab submit`; PROTOCOL.md, "Jobs").
+// Every ps keeps a JobDesk: the job the client handed in, and (ps 0) the chief's final report for the
+// client. Workers ask ps 0 for a job newer than the last one they ran. Messages reach the desk from
+// the ps's idle loop (serve_ps_jobs) or, while a job trains, from PsServer::run (Context::jobs).
+#pragma once
+
+#include <csignal>
+#include <functional>
+#include <string>
+
+#include "cluster/protocol.h"
+#include "cluster/transport.h"
+
+namespace podlab {
+
+struct JobOrder {
+  int64_t id = 0;    // chosen by the client (milliseconds since the epoch), > 0
+  std::string text;  // JSON: {"id": ID, "args": ["--epochs", "2", ...]}
+};
+
+class JobDesk {
+ public:
+  JobDesk(Transport* transport, TaskId self) : transport_(transport), self_(self) {}
+
+  // Answers JOB, RESULT and any client message; returns false for anything else (training traffic).
+  bool handle(const Envelope& env, const MessageHeader& h);
+
+  bool has_new_job() const { return fresh_; }
+  JobOrder start_job();           // the new job, now running
+  void finish_job();              // the run ended (the ps serves jobs again)
+  bool job_over() const { return running_ && result_id_ == job_.id; }  // the chief reported: end the run
+  // ps 0: what the client gets when the job could not even start here (bad flags, missing data).
+  void fail_job(int64_t id, const std::string& report_json);
+  bool shutdown() const { return shutdown_; }
+
+ private:
+  void reply(const TaskId& to, MessageType type, const MessageHeader& request, uint32_t aux, const std::string& text);
+  static MessageHeader JobHeader(const MessageHeader& request, int64_t id);  // the request, step = id
+
+  Transport* transport_;
+  TaskId self_;
+  JobOrder job_;
+  bool fresh_ = false, running_ = false, shutdown_ = false;
+  int64_t result_id_ = 0;
+  std::string result_;
+};
+
+// The idle loop of a wait-for-job ps: answers the desk's messages, answers STOP to a PUSH (a worker
+// still in the last job), and calls run_job for each new job (it builds the plan and runs a
+// PsServer whose Context::jobs is `desk`). Returns after the client's STOP (once linger_ms have
+// passed, so polling workers hear it), or kInterrupted when *stop is set.
+Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
+                     const std::function<void(const JobOrder&)>& run_job, const volatile std::sig_atomic_t* stop,
+                     int linger_ms);
+
+}  // namespace podlab
