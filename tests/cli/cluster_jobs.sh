@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Wait-for-job servers on 127.0.0.1: 2 ps + 2 workers started with --wait-for-job, then
+#   - podlab submit runs an async job, then a sync job, on the same servers: each prints the chief's
+#     report and exits 0, and the servers stay up in between;
+#   - a job the servers cannot run (an unknown dataset) comes back as its exit code (2), and the
+#     servers still take the next job;
+#   - podlab submit --shutdown: every server exits 0 within a few seconds;
+#   - submit with nobody listening exits 6 after --connect-timeout-s.
+# Nothing is left running, also on failure.
+# Usage: cluster_jobs.sh PATH_TO_PODLAB
+set -u
+PODLAB=${1:?usage: cluster_jobs.sh PATH_TO_PODLAB}
+TMP=$(mktemp -d /tmp/podlab_cli_jobs.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP
+unset PODLAB_DATA TF_CONFIG PODLAB_KEYS
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+now() { date +%s.%N; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+P0=$(free_port)
+P1=$(free_port)
+SPEC="{\"ps\": [\"127.0.0.1:$P0\", \"127.0.0.1:$P1\"], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
+JOB=(--limit-train 2000 --limit-test 500 --retry-ms 200 --connect-timeout-s 20)
+
+for role in ps:0 ps:1 worker:0 worker:1; do
+  timeout 120 "$PODLAB" "${role%%:*}" --cluster "$SPEC" --index "${role##*:}" --wait-for-job --peer-timeout-s 60 \
+    >"$TMP/$role.out" 2>&1 &
+  PIDS+=($!)
+done
+
+# submit_job NAME EXPECTED_CODE FLAGS...: runs one job, leaves its output in $TMP/NAME.out.
+submit_job() {
+  local name=$1 want=$2
+  shift 2
+  timeout 90 "$PODLAB" submit --cluster "$SPEC" --json "${JOB[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+  local code=$?
+  [ "$code" -eq "$want" ] || { fail "$name: submit exited $code, expected $want"; sed 's/^/  | /' "$TMP/$name.out" "$TMP/$name.err" | tail -n 8; }
+}
+
+submit_job async 0 --dataset fashion-mnist --epochs 1
+submit_job sync 0 --dataset fashion-mnist --epochs 2 --mode sync
+python3 - "$TMP/async.out" "$TMP/sync.out" <<'PY' || fail "job reports"
+import json, sys
+for path, steps, epochs in ((sys.argv[1], 20, 1), (sys.argv[2], 20, 2)):
+    lines = [json.loads(l) for l in open(path) if l.startswith("{")]
+    assert lines[0]["event"] == "submitted" and lines[-1]["event"] == "result", lines
+    r = lines[-1]
+    assert r["code"] == 0 and r["task"] == "worker:0" and r["steps"] == steps and r["epochs"] == epochs, r
+    assert r["test_accuracy"] > 0.3, r
+    print("job %s: exit 0, %d steps, test accuracy %.3f" % (r["job"], r["steps"], r["test_accuracy"]))
+PY
+submit_job bad 2 --epochs 1 --dataset nosuch
+grep -q "unknown dataset 'nosuch'" "$TMP/bad.err" || fail "bad job: no clear message"
+submit_job again 0 --dataset fashion-mnist --epochs 1  # the servers are still there after a failed job
+
+T0=$(now)
+timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >"$TMP/shutdown.out" 2>&1 || fail "submit --shutdown exited $?"
+for i in "${!PIDS[@]}"; do
+  wait "${PIDS[$i]}"
+  code=$?
+  [ "$code" -eq 0 ] || { fail "server $i exited $code after --shutdown"; }
+done
+PIDS=()
+python3 -c "import sys; t = $(now) - $T0; print('--shutdown: every server exited 0 after %.2f s' % t); sys.exit(t > 15)" || fail "shutdown slow"
+
+T0=$(now)
+timeout 30 "$PODLAB" submit --cluster "$SPEC" --epochs 1 --connect-timeout-s 1 >"$TMP/none.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "submit to no servers exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/none.out"; }
+grep -q "no connection to ps:" "$TMP/none.out" || fail "submit to no servers: no clear message"
+
+if pgrep -f "127.0.0.1:$P0" >/dev/null; then fail "processes left running:"; pgrep -af "127.0.0.1:$P0"; fi
+[ "$FAILS" -eq 0 ] && echo "cluster_jobs.sh: all checks passed"
+exit $((FAILS > 0))
