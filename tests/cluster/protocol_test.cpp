@@ -115,11 +115,11 @@ TEST_CASE("malformed messages are rejected with the reason", "[cluster]") {
   b[kHeaderBytes + 5] ^= 0x40;  // a flipped payload bit
   CHECK(has(decode_error(b), "payload checksum"));
   b = good;
-  b[6] = 9;
+  b[6] = 10;
   reseal(b);
   CHECK(has(decode_error(b), "unknown message type"));
   b = good;
-  b[7] = 2;
+  b[7] = 3;
   reseal(b);
   CHECK(has(decode_error(b), "unknown sender role"));
   b = good;
@@ -171,4 +171,38 @@ TEST_CASE("messages must fit their shard and role", "[cluster]") {
   MessageHeader init = push_header(16);
   init.type = MessageType::kInit;
   CHECK(has(range_error(init, 2, 16), "only the chief"));
+}
+
+TEST_CASE("JOB and RESULT carry text, padded to whole words, and are checked", "[cluster]") {
+  MessageHeader h;
+  h.type = MessageType::kJob;
+  h.sender_role = Role::kClient;
+  h.shard = 1;
+  h.step = 1795741763702;
+  h.seq = 3;
+  const std::string text = R"({"id": 1795741763702, "args": ["--epochs", "2"]})";
+  const Bytes b = encode_text_message(h, text);
+  CHECK(b.size() == kHeaderBytes + 4 * ((text.size() + 3) / 4));
+  auto d = decode_message(b);
+  REQUIRE(d.ok());
+  CHECK(d->sender_role == Role::kClient);
+  CHECK(d->aux == text.size());
+  CHECK(check_message_range(*d, 2, 0).ok());
+  CHECK(read_text(b.data(), *d) == text);
+  CHECK(d->debug_string().rfind("JOB client:0", 0) == 0);
+
+  MessageHeader lying = *d;  // the text length and the words disagree
+  lying.aux = static_cast<uint32_t>(text.size() + 4);
+  CHECK(!check_message_range(lying, 2, 0).ok());
+  MessageHeader empty = h;  // a status answer: no text, aux 0 or 1
+  empty.type = MessageType::kResult;
+  empty.aux = 1;
+  CHECK(check_message_range(empty, 2, 0).ok());
+  empty.aux = 7;
+  CHECK(!check_message_range(empty, 2, 0).ok());
+  MessageHeader push = h;  // a client sends only JOB, RESULT and STOP
+  push.type = MessageType::kPull;
+  CHECK(!check_message_range(push, 2, 0).ok());
+  push.type = MessageType::kStop;
+  CHECK(check_message_range(push, 2, 0).ok());
 }
