@@ -72,13 +72,17 @@ TEST_CASE("a worker that goes silent does not hang async training", "[cluster]")
   s.mode = "async";
   s.workers = 3;
   s.ps = 2;
-  s.epochs = 2;
-  s.retry_ms = 100;
-  s.network.worker_silent_after[2] = 6;  // a few rounds in, worker 2's messages stop arriving
+  s.epochs = 4;
+  s.retry_ms = 50;
+  // Worker 2's PULLs (one per ps) arrive, then nothing: it dies at its first PUSH. 2 ms per message
+  // make the others' 76 steps last ~150 ms, so on a busy machine too worker 2 starts, dies and
+  // retries before the end (unslowed, the whole run could finish before its thread got going).
+  s.network.worker_silent_after[2] = 2;
+  s.network.link.latency_ms = 2;
   const auto t0 = std::chrono::steady_clock::now();
   const ClusterReport r = run_cluster(s, data);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
-  CHECK(r.chief.steps == 2 * 19);
+  CHECK(r.chief.steps == 4 * 19);
   CHECK(r.worker_status[0].ok());
   CHECK(!r.worker_status[2].ok());  // still waiting when the transport shut down
   CHECK(counters_of(r, "worker:2").lost_out > 0);
