@@ -5,11 +5,7 @@
 
 #include <cstring>
 
-#if defined(__SSE4_2__)
-#include <nmmintrin.h>
-#endif
-
-#include "engine/log/crc32c.h"
+#include "cluster/wire_crc.h"
 
 namespace podlab {
 namespace {
@@ -41,25 +37,6 @@ uint64_t get64(const uint8_t* p) {
 bool known_type(uint8_t t) { return t >= 1 && t <= 9; }
 
 }  // namespace
-
-uint32_t wire_crc32c(const void* data, size_t n) {
-#if defined(__SSE4_2__)
-  // The SSE4.2 crc32 instruction computes the same Castagnoli CRC, 8 bytes per instruction; the
-  // engine's byte-at-a-time table is too slow for megabyte gradients on every step.
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t r = 0xFFFFFFFFu;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    r = _mm_crc32_u64(r, v);
-  }
-  uint32_t r32 = static_cast<uint32_t>(r);
-  for (; n > 0; --n, ++p) r32 = _mm_crc32_u8(r32, *p);
-  return ~r32;
-#else
-  return crc32c(data, n);
-#endif
-}
 
 const char* message_type_name(MessageType t) {
   switch (t) {
@@ -105,12 +82,16 @@ void encode_message_into(const MessageHeader& h, const float* floats, Bytes* out
   put32(p + kOffAux, h.aux);
   put32(p + kOffOffset, h.offset);
   put32(p + kOffCount, h.count);
-  if (payload) std::memcpy(p + kHeaderBytes, floats, payload);
-  put32(p + kOffPayloadCrc, wire_crc32c(p + kHeaderBytes, payload));
+  put32(p + kOffPayloadCrc, wire_crc32c_copy(p + kHeaderBytes, floats, payload));
   put32(p + kOffHeaderCrc, wire_crc32c(p, kOffHeaderCrc));
 }
 
-Result<MessageHeader> decode_message(const uint8_t* p, size_t size) {
+namespace {
+
+// What decode_bytes() does with the payload once the header checks out.
+enum class Payload { kCheck, kSkip, kCopy };
+
+Result<MessageHeader> decode_bytes(const uint8_t* p, size_t size, Payload payload, Bytes* copy) {
   auto bad = [](const std::string& m) { return Status::Network("bad message: " + m); };
   if (size < kHeaderBytes)
     return bad("truncated header (" + std::to_string(size) + " of " + std::to_string(kHeaderBytes) + " bytes)");
@@ -138,8 +119,27 @@ Result<MessageHeader> decode_message(const uint8_t* p, size_t size) {
   const size_t want = kHeaderBytes + static_cast<size_t>(h.count) * sizeof(float);
   if (size < want) return bad("truncated payload (" + std::to_string(size) + " of " + std::to_string(want) + " bytes)");
   if (size > want) return bad("oversized (" + std::to_string(size) + " bytes, header says " + std::to_string(want) + ")");
-  if (get32(p + kOffPayloadCrc) != wire_crc32c(p + kHeaderBytes, want - kHeaderBytes)) return bad("payload checksum mismatch");
+  const uint32_t stored = get32(p + kOffPayloadCrc);
+  if (payload == Payload::kCheck && stored != wire_crc32c(p + kHeaderBytes, want - kHeaderBytes))
+    return bad("payload checksum mismatch");
+  if (payload == Payload::kCopy) {
+    copy->resize(want);
+    std::memcpy(copy->data(), p, kHeaderBytes);
+    if (stored != wire_crc32c_copy(copy->data() + kHeaderBytes, p + kHeaderBytes, want - kHeaderBytes))
+      return bad("payload checksum mismatch");
+  }
+  if (payload == Payload::kSkip && h.count == 0 && stored != 0) return bad("payload checksum mismatch");
   return h;
+}
+
+}  // namespace
+
+Result<MessageHeader> decode_message(const uint8_t* p, size_t size) { return decode_bytes(p, size, Payload::kCheck, nullptr); }
+
+Result<MessageHeader> decode_header(const uint8_t* p, size_t size) { return decode_bytes(p, size, Payload::kSkip, nullptr); }
+
+Result<MessageHeader> decode_message_copy(const uint8_t* p, size_t size, Bytes* out) {
+  return decode_bytes(p, size, Payload::kCopy, out);
 }
 
 Bytes encode_text_message(MessageHeader h, const std::string& text) {

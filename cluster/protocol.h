@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/cluster_spec.h"
+#include "cluster/wire_crc.h"
 #include "engine/status.h"
 
 namespace podlab {
@@ -58,10 +59,6 @@ struct MessageHeader {
   std::string debug_string() const;
 };
 
-// CRC-32C (Castagnoli) as engine/log/crc32c.h defines it, using the CPU's crc32 instruction when the
-// build targets one (same values, ~50x faster).
-uint32_t wire_crc32c(const void* data, size_t n);
-
 // Header plus `header.count` floats from `floats` (may be null when count is 0). Fills in the checksums.
 Bytes encode_message(const MessageHeader& header, const float* floats);
 // The same into `out`, reusing its capacity: a task that encodes its next message into the buffer of
@@ -78,6 +75,16 @@ inline Result<MessageHeader> decode_message(const Bytes& b) { return decode_mess
 Bytes encode_text_message(MessageHeader header, const std::string& text);
 // The text of a decoded JOB or RESULT that passed check_message_range.
 std::string read_text(const uint8_t* bytes, const MessageHeader& header);
+
+// decode_message() minus the payload checksum (a message without floats must still carry 0): for
+// messages a Transport handed out, whose payload it has already checked where they crossed a network
+// (transport.h), so a payload is checksummed once on its way, not once per reader.
+Result<MessageHeader> decode_header(const uint8_t* bytes, size_t size);
+inline Result<MessageHeader> decode_header(const Bytes& b) { return decode_header(b.data(), b.size()); }
+
+// decode_message() while copying the bytes into `out` (resized to fit), reading them once: how a
+// network transport takes a message out of its receive buffer. On an error `out` holds garbage.
+Result<MessageHeader> decode_message_copy(const uint8_t* bytes, size_t size, Bytes* out);
 
 // Copies the payload of an already decoded message into `out` (header.count floats).
 void read_payload(const uint8_t* bytes, const MessageHeader& header, float* out);

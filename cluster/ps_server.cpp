@@ -174,7 +174,7 @@ void PsServer::bad_message(const TaskId& from, const Status& st) {
 }
 
 void PsServer::handle(Envelope& env) {
-  auto decoded = decode_message(env.bytes);
+  auto decoded = decode_header(env.bytes);
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
   const MessageHeader& h = *decoded;
   if (ctx_.jobs && ctx_.jobs->handle(env, h)) {

@@ -9,6 +9,10 @@
 // The base class does the shared work (endpoint checks, counters); implementations fill in
 // deliver() and wait_for(). Delivery is at most once and in order per (sender, receiver) link;
 // lost messages are the caller's to retry (workers do).
+// Checking (protocol.h): a transport whose bytes cross a network (zmq) hands out only messages that
+// decode_message() accepts, payload checksum included; the in-process transport hands out what was
+// sent, since those bytes never leave memory. Receivers decode with decode_header(), which repeats
+// every header check but not the payload checksum, so a payload is checksummed once per trip.
 #pragma once
 
 #include <array>

@@ -19,8 +19,8 @@
 // one) is a kConfig error at once, not a silent wait for the connect timeout.
 // Every socket has linger 0 (closing never waits for unsent messages) and every wait is bounded.
 // Each received message is checked before it is handed out: one frame, a routing id naming a worker
-// of the cluster, decode_message() accepting it, and the header's sender matching the socket it came
-// from. Anything else is counted (malformed_dropped), logged (the first few) and dropped; the
+// of the cluster, decode_message() accepting it (payload checksum included, computed while the bytes
+// are copied out of zmq's buffer), and the header's sender matching the socket it came from. Anything else is counted (malformed_dropped), logged (the first few) and dropped; the
 // receiver never sees it. zmq sockets are not thread-safe: a mutex per local task guards its sockets,
 // and receive() waits in short slices so another thread's send() is not held up for long.
 #include <zmq.h>
@@ -142,7 +142,9 @@ class ZmqTransport : public Transport {
     endpoints_.clear();
     zap_.reset();
     router_monitors_.clear();
-    // ctx_ (declared first) is terminated last, after every socket is closed.
+    // Terminated after every socket is closed and before pool_ goes: messages still queued are freed
+    // during the termination, and their buffers come back to recycle().
+    ctx_.reset();
   }
 
   Status open() {
@@ -480,37 +482,69 @@ class ZmqTransport : public Transport {
     }
   }
 
-  // A zmq message that owns `bytes` (no copy); zmq frees it once sent.
-  static void wrap(Bytes bytes, zmq_msg_t* msg) {
-    auto* owned = new Bytes(std::move(bytes));
-    zmq_msg_init_data(msg, owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<Bytes*>(hint); }, owned);
+  // A zmq message that owns `bytes` (no copy); once zmq has sent it, the buffer goes to the pool.
+  void wrap(Bytes bytes, zmq_msg_t* msg) {
+    auto* owned = new Owned{this, std::move(bytes)};
+    zmq_msg_init_data(msg, owned->bytes.data(), owned->bytes.size(),
+                      [](void*, void* hint) {
+                        auto* o = static_cast<Owned*>(hint);
+                        o->transport->recycle(std::move(o->bytes));
+                        delete o;
+                      },
+                      owned);
   }
 
-  // Reads every frame of one message; frames[0..] in `frames`. kClosed on ETERM, kTimeout on EAGAIN.
-  ReceiveStatus read_frames(void* s, std::vector<Bytes>* frames) {
-    frames->clear();
+  // Sent buffers come back here (from zmq's I/O thread) to receive the next messages into: a task
+  // that sends and receives megabyte messages then allocates and page-faults nothing in steady state.
+  void recycle(Bytes b) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (pool_.size() < kPoolBuffers) pool_.push_back(std::move(b));
+  }
+  Bytes buffer_for(size_t bytes) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    for (auto it = pool_.begin(); it != pool_.end(); ++it)
+      if (it->capacity() >= bytes) {
+        Bytes b = std::move(*it);
+        pool_.erase(it);
+        return b;
+      }
+    return Bytes();
+  }
+
+  // One received frame, still in zmq's buffer.
+  struct Frame {
+    zmq_msg_t msg;
+    Frame() { zmq_msg_init(&msg); }
+    ~Frame() { zmq_msg_close(&msg); }
+    Frame(const Frame&) = delete;
+    Frame& operator=(const Frame&) = delete;
+    const uint8_t* data() { return static_cast<const uint8_t*>(zmq_msg_data(&msg)); }
+    size_t size() { return zmq_msg_size(&msg); }
+  };
+
+  // Reads every frame of one message (at most kMaxFrames are kept; *count says how many there were).
+  // kClosed on ETERM, kTimeout on EAGAIN.
+  static constexpr int kMaxFrames = 3;
+  ReceiveStatus read_frames(void* s, std::array<Frame, kMaxFrames>* frames, int* count) {
+    *count = 0;
     for (;;) {
-      zmq_msg_t msg;
-      zmq_msg_init(&msg);
-      if (zmq_msg_recv(&msg, s, ZMQ_DONTWAIT) < 0) {
-        const int e = zmq_errno();
-        zmq_msg_close(&msg);
-        if (e == ETERM) return ReceiveStatus::kClosed;
+      Frame spill;
+      Frame& f = *count < kMaxFrames ? (*frames)[static_cast<size_t>(*count)] : spill;
+      if (zmq_msg_recv(&f.msg, s, ZMQ_DONTWAIT) < 0) {
+        if (zmq_errno() == ETERM) return ReceiveStatus::kClosed;
         return ReceiveStatus::kTimeout;
       }
-      const auto* p = static_cast<const uint8_t*>(zmq_msg_data(&msg));
-      frames->emplace_back(p, p + zmq_msg_size(&msg));
-      const bool more = zmq_msg_more(&msg);
-      zmq_msg_close(&msg);
-      if (!more) return ReceiveStatus::kMessage;
+      ++*count;
+      if (!zmq_msg_more(&f.msg)) return ReceiveStatus::kMessage;
     }
   }
 
   ReceiveStatus read_router(const TaskId& self, Endpoint& ep, Envelope* out) {
-    std::vector<Bytes> frames;
-    const ReceiveStatus rs = read_frames(ep.router.get(), &frames);
+    std::array<Frame, kMaxFrames> frames;
+    int count = 0;
+    const ReceiveStatus rs = read_frames(ep.router.get(), &frames, &count);
     if (rs != ReceiveStatus::kMessage) return rs;
-    std::string id = frames.empty() ? std::string() : std::string(frames[0].begin(), frames[0].end());
+    const std::string id(reinterpret_cast<const char*>(frames[0].data()), frames[0].size());
     TaskId from{Role::kWorker, -1};
     if (id.rfind("worker:", 0) == 0 && id.size() > 7 && id.size() < 13 &&
         std::all_of(id.begin() + 7, id.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -518,24 +552,32 @@ class ZmqTransport : public Transport {
     if (id == "client:0") from = TaskId{Role::kClient, 0};  // podlab submit (wait-for-job servers)
     if (from.index < 0 || (!config().cluster.contains(from) && from.role != Role::kClient))
       return drop(self, "a peer that is not a worker of the cluster (routing id '" + printable(id) + "')");
-    if (frames.size() != 2) return drop(self, from.name() + ": " + std::to_string(frames.size()) + " frames, expected 1");
-    return accept(self, from, std::move(frames[1]), out);
+    if (count != 2) return drop(self, from.name() + ": " + std::to_string(count - 1) + " frames, expected 1");
+    return accept(self, from, frames[1], out);
   }
 
   ReceiveStatus read_dealer(const TaskId& self, int ps, Endpoint& ep, Envelope* out) {
-    std::vector<Bytes> frames;
-    const ReceiveStatus rs = read_frames(ep.dealers[static_cast<size_t>(ps)].get(), &frames);
+    std::array<Frame, kMaxFrames> frames;
+    int count = 0;
+    const ReceiveStatus rs = read_frames(ep.dealers[static_cast<size_t>(ps)].get(), &frames, &count);
     if (rs != ReceiveStatus::kMessage) return rs;
     const TaskId from{Role::kPs, ps};
-    if (frames.size() != 1) return drop(self, from.name() + ": " + std::to_string(frames.size()) + " frames, expected 1");
-    return accept(self, from, std::move(frames[0]), out);
+    if (count != 1) return drop(self, from.name() + ": " + std::to_string(count) + " frames, expected 1");
+    return accept(self, from, frames[0], out);
   }
 
-  ReceiveStatus accept(const TaskId& self, const TaskId& from, Bytes bytes, Envelope* out) {
-    auto h = decode_message(bytes);
-    if (!h.ok()) return drop(self, from.name() + ": " + h.status().message());
-    if (TaskId{h->sender_role, h->sender_index} != from)
+  // Validates the whole message (payload checksum included) while copying it out of zmq's buffer.
+  ReceiveStatus accept(const TaskId& self, const TaskId& from, Frame& frame, Envelope* out) {
+    Bytes bytes = buffer_for(frame.size());
+    auto h = decode_message_copy(frame.data(), frame.size(), &bytes);
+    if (!h.ok()) {
+      recycle(std::move(bytes));
+      return drop(self, from.name() + ": " + h.status().message());
+    }
+    if (TaskId{h->sender_role, h->sender_index} != from) {
+      recycle(std::move(bytes));
       return drop(self, from.name() + ": " + h->debug_string() + " claims another sender");
+    }
     out->from = from;
     out->bytes = std::move(bytes);
     out->delay_ms = 0;
@@ -556,12 +598,19 @@ class ZmqTransport : public Transport {
     return out;
   }
 
-  ContextPtr ctx_;  // first: destroyed after the sockets
+  ContextPtr ctx_;  // first: destroyed after the sockets (the destructor terminates it explicitly)
   std::map<TaskId, std::unique_ptr<Endpoint>> endpoints_;  // fixed after open()
   std::atomic<bool> closed_{false};
   std::atomic<int64_t> malformed_{0};
   int connect_timeout_ms_ = 30000;  // fixed by open(): how long a worker's send waits for its ps
   std::set<std::array<uint8_t, 32>> authorized_raw_;  // fixed after open(): decoded curve.authorized
+  struct Owned {  // a sent buffer while zmq holds it
+    ZmqTransport* transport;
+    Bytes bytes;
+  };
+  static constexpr size_t kPoolBuffers = 4;
+  std::mutex pool_mu_;
+  std::vector<Bytes> pool_;  // guarded by pool_mu_: sent buffers to receive into (see recycle())
   // Owned by the guard thread once it runs (open() makes them): the ZAP handler and ROUTER monitors.
   SocketPtr zap_;
   std::vector<std::pair<TaskId, SocketPtr>> router_monitors_;

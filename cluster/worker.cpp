@@ -175,7 +175,7 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
       PODLAB_RETURN_IF_ERROR(send_pending());
       continue;
     }
-    auto h = decode_message(env.bytes);
+    auto h = decode_header(env.bytes);
     if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
         env.from.index != static_cast<int>(h->shard))
       continue;  // corrupt or misdirected
