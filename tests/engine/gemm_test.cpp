@@ -78,3 +78,25 @@ TEST_CASE("Gemm results do not depend on the workspace's history", "[gemm]") {
   other.ab(a.data(), b.data(), again.data(), 100, 200, 784);
   CHECK(first == again);
 }
+
+TEST_CASE("Gemm products with a b too large to sweep at once (blocked along k)", "[gemm]") {
+  // b of (300, 1000) floats is 1.2 MB: the AVX-512 kernel sweeps it in blocks of rows, carrying
+  // partial sums in c between blocks.
+  Rng rng(23);
+  Gemm gemm;
+  for (int m : {5, 50}) {
+    const int n = 1000, k = 300;
+    INFO("m " << m);
+    const Matrix a = random_matrix(m, k, rng), b = random_matrix(k, n, rng), bias = random_matrix(1, n, rng);
+    const Ref with_bias = (a.cast<double>() * b.cast<double>()).rowwise() + bias.cast<double>().row(0);
+    Matrix c(m, n);
+    gemm.ab(a.data(), b.data(), c.data(), m, n, k, bias.data());
+    CHECK(error(c, with_bias, k) < 2e-6);
+    gemm.ab(a.data(), b.data(), c.data(), m, n, k, bias.data(), /*relu=*/true);
+    CHECK(error(c, with_bias.cwiseMax(0.0), k) < 2e-6);
+    const Matrix at = random_matrix(k, m, rng), start = random_matrix(m, n, rng);
+    c = start;
+    gemm.atb_add(at.data(), b.data(), c.data(), m, n, k);
+    CHECK(error(c, start.cast<double>() + at.cast<double>().transpose() * b.cast<double>(), k) < 2e-6);
+  }
+}
