@@ -100,6 +100,18 @@ void Gemm::atb(const float* a, const float* b, float* c, int m, int n, int k) {
 
 void Gemm::abt(const float* a, const float* b, float* c, int m, int n, int k) {
   if (m == 0 || n == 0) return;
+  if (k > 0 && gemm_kernel::kAvailable) {
+    if (k >= 16) {
+      gemm_kernel::run_abt(m, n, k, a, k, b, k, c, n);
+      return;
+    }
+    // Dot products shorter than a vector would leave most lanes idle: transpose b (n * k floats,
+    // few at such a k) and take the broadcast kernel.
+    if (bt_.size() < static_cast<size_t>(n) * k) bt_.resize(static_cast<size_t>(n) * k);
+    Eigen::Map<Matrix>(bt_.data(), k, n) = ConstMatrixMap(b, n, k).transpose();
+    gemm_kernel::run(m, n, k, a, k, 1, bt_.data(), n, c, n, nullptr, gemm_kernel::Epilogue::kStore);
+    return;
+  }
   MatrixMap cm(c, m, n);
   if (k == 0) {
     cm.setZero();

@@ -2,8 +2,9 @@
 //
 // On AVX-512 builds the products go through a register-tiled kernel (gemm_kernel.cpp) that reads
 // the operands in place and applies a bias and ReLU while each tile is still in registers; it runs the
-// MLP's products at about 90% of a core's FMA peak where Eigen's GEMM manages 75-85%. Other builds,
-// and a b^T product (it would need w transposed), use Eigen's blocked GEMM
+// MLP's products at about 90% of a core's FMA peak where Eigen's GEMM manages 75-85%. A b^T product
+// takes a dot-product kernel that reads both operands along rows (gemm_dot_kernel.cpp), or for k < 16
+// the first kernel on a transposed copy of b. Other builds use Eigen's blocked GEMM
 // (Eigen::internal::general_matrix_matrix_product, with the blocking Eigen picks) on a workspace kept
 // here: `c.noalias() = a * b` would allocate that workspace on every call (a malloc/free pair past
 // EIGEN_STACK_ALLOCATION_LIMIT, and past glibc's mmap threshold a new zero-filled mapping). Degenerate
@@ -33,6 +34,7 @@ class Gemm {
 
  private:
   FloatBuffer block_a_, block_b_;  // Eigen's packed lhs and rhs panels
+  FloatBuffer bt_;                 // b transposed, for a b^T with a short k
 };
 
 }  // namespace podlab

@@ -27,4 +27,9 @@ enum class Epilogue {
 void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
          float* c, ptrdiff_t ldc, const float* bias, Epilogue epilogue);
 
+// c (m, n) = a b^T with a (m, k) and b (n, k) both read along rows (row i of a at a + i * lda, row j
+// of b at b + j * ldb): dot products, gemm_dot_kernel.cpp. Only when kAvailable.
+void run_abt(int m, int n, int k, const float* a, ptrdiff_t lda, const float* b, ptrdiff_t ldb, float* c,
+             ptrdiff_t ldc);
+
 }  // namespace podlab::gemm_kernel
