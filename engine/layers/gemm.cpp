@@ -91,7 +91,11 @@ void Gemm::atb_add(const float* a, const float* b, float* c, int m, int n, int k
 void Gemm::atb(const float* a, const float* b, float* c, int m, int n, int k) {
   if (m == 0 || n == 0) return;
   if (k > 0 && gemm_kernel::kAvailable) {
-    gemm_kernel::run(m, n, k, a, 1, m, b, n, c, n, nullptr, gemm_kernel::Epilogue::kStore);
+    // A c of more than 4 MB (fc1's weight gradient: 12.8 MB) cannot stay in L2 anyway: streaming
+    // stores skip reading every line of it in before overwriting it.
+    const bool stream = static_cast<size_t>(m) * n > (size_t{1} << 20);
+    gemm_kernel::run(m, n, k, a, 1, m, b, n, c, n, nullptr,
+                     stream ? gemm_kernel::Epilogue::kStream : gemm_kernel::Epilogue::kStore);
     return;
   }
   MatrixMap(c, m, n).setZero();

@@ -15,6 +15,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace podlab::gemm_kernel {
 namespace {
@@ -67,14 +68,15 @@ __attribute__((noinline)) void tile(int k, const float* a, ptrdiff_t a_row, ptrd
       const bool last = v == NV - 1;
       __m512 r = acc[i][v];
       switch (epilogue) {
-        case Epilogue::kStore: break;
+        case Epilogue::kStore: case Epilogue::kStream: break;
         case Epilogue::kAccumulate:
           r = _mm512_add_ps(last ? _mm512_maskz_loadu_ps(mask, out) : _mm512_loadu_ps(out), r);
           break;
         case Epilogue::kBias: r = _mm512_add_ps(r, bias_v[v]); break;
         case Epilogue::kBiasRelu: r = _mm512_max_ps(_mm512_add_ps(r, bias_v[v]), _mm512_setzero_ps()); break;
       }
-      if (last) _mm512_mask_storeu_ps(out, mask, r);
+      if (last && mask != 0xFFFF) _mm512_mask_storeu_ps(out, mask, r);
+      else if (epilogue == Epilogue::kStream && (reinterpret_cast<uintptr_t>(out) & 63) == 0) _mm512_stream_ps(out, r);
       else _mm512_storeu_ps(out, r);
     }
   }
@@ -153,6 +155,7 @@ void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, 
       if (k == 0) break;
     }
   }
+  if (epilogue == Epilogue::kStream) _mm_sfence();
 }
 
 }  // namespace podlab::gemm_kernel

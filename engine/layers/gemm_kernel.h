@@ -16,6 +16,7 @@ inline constexpr bool kAvailable = false;
 // What the kernel does with a finished tile S = sum over k of a(i, k) b(k, j).
 enum class Epilogue {
   kStore,       // c = S
+  kStream,      // c = S, with non-temporal stores where aligned
   kAccumulate,  // c = c + S
   kBias,        // c = S + bias
   kBiasRelu,    // c = max(S + bias, 0)

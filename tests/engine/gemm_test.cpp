@@ -100,3 +100,13 @@ TEST_CASE("Gemm products with a b too large to sweep at once (blocked along k)",
     CHECK(error(c, start.cast<double>() + at.cast<double>().transpose() * b.cast<double>(), k) < 2e-6);
   }
 }
+
+TEST_CASE("Gemm a^T b into a c larger than the caches (streaming stores)", "[gemm]") {
+  Rng rng(29);
+  Gemm gemm;
+  const int m = 1100, n = 1000, k = 3;  // 1.1M floats of c: written with non-temporal stores
+  const Matrix at = random_matrix(k, m, rng), b = random_matrix(k, n, rng);
+  Matrix c = Matrix::Constant(m, n, 7.0f);
+  gemm.atb(at.data(), b.data(), c.data(), m, n, k);
+  CHECK(error(c, at.cast<double>().transpose() * b.cast<double>(), k) < 1e-6);
+}
