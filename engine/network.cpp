@@ -41,11 +41,10 @@ Result<std::unique_ptr<Network>> Network::build(const ModelSpec& spec, Shape inp
     }
     case ModelSpec::Kind::kCnn: {
       if (input.h < 4 || input.w < 4) return Status::Config("the cnn model needs images of at least 4x4");
-      L.push_back(std::make_unique<Conv2D>("conv1", shape(), 32, 5));
-      L.push_back(std::make_unique<ActivationLayer>("conv1", shape(), Activation::kRelu));
+      // Conv2D + ReLU as one layer each (conv2d.h), as the MLP's Dense + ReLU are.
+      L.push_back(std::make_unique<Conv2D>("conv1", shape(), 32, 5, 1, Padding::kSame, /*relu=*/true));
       L.push_back(std::make_unique<MaxPool2D>("pool1", shape(), 2, 2));
-      L.push_back(std::make_unique<Conv2D>("conv2", shape(), 64, 5));
-      L.push_back(std::make_unique<ActivationLayer>("conv2", shape(), Activation::kRelu));
+      L.push_back(std::make_unique<Conv2D>("conv2", shape(), 64, 5, 1, Padding::kSame, /*relu=*/true));
       L.push_back(std::make_unique<MaxPool2D>("pool2", shape(), 2, 2));
       flat();
       L.push_back(std::make_unique<FusedDense>("fc1", shape(), 1024, Activation::kRelu, Init::kHeNormal));

@@ -182,8 +182,8 @@ void col2im(const Geometry& g, const float* cols, int batch, float* din) {
 
 }  // namespace
 
-Conv2D::Conv2D(std::string scope, Shape in, int filters, int kernel, int stride, Padding padding)
-    : Layer(std::move(scope), in), filters_(filters), kernel_(kernel), stride_(stride), padding_(padding) {
+Conv2D::Conv2D(std::string scope, Shape in, int filters, int kernel, int stride, Padding padding, bool relu)
+    : Layer(std::move(scope), in), filters_(filters), kernel_(kernel), stride_(stride), padding_(padding), relu_(relu) {
   assert(filters > 0 && kernel > 0 && stride > 0);
   out_.c = filters;
   output_size(in.h, kernel, stride, padding, &out_.h, &pad_top_);
@@ -222,13 +222,50 @@ void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   for (int n0 = 0; n0 < batch; n0 += chunk) {
     const int nb = std::min(chunk, batch - n0);
     im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
-    gemm_.ab(cols_.data(), w_, out.data() + static_cast<size_t>(n0) * out_.size(), nb * per, filters_, row_len, b_);
+    gemm_.ab(cols_.data(), w_, out.data() + static_cast<size_t>(n0) * out_.size(), nb * per, filters_, row_len, b_,
+             relu_);
   }
 }
 
-void Conv2D::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dout, Matrix* din) {
+void Conv2D::backward(const Matrix& in, const Matrix& out, const Matrix& dout_in, Matrix* din) {
   assert(dw_ && db_ && "backward needs a gradient buffer from bind()");
-  const int batch = static_cast<int>(dout.rows());
+  const int batch = static_cast<int>(dout_in.rows());
+  // The bias gradient first, in one pass that with relu also writes the masked gradient the products
+  // read. Summed into an aligned scratch: Eigen's reduction order depends on the destination's
+  // alignment, and `db` may be a view into any buffer; this keeps runs bit-for-bit reproducible. Rows
+  // are summed sample by sample (a partial sum per sample, then the partials in sample order): a
+  // fixed order set by the shapes alone, vectorised across the filters.
+  const int f = filters_;
+  if (relu_) dpre_.resize(batch, out_.size());
+  const Matrix& dout = relu_ ? dpre_ : dout_in;
+  dbias_.setZero(f);
+  dbias_part_.resize(f);
+  {
+    float* total = dbias_.data();
+    float* part = dbias_part_.data();
+    const int per_sample = out_.h * out_.w;
+    for (int n = 0; n < batch; ++n) {
+      const size_t at = static_cast<size_t>(n) * out_.size();
+      const float* d = dout_in.data() + at;
+      std::fill(part, part + f, 0.0f);
+      if (relu_) {
+        const float* y = out.data() + at;
+        float* m = dpre_.data() + at;
+        for (int p = 0; p < per_sample; ++p, d += f, y += f, m += f)
+          for (int j = 0; j < f; ++j) {
+            const float v = y[j] > 0.0f ? d[j] : 0.0f;
+            m[j] = v;
+            part[j] += v;
+          }
+      } else {
+        for (int p = 0; p < per_sample; ++p, d += f)
+          for (int j = 0; j < f; ++j) part[j] += d[j];
+      }
+      for (int j = 0; j < f; ++j) total[j] += part[j];
+    }
+  }
+  VectorMap db(db_, filters_);
+  db += dbias_;
   const int per = out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
   assert(in.rows() == batch && in.cols() == in_.size());
   const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
@@ -262,24 +299,6 @@ void Conv2D::backward(const Matrix& in, const Matrix& /*out*/, const Matrix& dou
   }
   MatrixMap dw(dw_, row_len, filters_);
   dw += dwt_.transpose();
-  // Summed into an aligned scratch first: Eigen's reduction order depends on the destination's
-  // alignment, and `db` may be a view into any buffer. This keeps runs bit-for-bit reproducible.
-  // Rows summed sample by sample (a partial sum per sample, then the partials in sample order): a
-  // fixed order set by the shapes alone, vectorised across the filters.
-  const int f = filters_;
-  dbias_.setZero(f);
-  dbias_part_.resize(f);
-  float* total = dbias_.data();
-  float* part = dbias_part_.data();
-  for (int n = 0; n < batch; ++n) {
-    const float* d = dout.data() + static_cast<size_t>(n) * out_.size();
-    std::fill(part, part + f, 0.0f);
-    for (int p = 0; p < per; ++p, d += f)
-      for (int j = 0; j < f; ++j) part[j] += d[j];
-    for (int j = 0; j < f; ++j) total[j] += part[j];
-  }
-  VectorMap db(db_, filters_);
-  db += dbias_;
 }
 
 int64_t Conv2D::forward_flops() const {
@@ -292,7 +311,8 @@ std::string Conv2D::describe(ModelGraph& g, const std::string& input) const {
                               scope_ + "/weights");
   const std::string b = g.add(scope_ + "/biases", "VariableV2", {}, {filters_}, scope_ + "/biases");
   const std::string conv = g.add(scope_ + "/Conv2D", "Conv2D", {input, w}, batch_shape(out_));
-  return g.add(scope_ + "/BiasAdd", "BiasAdd", {conv, b}, batch_shape(out_));
+  const std::string biased = g.add(scope_ + "/BiasAdd", "BiasAdd", {conv, b}, batch_shape(out_));
+  return relu_ ? g.add(scope_ + "/Relu", "Relu", {biased}, batch_shape(out_)) : biased;
 }
 
 }  // namespace podlab

@@ -3,6 +3,9 @@
 //   weights "scope/weights" (K*K*Cin, F), row index (ky*K + kx)*Cin + ci; biases "scope/biases" (1, F)
 //   SAME: Ho = ceil(H / stride), padding split as TensorFlow does (extra on the bottom/right);
 //   VALID: Ho = floor((H - K) / stride) + 1.
+// With `relu`, the layer is Conv2D then ReLU in one (out = max(conv + b, 0)): the ReLU is applied in
+// the product's last pass, and backward masks dL/dout in the same pass that sums the bias gradient.
+// It keeps kind() "Conv2D" and describes itself as Conv2D, BiasAdd, Relu.
 #pragma once
 
 #include <vector>
@@ -16,7 +19,8 @@ enum class Padding { kSame, kValid };
 
 class Conv2D : public Layer {
  public:
-  Conv2D(std::string scope, Shape in, int filters, int kernel, int stride = 1, Padding padding = Padding::kSame);
+  Conv2D(std::string scope, Shape in, int filters, int kernel, int stride = 1, Padding padding = Padding::kSame,
+         bool relu = false);
   std::string kind() const override { return "Conv2D"; }
   Shape output_shape() const override { return out_; }
   void declare(ParamLayout& layout) override;
@@ -31,6 +35,7 @@ class Conv2D : public Layer {
 
   int filters_, kernel_, stride_;
   Padding padding_;
+  bool relu_;
   Shape out_;
   int pad_top_ = 0, pad_left_ = 0;
   size_t w_offset_ = 0, b_offset_ = 0;
@@ -46,6 +51,7 @@ class Conv2D : public Layer {
   Matrix dwt_;    // (F, K*K*Cin) weight gradient of one backward, transposed
   Vector dbias_;  // (1, F) bias gradient of one backward, summed in an aligned buffer (see backward)
   Vector dbias_part_;  // (1, F) one sample's part of it
+  Matrix dpre_;   // (batch, Ho*Wo*F) dL/d(conv + b) with relu: dout masked by [out > 0]
 };
 
 }  // namespace podlab
