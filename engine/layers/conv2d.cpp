@@ -302,7 +302,8 @@ void Conv2D::backward(const Matrix& in, const Matrix& out, const Matrix& dout_in
 }
 
 int64_t Conv2D::forward_flops() const {
-  return 2ll * out_.h * out_.w * filters_ * kernel_ * kernel_ * in_.c;
+  // With relu, one more per output, as the separate ReLU layer counted.
+  return 2ll * out_.h * out_.w * filters_ * kernel_ * kernel_ * in_.c + (relu_ ? out_.size() : 0);
 }
 
 std::string Conv2D::describe(ModelGraph& g, const std::string& input) const {
