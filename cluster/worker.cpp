@@ -83,63 +83,92 @@ void Worker::publish(bool done) {
 int64_t Worker::global_step() const { return *std::min_element(versions_.begin(), versions_.end()); }
 
 Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, bool* stop) {
+  PODLAB_RETURN_IF_ERROR(send(type, flat, samples, stop));
+  return *stop ? Status::Ok() : finish(stop);
+}
+
+// Messages are encoded into the buffers of the last answers (no allocation in steady state) and
+// moved into the transport; a retry encodes them again.
+Status Worker::send_to(int k, MessageType t) {
+  const Placement& pl = *ctx_.placement;
+  MessageHeader h;
+  h.type = t;
+  h.sender_role = Role::kWorker;
+  h.sender_index = static_cast<uint16_t>(ctx_.self.index);
+  h.shard = static_cast<uint32_t>(k);
+  h.step = t == req_.type ? req_.versions[k] : versions_[k];  // a HEARTBEAT: the version held
+  h.seq = seq_;
+  h.aux = t == MessageType::kPush ? req_.samples : 0;
+  const float* floats = nullptr;
+  if ((req_.type == MessageType::kInit || req_.type == MessageType::kPush) && t == req_.type) {
+    const Shard& sh = pl.shards[k];
+    h.count = static_cast<uint32_t>(sh.size());
+    if (sh.pieces.size() == 1) {
+      floats = req_.flat + sh.pieces[0].begin;  // contiguous: no gather copy
+    } else {
+      shard_buf_.resize(sh.size());
+      gather_shard(sh, req_.flat, shard_buf_.data());
+      floats = shard_buf_.data();
+    }
+  }
+  Bytes b = std::move(spare_[k]);
+  encode_message_into(h, floats, &b);
+  hb_sent_[k] = Clock::now();
+  return ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, std::move(b));
+}
+
+Status Worker::send(MessageType type, const float* flat, uint32_t samples, bool* stop, const std::vector<int64_t>* computed_on) {
+  if (req_.active) {
+    PODLAB_RETURN_IF_ERROR(finish(stop));
+    if (*stop) return Status::Ok();
+  }
+  const int shards = ctx_.placement->num_shards();
+  ++seq_;
+  req_.type = type;
+  req_.flat = flat;
+  req_.samples = samples;
+  req_.versions = computed_on ? *computed_on : versions_;
+  req_.pending.assign(shards, true);
+  req_.left = shards;
+  spare_.resize(shards);
+  req_.active = true;
+  for (int k = 0; k < shards; ++k) {
+    Status st = send_to(k, type);
+    if (!st.ok()) {
+      req_.active = false;
+      return st;
+    }
+  }
+  req_.wait = std::chrono::milliseconds(ctx_.plan->retry_ms);
+  req_.retry_at = Clock::now() + req_.wait;
+  req_.tries = 1;
+  return Status::Ok();
+}
+
+Status Worker::finish(bool* stop) {
+  if (!req_.active) return Status::Ok();
+  struct Over {  // however finish() returns, the request is no longer in flight
+    bool& active;
+    ~Over() { active = false; }
+  } over{req_.active};
   const Placement& pl = *ctx_.placement;
   const TrainingPlan& plan = *ctx_.plan;
   const int shards = pl.num_shards();
-  const bool with_floats = type == MessageType::kInit || type == MessageType::kPush;
-  ++seq_;
-  // Messages are encoded into the buffers of the last answers (no allocation in steady state) and
-  // moved into the transport; a retry encodes them again.
-  auto encode = [&](int k, MessageType t, Bytes* out) {
-    MessageHeader h;
-    h.type = t;
-    h.sender_role = Role::kWorker;
-    h.sender_index = static_cast<uint16_t>(ctx_.self.index);
-    h.shard = static_cast<uint32_t>(k);
-    h.step = versions_[k];
-    h.seq = seq_;
-    h.aux = t == MessageType::kPush ? samples : 0;
-    const float* floats = nullptr;
-    if (with_floats && t == type) {
-      const Shard& sh = pl.shards[k];
-      h.count = static_cast<uint32_t>(sh.size());
-      if (sh.pieces.size() == 1) {
-        floats = flat + sh.pieces[0].begin;  // contiguous: no gather copy
-      } else {
-        shard_buf_.resize(sh.size());
-        gather_shard(sh, flat, shard_buf_.data());
-        floats = shard_buf_.data();
-      }
-    }
-    encode_message_into(h, floats, out);
-  };
-  spare_.resize(shards);
-  std::vector<bool> pending(shards, true);
-  int left = shards;
-  auto send_to = [&](int k, MessageType t) -> Status {
-    Bytes b = std::move(spare_[k]);
-    encode(k, t, &b);
-    hb_sent_[k] = Clock::now();
-    return ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, std::move(b));
-  };
+  const MessageType type = req_.type;
   auto send_pending = [&]() -> Status {
     for (int k = 0; k < shards; ++k)
-      if (pending[k]) PODLAB_RETURN_IF_ERROR(send_to(k, type));
+      if (req_.pending[k]) PODLAB_RETURN_IF_ERROR(send_to(k, type));
     return Status::Ok();
   };
-  PODLAB_RETURN_IF_ERROR(send_pending());
-  auto wait = std::chrono::milliseconds(plan.retry_ms);
-  Clock::time_point retry_at = Clock::now() + wait;
   const auto heartbeat = std::chrono::milliseconds(plan.heartbeat_ms);
   const auto peer_timeout = std::chrono::milliseconds(plan.peer_timeout_ms);
-  int tries = 1;
-  while (left > 0) {
+  while (req_.left > 0) {
     if (interrupted()) return Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
     // Every ps we wait on hears from us at least every heartbeat_ms, and must answer something (a
     // HEARTBEAT at least) within peer_timeout.
-    Clock::time_point now = Clock::now(), wake = retry_at;
+    Clock::time_point now = Clock::now(), wake = req_.retry_at;
     for (int k = 0; k < shards; ++k) {
-      if (!pending[k]) continue;
+      if (!req_.pending[k]) continue;
       if (now - heard_[k] > peer_timeout) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", plan.peer_timeout_ms / 1000.0);
@@ -163,15 +192,15 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
       if (is_chief() && type == MessageType::kPush && ctx_.observer &&
           (ctx_.observer->should_stop() || ctx_.observer->should_leave()))
         return Status::Ok();
-      if (Clock::now() < retry_at) continue;
+      if (Clock::now() < req_.retry_at) continue;
       // A STOP to a ps that has gone (it lingers after the first one) gets no answer: give up then.
-      if ((type == MessageType::kStop || type == MessageType::kSnapshot) && tries >= 5)
+      if ((type == MessageType::kStop || type == MessageType::kSnapshot) && req_.tries >= 5)
         return Status::Network(std::string("no answer to ") + message_type_name(type) + " from a ps after " +
-                               std::to_string(tries) + " tries");
+                               std::to_string(req_.tries) + " tries");
       ++st_.retries;
-      ++tries;
-      wait = std::min(wait * 2, std::chrono::milliseconds(8 * plan.retry_ms));
-      retry_at = Clock::now() + wait;
+      ++req_.tries;
+      req_.wait = std::min(req_.wait * 2, std::chrono::milliseconds(8 * plan.retry_ms));
+      req_.retry_at = Clock::now() + req_.wait;
       PODLAB_RETURN_IF_ERROR(send_pending());
       continue;
     }
@@ -181,7 +210,7 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
       continue;  // corrupt or misdirected
     const int k = static_cast<int>(h->shard);
     heard_[k] = Clock::now();
-    if (h->seq != seq_ || !pending[k] || h->type == MessageType::kHeartbeat)
+    if (h->seq != seq_ || !req_.pending[k] || h->type == MessageType::kHeartbeat)
       continue;  // a sign of life, or an answer to an earlier (re-sent) request
     if (!check_message_range(*h, shards, pl.shards[k].size()).ok()) continue;
     if (h->type == MessageType::kStop) {
@@ -206,8 +235,8 @@ Status Worker::exchange(MessageType type, const float* flat, uint32_t samples, b
     }
     versions_[k] = h->step;
     spare_[k] = std::move(env.bytes);
-    pending[k] = false;
-    --left;
+    req_.pending[k] = false;
+    --req_.left;
   }
   return Status::Ok();
 }
@@ -323,12 +352,16 @@ Status Worker::train() {
   const TrainingPlan& p = *ctx_.plan;
   const auto t0 = Clock::now();
   bool stop = false;
-  auto timed_exchange = [&](MessageType type, const float* flat, uint32_t samples) {
+  auto timed = [&](auto&& io) {
     const auto w0 = Clock::now();
-    Status s = exchange(type, flat, samples, &stop);
+    Status s = io();
     st_.wait_s += seconds_since(w0);
     return s;
   };
+  auto timed_exchange = [&](MessageType type, const float* flat, uint32_t samples) {
+    return timed([&] { return exchange(type, flat, samples, &stop); });
+  };
+  const bool overlap = overlaps();
   if (is_chief()) {
     PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kInit, trainer_->parameters().data(), 0));
     ckpt_time_ = Clock::now();
@@ -337,7 +370,9 @@ Status Worker::train() {
     PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kPull, nullptr, 0));
   }
   std::vector<int> idx;
+  std::vector<int64_t> computed_on;
   double loss_sum = 0;
+  int cur = 0;  // the gradient buffer computed next (the other may be in flight)
   while (!stop) {
     const int64_t step = global_step();
     if (is_chief()) {
@@ -367,25 +402,41 @@ Status Worker::train() {
       return Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
     }
     const int n = next_batch(step, &idx);
+    FloatBuffer& grads = grads_[cur];
+    computed_on = versions_;
     const auto c0 = Clock::now();
     if (n > 0) {
-      const StepResult r = grad_->compute(ctx_.data->train, idx.data(), n, step, grads_);
+      const StepResult r = grad_->compute(ctx_.data->train, idx.data(), n, step, grads);
       loss_sum += r.loss;
       loss_window_ += r.loss;
       epoch_loss_ += r.loss;
       ++loss_window_n_;
       ++epoch_loss_n_;
     } else {
-      grads_.assign(grad_->values().size(), 0.0f);  // an empty slice of a short last batch
+      grads.assign(grad_->values().size(), 0.0f);  // an empty slice of a short last batch
     }
     st_.compute_s += seconds_since(c0);
     ++st_.pushes;
     st_.samples += n;
     st_.train_loss = loss_sum / st_.pushes;
-    PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kPush, grads_.data(), static_cast<uint32_t>(n)));
+    // With overlap, send() first takes in the answer to the previous push (which arrived while this
+    // gradient was computed), and the next gradient is computed while this one is on its way.
+    PODLAB_RETURN_IF_ERROR(timed([&] { return send(MessageType::kPush, grads.data(), static_cast<uint32_t>(n), &stop, &computed_on); }));
+    if (!overlap && !stop) PODLAB_RETURN_IF_ERROR(timed([&] { return finish(&stop); }));
+    if (overlap) cur ^= 1;
     publish(false);
   }
   return Status::Ok();
+}
+
+// The inproc transport's simulated slow workers are held back by the time between a receive and the
+// next send, which overlapping would hide: workers there do not overlap.
+bool Worker::overlaps() const {
+  const TrainingPlan& p = *ctx_.plan;
+  if (!p.overlap || p.mode.kind != SyncMode::Kind::kAsync) return false;
+  const TransportConfig& tc = ctx_.transport->config();
+  const bool slow_workers = tc.live || std::any_of(tc.worker_slowdown.begin(), tc.worker_slowdown.end(), [](double f) { return f > 1.0; });
+  return !(ctx_.transport->name() == "inproc" && slow_workers);
 }
 
 }  // namespace podlab

@@ -10,6 +10,11 @@
 //   sync          a global order split across workers: step s is global batch s of workers x batch
 //                 samples from epoch_order(seed, epoch); worker i takes slice i. With R = workers
 //                 that is single-process training with a batch of workers x batch.
+// Overlap (async with plan.overlap): a worker sends its gradient and computes the next one on the
+// values it holds while the ps applies it and answers, then takes the answer in; so each gradient is
+// one update staler than without overlap (the ps's staleness counters show it), and computing never
+// waits for the network. The two gradient buffers alternate so a re-sent push carries the same floats.
+// Sync and ssp:K never overlap: sync must equal single-process training, ssp must keep its bound.
 // Requests without an answer within plan.retry_ms are re-sent with the same seq (lost messages).
 // Faults: while waiting on a ps the worker sends it a HEARTBEAT every plan.heartbeat_ms; a ps silent
 // for plan.peer_timeout_ms ends the worker with kNetwork; *ctx.stop (non-chief) ends it with
@@ -63,11 +68,21 @@ class Worker {
   // answer, re-sending on timeout. Sets *stop when a ps answered STOP. The chief's PUSH also returns
   // (without all answers) when the observer asks to stop.
   Status exchange(MessageType type, const float* flat, uint32_t samples, bool* stop);
+  // exchange() in two halves: send() starts the request (finishing one still in flight first);
+  // finish() waits for its answers. `flat` must stay unchanged until finish() returns (retries
+  // encode it again).
+  // A PUSH's header names the versions its gradient was computed on: `computed_on` (per shard),
+  // else the versions held when it is sent.
+  Status send(MessageType type, const float* flat, uint32_t samples, bool* stop,
+              const std::vector<int64_t>* computed_on = nullptr);
+  Status finish(bool* stop);
+  Status send_to(int k, MessageType t);  // encodes and sends one message of the request in flight
   int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
   int64_t global_step() const;
   void evaluate_epochs(int64_t step, double seconds);
   void publish(bool done);
   bool interrupted() const { return ctx_.stop && *ctx_.stop; }
+  bool overlaps() const;  // whether pushes overlap computing (see the top of this file)
   // Chief: SNAPSHOT every ps and write the checkpoint (when plan.checkpoint_dir is set); `due` only
   // when the plan's cadence says so.
   Status checkpoint(bool only_if_due, bool* stop);
@@ -77,7 +92,21 @@ class Worker {
   Context ctx_;
   std::unique_ptr<BatchGradient> grad_;
   std::unique_ptr<Trainer> trainer_;  // chief only: initial values and evaluation
-  FloatBuffer grads_, shard_buf_;
+  FloatBuffer grads_[2], shard_buf_;  // gradients: two, alternating, when pushes overlap computing
+  // The request in flight (send() .. finish()).
+  struct Request {
+    bool active = false;
+    MessageType type = MessageType::kPull;
+    const float* flat = nullptr;
+    uint32_t samples = 0;
+    std::vector<int64_t> versions;  // per shard: the `step` its messages carry
+    std::vector<bool> pending;  // per shard: no answer yet
+    int left = 0;
+    std::chrono::milliseconds wait{0};
+    std::chrono::steady_clock::time_point retry_at;
+    int tries = 0;
+  };
+  Request req_;
   std::vector<Bytes> spare_;          // per shard: the last answer's buffer, reused to send
   std::vector<int64_t> versions_;     // per shard: version of the values we hold
   uint32_t seq_ = 0;

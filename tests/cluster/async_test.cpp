@@ -138,3 +138,33 @@ TEST_CASE("ssp:1 keeps a fast worker within 1 push of a slow one; async does not
     }
   }
 }
+
+TEST_CASE("async overlap: a worker computes on while its push is answered, one update staler", "[cluster]") {
+  const Dataset data = synthetic_dataset(320, 50);
+  for (const bool overlap : {true, false}) {
+    INFO("overlap " << overlap);
+    ClusterSetup s;
+    s.train = train_config("mlp:32", "sgd", 0.05f, 16);
+    s.mode = "async";
+    s.overlap = overlap;
+    s.epochs = 2;
+    const ClusterReport r = run_cluster(s, data);
+    REQUIRE(r.worker_status[0].ok());
+    CHECK(r.chief.steps == 40);
+    const PsStats& ps = r.ps[0];
+    CHECK(ps.applied == 40);
+    CHECK(ps.bad_messages == 0);
+    if (overlap) {
+      // The first gradient is computed on fresh values; every later one on the values before the
+      // previous push was applied. (One more, computed while the last was answered, arrives late.)
+      CHECK(ps.max_staleness == 1);
+      CHECK(ps.staleness[0] == 1);
+      CHECK(ps.staleness[1] == ps.gradients - 1);
+      CHECK(ps.dropped_late == 1);
+    } else {
+      CHECK(ps.max_staleness == 0);
+      CHECK(ps.dropped_late == 0);
+    }
+    CHECK(r.chief.test.accuracy > 0.5);
+  }
+}

@@ -38,6 +38,7 @@ struct ClusterSetup {
   std::string placement = "round-robin";
   TransportConfig network;
   int retry_ms = 1000;
+  bool overlap = true;  // async: compute the next gradient while a push is answered
   int64_t max_steps = 0;
   int heartbeat_ms = 500, heartbeat_timeout_ms = 3000;
   std::string checkpoint_dir;
@@ -55,6 +56,7 @@ inline Result<ClusterReport> try_run_cluster(const ClusterSetup& s, const Datase
   o.plan.epochs = s.epochs;
   o.plan.train_count = data.train.count;
   o.plan.retry_ms = s.retry_ms;
+  o.plan.overlap = s.overlap;
   o.plan.heartbeat_ms = s.heartbeat_ms;
   o.plan.heartbeat_timeout_ms = s.heartbeat_timeout_ms;
   o.plan.checkpoint_dir = s.checkpoint_dir;
