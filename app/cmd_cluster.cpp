@@ -62,7 +62,7 @@ struct ClusterFlags {
   bool json = false;
   int64_t max_steps = 0;
   int eval_limit = 0, retry_ms = 1000;
-  bool no_overlap = false;  // async workers wait for each answer before computing on
+  bool overlap = false;  // async workers compute the next gradient while a push is answered
   // faults
   int heartbeat_ms = 500;
   double heartbeat_timeout_s = 3, peer_timeout_s = 30;
@@ -117,7 +117,7 @@ std::vector<std::string> task_args(const ClusterFlags& f, bool json) {
   if (f.max_steps > 0) add("--max-steps", std::to_string(f.max_steps));
   if (f.eval_limit > 0) add("--eval-limit", std::to_string(f.eval_limit));
   add("--retry-ms", std::to_string(f.retry_ms));
-  if (f.no_overlap) a.push_back("--no-overlap");
+  if (f.overlap) a.push_back("--overlap");
   add("--placement", f.placement);
   add("--connect-timeout-s", num(f.connect_timeout_s));
   add("--heartbeat-ms", std::to_string(f.heartbeat_ms));
@@ -409,7 +409,7 @@ Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   plan.train_count = data.train.count;
   plan.eval_limit = f.eval_limit;
   plan.retry_ms = f.retry_ms;
-  plan.overlap = !f.no_overlap;
+  plan.overlap = f.overlap;
   plan.heartbeat_ms = f.heartbeat_ms;
   plan.heartbeat_timeout_ms = static_cast<int>(f.heartbeat_timeout_s * 1000);
   plan.peer_timeout_ms = static_cast<int>(f.peer_timeout_s * 1000);
@@ -915,7 +915,8 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--max-steps", f.max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--eval-limit", f.eval_limit, "Chief: evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--retry-ms", f.retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
-  cmd.add_flag("--no-overlap", f.no_overlap, "async: wait for each push's answer before computing the next gradient (default: compute it meanwhile, one update staler)");
+  cmd.add_flag("--overlap", f.overlap,
+               "async: compute the next gradient while the last push is answered (faster, each gradient one update staler; default: wait for the answer)");
   cmd.add_option("--connect-timeout-s", f.connect_timeout_s, "Worker: give up (exit 6) when a ps is unreachable this long")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
@@ -956,7 +957,8 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--max-steps", f->max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
   run->add_option("--eval-limit", f->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
   run->add_option("--retry-ms", f->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
-  run->add_flag("--no-overlap", f->no_overlap, "async: wait for each push's answer before computing the next gradient (default: compute it meanwhile, one update staler)");
+  run->add_flag("--overlap", f->overlap,
+               "async: compute the next gradient while the last push is answered (faster, each gradient one update staler; default: wait for the answer)");
   run->add_flag("--json", f->json, "Print one JSON object per line, even on a terminal");
   add_fault_flags(*run, *f);
   run->add_option("--restart-failed", f->restart_failed,
@@ -987,6 +989,8 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   submit->add_option("--replicas-to-aggregate", sf->replicas, "sync: gradients averaged per step (default: all workers)")->check(CLI::Range(1, 64));
   submit->add_option("--max-steps", sf->max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
   submit->add_option("--eval-limit", sf->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
+  submit->add_flag("--overlap", sf->overlap,
+                  "async: compute the next gradient while the last push is answered (faster, each gradient one update staler; default: wait for the answer)");
   submit->add_option("--retry-ms", sf->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
   submit->add_option("--connect-timeout-s", sf->connect_timeout_s, "Give up (exit 6) when a server does not answer this long")
       ->capture_default_str()

@@ -46,7 +46,7 @@ struct TrainingPlan {
   int64_t total_steps = 0;      // epochs * steps_per_epoch, or --max-steps when smaller
   int eval_limit = 0;           // chief's evaluations: at most this many test samples (0: all)
   int retry_ms = 1000;          // a request without a reply for this long is sent again
-  bool overlap = true;          // async workers compute the next gradient while a push is answered
+  bool overlap = false;         // async workers compute the next gradient while a push is answered
                                 //   (worker.h; a worker's own choice: tasks need not agree)
   int linger_ms = 2000;         // a stopped ps waits this long for workers still to be told
   // Faults (PROTOCOL.md, "Heartbeats"). A worker waiting on a ps sends it a HEARTBEAT every

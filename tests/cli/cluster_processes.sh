@@ -43,6 +43,21 @@ grep -q '"event":"epoch"' "$TMP/out" || fail "no epoch event from the chief"
 sleep 0.2
 if pgrep -f "$TMP" >/dev/null; then fail "task processes left running:"; pgrep -af "$TMP"; fi
 
+# --overlap reaches the worker processes: with one worker every gradient but the first is computed
+# on values one update old (async without --overlap: all fresh, which the run above cannot show).
+timeout 60 "$PODLAB" cluster run --transport processes --ps 1 --workers 1 "${SMALL[@]}" --epochs 1 --max-steps 10 \
+  --overlap --json >"$TMP/out" 2>"$TMP/err"
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "cluster run --overlap exited $CODE"; sed 's/^/  | /' "$TMP/out" "$TMP/err"; }
+tail -n 1 "$TMP/out" >"$TMP/overlap.json"
+python3 - "$TMP/overlap.json" <<'PY' || { fail "--overlap: staleness"; sed 's/^/  | /' "$TMP/out" "$TMP/err"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+ps = r["ps_tasks"][0]
+assert r["steps"] == 10 and ps["applied"] == 10, r
+assert ps["max_staleness"] == 1 and ps["staleness"]["0"] == 1 and ps["staleness"]["1"] == ps["gradients"] - 1, ps
+PY
+
 # A worker with no ps: a clear network error (exit 6) after --connect-timeout-s, not a hang.
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SPEC="{\"ps\": [\"127.0.0.1:$PORT\"], \"worker\": [\"127.0.0.1:1\"]}"

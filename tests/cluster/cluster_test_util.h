@@ -38,7 +38,7 @@ struct ClusterSetup {
   std::string placement = "round-robin";
   TransportConfig network;
   int retry_ms = 1000;
-  bool overlap = true;  // async: compute the next gradient while a push is answered
+  bool overlap = false;  // async: compute the next gradient while a push is answered (--overlap)
   int64_t max_steps = 0;
   int heartbeat_ms = 500, heartbeat_timeout_ms = 3000;
   std::string checkpoint_dir;
