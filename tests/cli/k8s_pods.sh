@@ -10,5 +10,11 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 for tool in ip dnsmasq setpriv python3; do
   command -v "$tool" >/dev/null || { echo "SKIP: emulated pods need $tool (setup.sh installs iproute2, dnsmasq-base)"; exit 77; }
 done
-ip netns list >/dev/null 2>&1 || { echo "SKIP: this kernel or container does not allow network namespaces"; exit 77; }
+# Listing can succeed where creating is refused (rootless or unprivileged containers), so probe by creating one.
+probe="podlab-probe-$$"
+if ! ip netns add "$probe" 2>/dev/null; then
+  echo "SKIP: this kernel or container does not allow creating network namespaces (ip netns add failed; run as root on a VM or a privileged container)"
+  exit 77
+fi
+ip netns del "$probe"
 exec timeout -k 10 240 python3 "$here/tests/k8s/emulate_pods.py" "$podlab"
