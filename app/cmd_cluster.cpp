@@ -744,8 +744,15 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   if (f.cluster_spec.empty()) return report(Status::Usage("podlab submit needs --cluster (the servers' cluster spec)"));
   auto spec = load_cluster_spec(f.cluster_spec);
   if (!spec.ok()) return report(spec.status());
-  if (!curve_keys_dir(f.keys_dir).empty())
-    return report(Status::Usage("podlab submit does not speak CURVE yet: run the servers without --keys/PODLAB_KEYS"));
+  // With keys, submit speaks CURVE with worker 0's key pair (client-0.key, else client.key): whoever may
+  // run the chief may submit its jobs, and the ps's authorized_clients already lists that key.
+  const std::string keys_dir = curve_keys_dir(f.keys_dir);
+  CurveKeys curve;
+  if (!keys_dir.empty()) {
+    auto keys = load_curve_keys(keys_dir, TaskId{Role::kClient, 0});
+    if (!keys.ok()) return report(keys.status().With("podlab submit"));
+    curve = *keys;
+  }
   if (!shutdown) {
     auto mode = SyncMode::parse(f.mode);
     if (!mode.ok()) return report(mode.status());
@@ -755,6 +762,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   TransportConfig net;
   net.cluster = *spec;
   net.local = {me};
+  net.curve = curve;
   const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);
   auto transport = make_transport("zmq", net);
@@ -995,7 +1003,7 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   submit->add_option("--connect-timeout-s", sf->connect_timeout_s, "Give up (exit 6) when a server does not answer this long")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  submit->add_option("--keys", sf->keys_dir, "CURVE keys: not supported by submit yet (an error)");
+  submit->add_option("--keys", sf->keys_dir, "CURVE key directory (or PODLAB_KEYS): submit uses worker 0's key pair, client-0.key or client.key, and server.pub");
   submit->add_flag("--shutdown", *shutdown, "Instead of a job: tell the servers to exit 0 (ps tasks at once, workers at their next poll)");
   submit->add_flag("--json", sf->json, "Print one JSON object per line, even on a terminal");
   submit->callback([sf, shutdown, &exit_code] { exit_code = run_submit(*sf, *shutdown); });

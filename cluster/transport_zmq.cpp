@@ -435,7 +435,7 @@ class ZmqTransport : public Transport {
     const CurveKeys& k = config().curve;
     std::string fix;
     if (!k.enabled)
-      fix = "the ps requires CURVE keys: give this worker the cluster's key directory (--keys DIR or PODLAB_KEYS)";
+      fix = "the ps requires CURVE keys: give " + from.name() + " the cluster's key directory (--keys DIR or PODLAB_KEYS)";
     else if (hs.last_failure.rfind("authentication", 0) == 0)
       fix = "the ps does not accept this worker's key " + k.client_file + ": add its public key to the ps's authorized_clients";
     else
@@ -470,9 +470,14 @@ class ZmqTransport : public Transport {
         zmq_msg_close(&msg);
         count_lost(from);
         if (hs.refused) return refused_error(from, to, hs);
-        return Status::Network("no connection to " + to.name() + " at " + config().cluster.address(to) + " after " +
-                               std::to_string(timeout / 1000.0) + " s (is the ps running and reachable?" +
-                               (hs.last_failure.empty() ? "" : " last handshake: " + hs.last_failure) + ")");
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%g", timeout / 1000.0);
+        std::string hint = "is the ps running and reachable?";
+        if (!hs.last_failure.empty()) hint += " last handshake: " + hs.last_failure;
+        if (!hs.last_failure.empty() && config().curve.enabled)
+          hint += "; with CURVE keys this usually means " + config().curve.dir +
+                  "/server.pub is not the public key of the ps's server.key: use the key directory the ps was given";
+        return Status::Network("no connection to " + to.name() + " at " + config().cluster.address(to) + " after " + secs + " s (" + hint + ")");
       }
       zmq_pollitem_t items[] = {{s, 0, ZMQ_POLLOUT, 0}, {ep.monitors[static_cast<size_t>(k)].get(), 0, ZMQ_POLLIN, 0}};
       if (zmq_poll(items, 2, static_cast<long>(std::min<long long>(left, 100))) < 0 && zmq_errno() == ETERM) {

@@ -5,7 +5,9 @@
 #   - a job the servers cannot run (an unknown dataset) comes back as its exit code (2), and the
 #     servers still take the next job;
 #   - podlab submit --shutdown: every server exits 0 within a few seconds;
-#   - submit with nobody listening exits 6 after --connect-timeout-s.
+#   - submit with nobody listening exits 6 after --connect-timeout-s;
+#   - servers with CURVE keys: submit with the key directory runs a job and shuts them down; without
+#     keys it is refused (exit 3), with another cluster's keys it gives up (exit 6) naming server.pub.
 # Nothing is left running, also on failure.
 # Usage: cluster_jobs.sh PATH_TO_PODLAB
 set -u
@@ -76,6 +78,35 @@ CODE=$?
 [ "$CODE" -eq 6 ] || { fail "submit to no servers exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/none.out"; }
 grep -q "no connection to ps:" "$TMP/none.out" || fail "submit to no servers: no clear message"
 
-if pgrep -f "127.0.0.1:$P0" >/dev/null; then fail "processes left running:"; pgrep -af "127.0.0.1:$P0"; fi
+# CURVE: 1 ps + 1 worker with keys.
+"$PODLAB" keys generate --out "$TMP/keys" >/dev/null || fail "keys generate"
+"$PODLAB" keys generate --out "$TMP/other" >/dev/null || fail "keys generate (other)"
+P2=$(free_port)
+KSPEC="{\"ps\": [\"127.0.0.1:$P2\"], \"worker\": [\"127.0.0.1:1\"]}"
+for role in ps worker; do
+  timeout 60 "$PODLAB" "$role" --cluster "$KSPEC" --index 0 --wait-for-job --keys "$TMP/keys" --peer-timeout-s 60 \
+    >"$TMP/keyed-$role.out" 2>&1 &
+  PIDS+=($!)
+done
+JOB=(--keys "$TMP/keys" "${JOB[@]}")
+SPEC=$KSPEC submit_job keyed 0 --dataset fashion-mnist --epochs 1
+grep -q '"event":"result".*"code":0' "$TMP/keyed.out" || fail "keyed job: no result line"
+timeout 30 "$PODLAB" submit --cluster "$KSPEC" --epochs 1 --connect-timeout-s 5 >"$TMP/nokeys.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 3 ] || { fail "submit without keys to keyed servers exited $CODE, expected 3"; sed 's/^/  | /' "$TMP/nokeys.out"; }
+grep -q "requires CURVE keys" "$TMP/nokeys.out" || fail "submit without keys: no clear message"
+timeout 30 "$PODLAB" submit --cluster "$KSPEC" --keys "$TMP/other" --epochs 1 --connect-timeout-s 1 >"$TMP/otherkeys.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "submit with other keys exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/otherkeys.out"; }
+grep -q "server.pub" "$TMP/otherkeys.out" || fail "submit with other keys: no hint at server.pub"
+timeout 30 "$PODLAB" submit --cluster "$KSPEC" --keys "$TMP/keys" --shutdown >"$TMP/kshutdown.out" 2>&1 || fail "keyed submit --shutdown exited $?"
+for i in "${!PIDS[@]}"; do
+  wait "${PIDS[$i]}"
+  code=$?
+  [ "$code" -eq 0 ] || fail "keyed server $i exited $code after --shutdown"
+done
+PIDS=()
+
+if pgrep -f "127.0.0.1:$P0|127.0.0.1:$P2" >/dev/null; then fail "processes left running:"; pgrep -af "127.0.0.1:$P0|127.0.0.1:$P2"; fi
 [ "$FAILS" -eq 0 ] && echo "cluster_jobs.sh: all checks passed"
 exit $((FAILS > 0))
