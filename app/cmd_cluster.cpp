@@ -176,14 +176,20 @@ class ClusterPrinter : public LocalClusterObserver {
   ClusterPrinter(bool json, const TrainingPlan& plan) : json_(json), plan_(plan) {}
 
   void on_tick(const std::vector<TaskProgress>& tasks, double elapsed) override {
+    // Samples applied since the last tick, per worker: a restarted worker's counter starts again from
+    // 0, so a counter that went down counts from 0 (the rate never goes negative).
     int64_t step = -1, samples = 0;
     for (const TaskProgress& t : tasks) {
-      if (t.name.rfind("ps:", 0) == 0) step = step < 0 ? t.step : std::min(step, t.step);
-      else samples += t.applied;
+      if (t.name.rfind("ps:", 0) == 0) {
+        step = step < 0 ? t.step : std::min(step, t.step);
+        continue;
+      }
+      int64_t& last = last_applied_[t.name];
+      samples += t.applied >= last ? t.applied - last : t.applied;
+      last = t.applied;
     }
-    const double rate = elapsed > last_elapsed_ ? (samples - last_samples_) / (elapsed - last_elapsed_) : 0;
+    const double rate = elapsed > last_elapsed_ ? samples / (elapsed - last_elapsed_) : 0;
     last_elapsed_ = elapsed;
-    last_samples_ = samples;
     const std::map<std::string, double> dead = dead_tasks(tasks);
     if (json_) {
       std::string arr = "[";
@@ -283,7 +289,7 @@ class ClusterPrinter : public LocalClusterObserver {
   bool json_;
   const TrainingPlan& plan_;
   double last_elapsed_ = 0;
-  int64_t last_samples_ = 0;
+  std::map<std::string, int64_t> last_applied_;  // worker name -> its applied counter at the last tick
 };
 
 void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Dataset& data, bool json) {
