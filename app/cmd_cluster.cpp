@@ -17,6 +17,7 @@
 
 #include "app/command.h"
 #include "app/json_line.h"
+#include "app/progress_bar.h"
 #include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
@@ -743,6 +744,49 @@ int run_task(ClusterFlags& f, Role role) {
   return report(st.With(tc.task.name()));
 }
 
+// What `podlab submit` shows while its job runs: a bar with ETA on a terminal, otherwise a JSON
+// "progress" line when the step changed, at most once a second. `text` is ps 0's
+// {"step":S,"total_steps":T}; anything else is ignored (progress is a courtesy, not a contract).
+class SubmitProgress {
+ public:
+  explicit SubmitProgress(bool json) : json_(json), t0_(std::chrono::steady_clock::now()) {}
+  void update(const std::string& text) {
+    int64_t step = 0, total = 0;
+    try {
+      const auto j = nlohmann::json::parse(text);
+      step = j.at("step").get<int64_t>();
+      total = j.at("total_steps").get<int64_t>();
+    } catch (const std::exception&) {
+      return;
+    }
+    if (step == last_step_ || total <= 0) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    if (first_step_ < 0) first_step_ = step, first_elapsed_ = elapsed;
+    const double rate = elapsed > first_elapsed_ ? (step - first_step_) / (elapsed - first_elapsed_) : 0;
+    const double eta = rate > 0 ? (total - step) / rate : -1;
+    if (json_) {
+      if (elapsed - last_print_ < 1.0) return;
+      JsonLine().add("event", "progress").add("step", step).add("total_steps", total).add("elapsed_s", elapsed).print();
+      std::fflush(stdout);
+      last_print_ = elapsed;
+    } else {
+      draw_progress_bar(static_cast<double>(step) / total, eta, "job",
+                        "step " + std::to_string(step) + "/" + std::to_string(total));
+      drawn_ = true;
+    }
+    last_step_ = step;
+  }
+  void finish() {
+    if (drawn_) finish_progress_bar();
+  }
+
+ private:
+  bool json_, drawn_ = false;
+  std::chrono::steady_clock::time_point t0_;
+  int64_t last_step_ = -1, first_step_ = -1;
+  double first_elapsed_ = 0, last_print_ = -1e9;
+};
+
 // `podlab submit`: hands a job to wait-for-job servers and waits for its report (PROTOCOL.md, "Jobs"),
 // or shuts them down. Exit code: the job's (the chief's report), 6 when the servers do not answer.
 int run_submit(ClusterFlags& f, bool shutdown) {
@@ -845,8 +889,10 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   if (json) JsonLine().add("event", "submitted").add("job", id).add("ps", spec->num_ps()).print();
   else std::printf("job %lld submitted to %d ps task(s); waiting for its report\n", static_cast<long long>(id), spec->num_ps());
   std::fflush(stdout);
-  // Wait for the chief's report at ps 0; it answers HEARTBEAT while the job runs.
+  // Wait for the chief's report at ps 0; it answers HEARTBEAT while the job runs, with the job's
+  // progress once it has taken a step.
   std::string result;
+  SubmitProgress progress(json);
   for (;;) {
     st = ask_all({0}, MessageType::kResult, "");
     if (!st.ok()) break;
@@ -855,6 +901,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
       result = read_text(bytes.data(), h);
       break;
     }
+    if (h.type == MessageType::kHeartbeat && h.count > 0) progress.update(read_text(bytes.data(), h));
     if (h.type == MessageType::kResult) {
       st = Status::Network("ps:0 no longer knows job " + std::to_string(id) + " (was it restarted?)");
       break;
@@ -862,6 +909,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   t.shutdown();
+  progress.finish();
   if (!st.ok()) return report(st);
   try {
     const auto r = nlohmann::json::parse(result);

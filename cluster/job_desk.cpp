@@ -49,7 +49,7 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     }
   } else if (client && h.type == MessageType::kResult && h.count == 0) {
     if (result_id_ == h.step && !result_.empty()) reply(env.from, MessageType::kResult, h, 0, result_);
-    else if (job_.id == h.step) reply(env.from, MessageType::kHeartbeat, h, 0, "");
+    else if (job_.id == h.step) reply(env.from, MessageType::kHeartbeat, h, 0, progress_text());
     else reply(env.from, MessageType::kResult, h, 1, "");  // a job this ps does not know (it restarted?)
   } else if (!client && h.type == MessageType::kJob && h.count == 0) {
     if (shutdown_ && !running_) reply(env.from, MessageType::kStop, h, 0, "");
@@ -65,6 +65,11 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
   return true;
 }
 
+std::string JobDesk::progress_text() const {
+  if (!running_ || progress_step_ < 0) return "";
+  return "{\"step\":" + std::to_string(progress_step_) + ",\"total_steps\":" + std::to_string(progress_total_) + "}";
+}
+
 MessageHeader JobDesk::JobHeader(const MessageHeader& request, int64_t id) {
   MessageHeader h = request;
   h.step = id;
@@ -73,6 +78,7 @@ MessageHeader JobDesk::JobHeader(const MessageHeader& request, int64_t id) {
 
 JobOrder JobDesk::start_job() {
   fresh_ = false;
+  progress_step_ = -1;
   running_ = true;
   return job_;
 }

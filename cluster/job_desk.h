@@ -32,9 +32,16 @@ class JobDesk {
   // ps 0: what the client gets when the job could not even start here (bad flags, missing data).
   void fail_job(int64_t id, const std::string& report_json);
   bool shutdown() const { return shutdown_; }
+  // The running job's progress (this ps's global step of total_steps), told to a client polling for
+  // the result; PsServer sets it before each message it hands the desk.
+  void set_progress(int64_t step, int64_t total_steps) {
+    progress_step_ = step;
+    progress_total_ = total_steps;
+  }
 
  private:
   void reply(const TaskId& to, MessageType type, const MessageHeader& request, uint32_t aux, const std::string& text);
+  std::string progress_text() const;  // {"step":S,"total_steps":T}, or "" before the job's first step
   static MessageHeader JobHeader(const MessageHeader& request, int64_t id);  // the request, step = id
 
   Transport* transport_;
@@ -42,6 +49,7 @@ class JobDesk {
   JobOrder job_;
   bool fresh_ = false, running_ = false, shutdown_ = false;
   int64_t result_id_ = 0;
+  int64_t progress_step_ = -1, progress_total_ = 0;  // -1: no progress known (not started)
   std::string result_;
 };
 

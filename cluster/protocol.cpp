@@ -163,7 +163,8 @@ Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_
   const std::string what = h.debug_string() + ": ";
   if (h.shard >= static_cast<uint32_t>(num_shards))
     return Status::Network(what + "shard out of range (" + std::to_string(num_shards) + " shards)");
-  if (h.type == MessageType::kJob || h.type == MessageType::kResult) {
+  const bool progress = h.type == MessageType::kHeartbeat && h.sender_role == Role::kPs && h.count > 0;  // to a client
+  if (h.type == MessageType::kJob || h.type == MessageType::kResult || progress) {
     if (h.offset != 0) return Status::Network(what + "text starts at offset 0");
     if (h.count == 0 ? h.aux > 1 : (h.aux > kMaxTextBytes || h.count != (h.aux + 3) / 4))
       return Status::Network(what + "text length (aux) and words (count) disagree, or the text is over 1 MiB");

@@ -71,7 +71,7 @@ void encode_message_into(const MessageHeader& header, const float* floats, Bytes
 Result<MessageHeader> decode_message(const uint8_t* bytes, size_t size);
 inline Result<MessageHeader> decode_message(const Bytes& b) { return decode_message(b.data(), b.size()); }
 
-// A JOB or RESULT carrying `text` (header.aux and count are set from it; at most kMaxTextBytes).
+// A JOB or RESULT (or a ps's HEARTBEAT to a client: the job's progress) carrying `text` (header.aux and count are set from it; at most kMaxTextBytes).
 Bytes encode_text_message(MessageHeader header, const std::string& text);
 // The text of a decoded JOB or RESULT that passed check_message_range.
 std::string read_text(const uint8_t* bytes, const MessageHeader& header);

@@ -177,6 +177,7 @@ void PsServer::handle(Envelope& env) {
   auto decoded = decode_header(env.bytes);
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
   const MessageHeader& h = *decoded;
+  if (ctx_.jobs) ctx_.jobs->set_progress(st_.step, ctx_.plan->total_steps);
   if (ctx_.jobs && ctx_.jobs->handle(env, h)) {
     desk_message_ = true;
     job_over_ = ctx_.jobs->job_over();
