@@ -3,9 +3,12 @@
 // through kubectl (app/kubectl.h), selecting its objects by the label podlab.io/job=NAME.
 #include <dirent.h>
 
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "app/command.h"
 #include "app/kubectl.h"
@@ -161,7 +164,8 @@ int run_apply(K8sRenderFlags& f, bool server_dry_run) {
 struct K8sRunFlags {
   std::string name, ns = "default", role, format = "jobs";
   int index = -1, metrics_port = 9090;
-  bool follow = false, with_data = false, no_metrics = false;
+  bool follow = false, with_data = false, no_metrics = false, watch = false;
+  double interval_s = 5;
   std::string selector() const {
     std::string s = "podlab.io/job=" + name;
     if (!role.empty()) s += ",podlab.io/role=" + role;
@@ -179,18 +183,24 @@ Status check_run_name(const K8sRunFlags& f) {
   return Status::Ok();
 }
 
-int run_status(const K8sRunFlags& f) {
-  if (Status st = check_run_name(f); !st.ok()) return report(st);
+// One look at the run: prints the table and says whether it is over (k8s_run_outcome); errors as
+// exit codes in `*code`.
+bool status_once(const K8sRunFlags& f, K8sRunOutcome* outcome, int* code) {
+  *code = 0;
   auto jobs_json = run_kubectl({"get", "jobs", "-n", f.ns, "-l", f.selector(), "-o", "json", "--request-timeout=30s"}, "", true);
-  if (!jobs_json.ok()) return report(jobs_json.status());
-  if (jobs_json->exit_code != 0) return report(kubectl_failed("kubectl get jobs", jobs_json->exit_code));
+  auto fail = [&](const Status& st) {
+    *code = report(st);
+    return false;
+  };
+  if (!jobs_json.ok()) return fail(jobs_json.status());
+  if (jobs_json->exit_code != 0) return fail(kubectl_failed("kubectl get jobs", jobs_json->exit_code));
   auto pods_json = run_kubectl({"get", "pods", "-n", f.ns, "-l", f.selector(), "-o", "json", "--request-timeout=30s"}, "", true);
-  if (!pods_json.ok()) return report(pods_json.status());
-  if (pods_json->exit_code != 0) return report(kubectl_failed("kubectl get pods", pods_json->exit_code));
+  if (!pods_json.ok()) return fail(pods_json.status());
+  if (pods_json->exit_code != 0) return fail(kubectl_failed("kubectl get pods", pods_json->exit_code));
   auto jobs = parse_k8s_jobs(jobs_json->out);
-  if (!jobs.ok()) return report(jobs.status());
+  if (!jobs.ok()) return fail(jobs.status());
   auto pods = parse_k8s_pods(pods_json->out);
-  if (!pods.ok()) return report(pods.status());
+  if (!pods.ok()) return fail(pods.status());
   std::vector<K8sTaskProgress> progress(pods->size());
   for (size_t i = 0; i < pods->size() && !f.no_metrics; ++i) {
     if ((*pods)[i].phase != "Running") continue;
@@ -199,8 +209,34 @@ int run_status(const K8sRunFlags& f) {
     auto m = run_kubectl({"get", "--raw", path, "--request-timeout=5s"}, "", true);
     if (m.ok() && m->exit_code == 0) progress[i] = parse_task_metrics(m->out);
   }
-  std::printf("run %s in namespace %s\n%s", f.name.c_str(), f.ns.c_str(), k8s_status_table(*jobs, *pods, progress).c_str());
-  return 0;
+  const std::time_t now = std::time(nullptr);
+  char at[16];
+  std::strftime(at, sizeof at, "%H:%M:%S", std::localtime(&now));
+  std::printf("run %s in namespace %s at %s\n%s", f.name.c_str(), f.ns.c_str(), at, k8s_status_table(*jobs, *pods, progress).c_str());
+  if (jobs->empty()) std::printf("(no Jobs labelled podlab.io/job=%s: not applied yet, or deleted)\n", f.name.c_str());
+  *outcome = k8s_run_outcome(*jobs, *pods);
+  std::fflush(stdout);
+  return true;
+}
+
+// `podlab k8s status NAME`: one table; with --watch, a new one every --interval-s (redrawn in place on
+// a terminal) until the run is over, then exits with its outcome's code (k8s_run_outcome).
+int run_status(const K8sRunFlags& f) {
+  if (Status st = check_run_name(f); !st.ok()) return report(st);
+  const bool redraw = f.watch && stdout_is_terminal();
+  for (;;) {
+    if (redraw) std::printf("\033[H\033[2J");  // home, clear: as watch(1) does
+    K8sRunOutcome outcome;
+    int code = 0;
+    if (!status_once(f, &outcome, &code)) return code;
+    if (!f.watch) return 0;
+    if (outcome.over) {
+      std::printf("podlab: run %s is over: %s\n", f.name.c_str(), outcome.why.c_str());
+      return outcome.code;
+    }
+    if (!redraw) std::printf("\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(f.interval_s * 1000)));
+  }
 }
 
 int run_logs(const K8sRunFlags& f) {
@@ -254,6 +290,10 @@ void add_k8s_commands(CLI::App& root, int& exit_code) {
   CLI::App* status = add_run_command(*k8s, "status", "Each Job's state, each pod's phase, and training progress from /metrics", sf);
   status->add_option("--metrics-port", sf->metrics_port, "The pods' metrics port")->capture_default_str();
   status->add_flag("--no-metrics", sf->no_metrics, "Do not query the pods' /metrics");
+  status->add_flag("-w,--watch", sf->watch,
+                   "Look again every --interval-s until the run is over, then exit 0 (every Job complete) or with "
+                   "the failed chief's exit code (2..6, else 1)");
+  status->add_option("--interval-s", sf->interval_s, "Seconds between looks with --watch")->capture_default_str()->check(CLI::Range(0.2, 3600.0));
   status->callback([sf, &exit_code] { exit_code = run_status(*sf); });
 
   auto lf = std::make_shared<K8sRunFlags>();

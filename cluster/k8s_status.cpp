@@ -163,4 +163,38 @@ std::string k8s_status_table(const std::vector<K8sJobRow>& jobs, const std::vect
   return out;
 }
 
+K8sRunOutcome k8s_run_outcome(const std::vector<K8sJobRow>& jobs, const std::vector<K8sPodRow>& pods) {
+  K8sRunOutcome o;
+  if (jobs.empty()) return o;
+  const K8sJobRow* failed = nullptr;
+  bool all_complete = true;
+  for (const K8sJobRow& j : jobs) {
+    if (j.state == "Failed" && !failed) failed = &j;
+    all_complete &= j.state == "Complete";
+  }
+  if (!failed) {
+    if (all_complete) o = {true, 0, "every Job completed (exit 0)"};
+    return o;
+  }
+  o.over = true;
+  o.code = 1;
+  o.why = "Job " + failed->name + " failed" + (failed->detail.empty() ? "" : " (" + failed->detail + ")");
+  auto podlab_code = [](const K8sPodRow& p) {
+    const int c = p.exit_code.empty() ? -1 : std::atoi(p.exit_code.c_str());
+    return c >= 2 && c <= 6 ? c : -1;
+  };
+  const K8sPodRow* source = nullptr;
+  for (const K8sPodRow& p : pods)
+    if (p.role == "worker" && p.index == "0" && podlab_code(p) > 0) source = &p;
+  for (size_t i = 0; i < pods.size() && !source; ++i)
+    if (podlab_code(pods[i]) > 0) source = &pods[i];
+  if (source) {
+    o.code = podlab_code(*source);
+    o.why += "; exit " + source->exit_code + " from pod " + source->name;
+  } else {
+    o.why += "; no pod shows a podlab exit code 2..6 (exit 1)";
+  }
+  return o;
+}
+
 }  // namespace podlab

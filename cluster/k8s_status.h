@@ -38,4 +38,15 @@ K8sTaskProgress parse_task_metrics(const std::string& prometheus_text);
 std::string k8s_status_table(const std::vector<K8sJobRow>& jobs, const std::vector<K8sPodRow>& pods,
                              const std::vector<K8sTaskProgress>& progress);
 
+// Whether a run is over, and the exit code `podlab k8s status --watch` ends with: 0 when every Job is
+// Complete; when a Job Failed, the chief's (worker 0's) podlab exit code if it is one of the
+// documented failures 2..6 (usage, config, data, io, network), else another failed pod's such code,
+// else 1. Not over while any Job is active, or when there are no Jobs (not applied yet).
+struct K8sRunOutcome {
+  bool over = false;
+  int code = 0;
+  std::string why;  // one line: which Job completed or failed, and the exit code with its source
+};
+K8sRunOutcome k8s_run_outcome(const std::vector<K8sJobRow>& jobs, const std::vector<K8sPodRow>& pods);
+
 }  // namespace podlab

@@ -190,6 +190,7 @@ X(kProcKilled,       "you: kill -9 %s (pid %d)", "你：kill -9 %s（pid %d）")
 X(kK8sApply,         "Apply (podlab k8s apply)", "部署（podlab k8s apply）")
 X(kTipK8sApply,      "Runs podlab k8s apply with these settings: kubectl applies the manifests to the cluster your KUBECONFIG points at. Follow it with podlab k8s status NAME and podlab k8s logs NAME.", "用这些设置运行 podlab k8s apply：kubectl 把清单部署到 KUBECONFIG 指向的集群。之后用 podlab k8s status NAME 和 podlab k8s logs NAME 跟踪。")
 X(kK8sStatus,        "Status", "状态")
-X(kTipK8sStatus,     "Runs podlab k8s status NAME: the job's pods, their phase, restarts and exit codes, as the cluster reports them now.", "运行 podlab k8s status NAME：任务的 Pod、它们的阶段、重启次数和退出码，即集群当前报告的状态。")
+X(kTipK8sStatus,     "Follows the run with podlab k8s status NAME --watch: the job's pods, their phase, restarts, exit codes and training progress, looked up every 3 s until the run is over (its exit code is shown).", "用 podlab k8s status NAME --watch 跟踪运行：任务的 Pod、阶段、重启次数、退出码和训练进度，每 3 秒刷新一次，直到运行结束（显示其退出码）。")
+X(kTipK8sStopWatch,  "Stop following the run (the run itself goes on).", "停止跟踪（运行本身继续）。")
 X(kK8sNoKubectl,     "kubectl was not found ($KUBECTL or PATH). Install it (apt-get install kubernetes-client gives Debian 12's kubectl 1.20; a current one is at kubernetes.io/docs/tasks/tools), point KUBECONFIG at a cluster, then Apply; or save the manifests (podlab k8s render -o DIR) and apply them with the tool you use.", "没有找到 kubectl（$KUBECTL 或 PATH）。请先安装（apt-get install kubernetes-client 提供 Debian 12 的 kubectl 1.20；最新版见 kubernetes.io/docs/tasks/tools），把 KUBECONFIG 指向一个集群，然后部署；或者保存清单（podlab k8s render -o DIR），用你自己的工具部署。")
 // clang-format on

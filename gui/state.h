@@ -126,7 +126,8 @@ struct GuiState {
   std::string kubectl_path;         // found at start-up ($KUBECTL or PATH); "" when not installed
   std::string k8s_message;          // why Apply did not start
   float k8s_apply_x = 0, k8s_apply_y = 0;    // where Apply and Status were drawn (scripted clicks in tests)
-  float k8s_status_x = 0, k8s_status_y = 0;
+  float k8s_status_x = 0, k8s_status_y = 0;  // Status, or Stop while following
+  bool k8s_watching = false;                  // k8s_apply runs `podlab k8s status --watch`
   std::string podlab_exe;           // the podlab binary for process runs ("": this process's own)
   ClusterStatus cluster_status;   // copied at the start of the tab's frame
   uint64_t cluster_rates_tick = 0;

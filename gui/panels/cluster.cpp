@@ -416,7 +416,7 @@ void apply_k8s(GuiState& s, bool status) {
   }
   const K8sOptions o = k8s_options(s);
   const std::string podlab = s.podlab_exe.empty() ? self_exe_path() : s.podlab_exe;
-  std::vector<std::string> a = {podlab, "k8s", "status", o.name};
+  std::vector<std::string> a = {podlab, "k8s", "status", o.name, "--watch", "--interval-s", "3"};
   if (!status) {
     a = {podlab, "k8s", "apply", "--name", o.name, "--image", o.image, "--mode", o.mode,
          "--ps", std::to_string(o.ps), "--workers", std::to_string(o.workers)};
@@ -424,6 +424,17 @@ void apply_k8s(GuiState& s, bool status) {
   }
   const Status st = s.k8s_apply->start(a, /*capture_stderr=*/true);
   s.k8s_message = st.ok() ? "" : st.message();
+  s.k8s_watching = st.ok() && status;
+}
+
+// The lines to show of the child's output: everything for apply; for status --watch, its latest look
+// (from the last "run NAME in namespace ..." header on).
+size_t latest_look(const std::vector<std::string>& lines, bool watching) {
+  size_t from = 0;
+  if (watching)
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (lines[i].rfind("run ", 0) == 0 && lines[i].find(" in namespace ") != std::string::npos) from = i;
+  return from;
 }
 
 void kubernetes(GuiState& s) {
@@ -451,17 +462,25 @@ void kubernetes(GuiState& s) {
     }
   }
   if (s.k8s_apply) {
-    ImGui::BeginDisabled(s.k8s_apply->running());
+    const bool running = s.k8s_apply->running();
+    ImGui::BeginDisabled(running);
     s.k8s_apply_x = ImGui::GetCursorScreenPos().x + 4;
     s.k8s_apply_y = ImGui::GetCursorScreenPos().y + 4;
     if (ImGui::Button(label(t(Msg::kK8sApply), "k8sapply"))) apply_k8s(s, false);
     item_tooltip(t(Msg::kTipK8sApply));
+    ImGui::EndDisabled();
     ImGui::SameLine();
     s.k8s_status_x = ImGui::GetCursorScreenPos().x + 4;
     s.k8s_status_y = ImGui::GetCursorScreenPos().y + 4;
-    if (ImGui::Button(label(t(Msg::kK8sStatus), "k8sstatus"))) apply_k8s(s, true);
-    item_tooltip(t(Msg::kTipK8sStatus));
-    ImGui::EndDisabled();
+    if (running && s.k8s_watching) {
+      if (ImGui::Button(label(t(Msg::kStop), "k8sstopwatch"))) s.k8s_apply->stop();
+      item_tooltip(t(Msg::kTipK8sStopWatch));
+    } else {
+      ImGui::BeginDisabled(running);
+      if (ImGui::Button(label(t(Msg::kK8sStatus), "k8sstatus"))) apply_k8s(s, true);
+      item_tooltip(t(Msg::kTipK8sStatus));
+      ImGui::EndDisabled();
+    }
     if (s.kubectl_path.empty()) {
       ImGui::SameLine();
       ImGui::TextDisabled("(kubectl?)");
@@ -470,8 +489,8 @@ void kubernetes(GuiState& s) {
     if (!s.k8s_message.empty()) ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%s", s.k8s_message.c_str());
     const ProcessRun::View v = s.k8s_apply->view();
     if (v.pid > 0) {
-      ImGui::BeginChild("k8s_apply_out", ImVec2(0, ImGui::GetFontSize() * 6), true);
-      for (const std::string& line : v.lines) ImGui::TextUnformatted(line.c_str());
+      ImGui::BeginChild("k8s_apply_out", ImVec2(0, ImGui::GetFontSize() * (s.k8s_watching ? 12 : 6)), true);
+      for (size_t i = latest_look(v.lines, s.k8s_watching); i < v.lines.size(); ++i) ImGui::TextUnformatted(v.lines[i].c_str());
       if (!v.running && v.exit_code >= 0) ImGui::Text(t(Msg::kProcessExit), v.exit_code);
       ImGui::EndChild();
     }

@@ -6,7 +6,7 @@ set -uo pipefail
 podlab=$(realpath "$1")
 here=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/out "$tmp"/calls; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
 mkdir -p "$tmp/bin"
 cp "$here/tests/k8s/fake_kubectl.sh" "$tmp/bin/kubectl"
@@ -34,6 +34,36 @@ grep -Eq "^mnist-worker +Running +1 +1/2 +1" "$tmp/out" || fail "status: worker 
 grep -Eq "^mnist-ps +Complete" "$tmp/out" || fail "status: ps Job line"
 grep -Eq "^mnist-worker-0-abcde +worker +0 +Running +0 +- +training +120/600 +0.4100 +0.8125" "$tmp/out" || fail "status: chief progress line"
 grep -Eq "^mnist-worker-1-fghij +worker +1 +Failed +0 +137 +Error" "$tmp/out" || fail "status: failed pod line"
+
+# status --watch: looks again until the run is over, then exits with its outcome (a failed Job: the
+# chief's podlab exit code; every Job complete: 0).
+watch_data="$tmp/watch"
+mkdir -p "$watch_data"
+cp "$here"/tests/k8s/kubectl/* "$watch_data/"
+FAKE_KUBECTL_DATA="$watch_data" PATH="$tmp/bin:/usr/bin:/bin" timeout 30 "$podlab" k8s status mnist --watch --interval-s 0.2 >"$tmp/out" 2>&1 &
+watcher=$!
+sleep 1
+kill -0 $watcher 2>/dev/null || fail "status --watch ended while the worker Job was still active"
+python3 - "$watch_data" <<'PY'
+import json, sys
+d = sys.argv[1]
+jobs = json.load(open(d + "/jobs.json"))
+jobs["items"][1]["status"] = {"failed": 3, "conditions": [{"type": "Failed", "status": "True", "reason": "PodFailurePolicy"}]}
+pods = json.load(open(d + "/pods.json"))
+for p in pods["items"]:
+    for c in p["status"].get("containerStatuses", []):
+        c["state"] = {"terminated": {"exitCode": 4, "reason": "Error"}}
+    p["status"]["phase"] = "Failed"
+for name, obj in (("jobs.json", jobs), ("pods.json", pods)):
+    json.dump(obj, open(d + "/" + name + ".new", "w"))
+PY
+mv "$watch_data/pods.json.new" "$watch_data/pods.json"
+mv "$watch_data/jobs.json.new" "$watch_data/jobs.json"
+wait $watcher
+rc=$?
+[ $rc -eq 4 ] || fail "status --watch on a failed run: expected the chief's exit 4, got $rc"
+grep -q "run mnist is over: Job mnist-worker failed" "$tmp/out" || fail "status --watch: no outcome line"
+[ "$(grep -c '^run mnist in namespace' "$tmp/out")" -ge 2 ] || fail "status --watch: looked only once"
 
 # logs and delete: the label selectors.
 : > "$tmp/calls"

@@ -42,3 +42,38 @@ TEST_CASE("k8s status rejects what is not kubectl's list JSON", "[k8s]") {
   CHECK((*sparse)[0].reason == "ImagePullBackOff");
   CHECK(k8s_status_table({}, *sparse, {}).find("ImagePullBackOff") != std::string::npos);
 }
+
+TEST_CASE("k8s status --watch ends with the run's outcome", "[k8s]") {
+  auto job = [](const char* name, const char* state) {
+    K8sJobRow j;
+    j.name = name;
+    j.state = state;
+    return j;
+  };
+  auto pod = [](const char* name, const char* role, const char* index, const char* code) {
+    K8sPodRow p;
+    p.name = name;
+    p.role = role;
+    p.index = index;
+    p.exit_code = code;
+    return p;
+  };
+  CHECK_FALSE(k8s_run_outcome({}, {}).over);  // nothing applied yet
+  CHECK_FALSE(k8s_run_outcome({job("r-ps", "Running"), job("r-worker", "Running")}, {}).over);
+  CHECK_FALSE(k8s_run_outcome({job("r-ps", "Complete"), job("r-worker", "Running")}, {}).over);
+
+  const K8sRunOutcome done = k8s_run_outcome({job("r-ps", "Complete"), job("r-worker", "Complete")}, {});
+  CHECK(done.over);
+  CHECK(done.code == 0);
+
+  // The chief's documented code wins over another pod's; 137 (killed) is not one of podlab's.
+  const std::vector<K8sPodRow> pods = {pod("r-worker-1-a", "worker", "1", "6"), pod("r-worker-0-b", "worker", "0", "4"),
+                                       pod("r-ps-0-c", "ps", "0", "137")};
+  const K8sRunOutcome failed = k8s_run_outcome({job("r-ps", "Running"), job("r-worker", "Failed")}, pods);
+  CHECK(failed.over);
+  CHECK(failed.code == 4);
+  CHECK(failed.why.find("r-worker failed") != std::string::npos);
+  CHECK(failed.why.find("r-worker-0-b") != std::string::npos);
+  CHECK(k8s_run_outcome({job("r-worker", "Failed")}, {pods[0], pods[2]}).code == 6);
+  CHECK(k8s_run_outcome({job("r-worker", "Failed")}, {pods[2]}).code == 1);
+}

@@ -152,12 +152,22 @@ TEST_CASE("Kubernetes Apply runs podlab k8s apply, or says how to get kubectl", 
   CHECK(apply.view().exit_code == 0);
   CHECK(out.find("fake kubectl apply -f -") != std::string::npos);
   CHECK(out.find("run mnist applied") != std::string::npos);
-  // Status follows the run: podlab k8s status asks kubectl for the job's Jobs and pods (none here).
+  // Status follows the run: podlab k8s status --watch asks kubectl for the job's Jobs and pods (none
+  // here, so the run is not over) every few seconds, until Stop (in Status's place) ends it.
   testing::click(s, ImVec2(s.k8s_status_x, s.k8s_status_y));
   REQUIRE(wait_until([&] {
     testing::frame(s);
-    return output().find("run mnist in namespace default") != std::string::npos && !apply.running();
+    return output().find("run mnist in namespace default") != std::string::npos;
   }, 20));
   CHECK(output().find("(no pods)") != std::string::npos);
+  CHECK(output().find("not applied yet") != std::string::npos);
+  CHECK(apply.running());
+  CHECK(s.k8s_watching);
+  testing::frame(s);
+  testing::click(s, ImVec2(s.k8s_status_x, s.k8s_status_y));
+  REQUIRE(wait_until([&] {
+    testing::frame(s);
+    return !apply.running();
+  }, 10));
   unsetenv("KUBECTL");
 }
