@@ -603,11 +603,11 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
     while (Clock::now() < until) {
       Envelope env;
       if (transport->receive(task, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
-      auto a = decode_message(env.bytes);
+      auto a = decode_message(env.data(), env.size());
       if (!a.ok() || env.from != ps0 || a->seq != h.seq || !check_message_range(*a, 1, 0).ok()) continue;
       heard = Clock::now();
       *answer = *a;
-      *bytes = std::move(env.bytes);
+      *bytes = env.take_bytes();
       return Status::Ok();
     }
     return Status::Error(StatusCode::kNetwork, "no answer");
@@ -854,7 +854,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
       while (Clock::now() < until && answers.size() < which.size()) {
         Envelope env;
         if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
-        auto h = decode_message(env.bytes);
+        auto h = decode_message(env.data(), env.size());
         if (!h.ok() || !check_message_range(*h, spec->num_ps(), 0).ok() || h->step != id) continue;
         auto it = asked.find(h->seq);
         if (it == asked.end() || env.from != TaskId{Role::kPs, it->second}) continue;
@@ -862,7 +862,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
           busy = it->second;  // still lingering after the last job: ask again
           continue;
         }
-        answers[it->second] = {*h, std::move(env.bytes)};
+        answers[it->second] = {*h, env.take_bytes()};
       }
     }
     return Status::Ok();

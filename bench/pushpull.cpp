@@ -1,9 +1,10 @@
 // bench/pushpull: what one push of the MLP gradient plus one pull of its parameters costs over the
 // zmq transport on 127.0.0.1, against a raw ZeroMQ exchange of the same bytes measured in the same
-// run (alternating blocks, medians). podlab path: worker encodes a PUSH (header + CRC-32C) into a
-// reused buffer, the zmq transport sends it (zero-copy), the ps task receives, decodes (checksums),
-// copies the floats out, applies plain SGD to its values and answers PARAMS the same way, which the
-// worker decodes and copies into its parameters. Raw path: DEALER zmq_send of the same byte count,
+// run (alternating blocks, medians). podlab path, as the ps and workers do it: the worker encodes a
+// PUSH (header + CRC-32C) into a buffer the transport recycled, the zmq transport sends it (zero-copy),
+// checks the checksums in zmq's receive buffer and hands the ps a view of it; the ps applies plain SGD
+// to its values reading the gradient where it lies and answers PARAMS the same way, which the worker
+// copies into its parameters. Raw path: DEALER zmq_send of the same byte count,
 // ROUTER receives it and zmq_sends as many bytes back, DEALER receives.
 // Usage: podlab_pushpull [FLOATS=199210] [ROUNDS=200] [BLOCKS=10]
 #include <time.h>
@@ -102,21 +103,24 @@ Timing podlab_block(int port, size_t floats, int rounds) {
   }
   std::thread server([&] {
     std::vector<float> values(floats, 0.5f), grad(floats);
-    Bytes spare;
     for (int i = 0; i <= rounds; ++i) {
       Envelope e;
       if ((*ps)->receive(ps_id, &e, std::chrono::milliseconds(10000)) != ReceiveStatus::kMessage) return;
-      auto h = decode_header(e.bytes);
+      auto h = decode_header(e.data(), e.size());
       if (!h.ok()) return;
-      read_payload(e.bytes.data(), *h, grad.data());
-      for (size_t k = 0; k < floats; ++k) values[k] -= 0.01f * grad[k];
+      const float* g = payload_floats(e.data());
+      if (!g) {
+        read_payload(e.data(), *h, grad.data());
+        g = grad.data();
+      }
+      for (size_t k = 0; k < floats; ++k) values[k] -= 0.01f * g[k];
       MessageHeader r;
       r.type = MessageType::kParams;
       r.sender_role = Role::kPs;
       r.seq = h->seq;
       r.step = i;
       r.count = static_cast<uint32_t>(floats);
-      spare = std::move(e.bytes);
+      Bytes spare = (*ps)->reuse_buffer(kHeaderBytes + 4 * floats);
       encode_message_into(r, values.data(), &spare);
       (void)(*ps)->send(ps_id, w_id, std::move(spare));
     }
@@ -131,14 +135,14 @@ Timing podlab_block(int port, size_t floats, int rounds) {
     h.seq = ++seq;
     h.aux = 100;
     h.count = static_cast<uint32_t>(floats);
+    if (spare.capacity() < kHeaderBytes + 4 * floats) spare = (*worker)->reuse_buffer(kHeaderBytes + 4 * floats);
     encode_message_into(h, grads.data(), &spare);
     (void)(*worker)->send(w_id, ps_id, std::move(spare));
     Envelope e;
     if ((*worker)->receive(w_id, &e, std::chrono::milliseconds(10000)) != ReceiveStatus::kMessage) std::exit(1);
-    auto r = decode_header(e.bytes);
+    auto r = decode_header(e.data(), e.size());
     if (!r.ok()) std::exit(1);
-    read_payload(e.bytes.data(), *r, params.data());
-    spare = std::move(e.bytes);
+    read_payload(e.data(), *r, params.data());
   };
   once();
   const auto t0 = Clock::now();

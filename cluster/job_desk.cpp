@@ -42,7 +42,7 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     } else if (running_ || fresh_ || shutdown_ || h.step <= 0) {
       reply(env.from, MessageType::kJob, h, 1, "");  // busy
     } else {
-      job_ = JobOrder{h.step, read_text(env.bytes.data(), h)};
+      job_ = JobOrder{h.step, read_text(env.data(), h)};
       fresh_ = true;
       result_.clear();
       reply(env.from, MessageType::kJob, h, 0, "");
@@ -57,7 +57,7 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     else reply(env.from, MessageType::kHeartbeat, h, 0, "");
   } else if (!client && h.type == MessageType::kResult && h.count > 0 && env.from == TaskId{Role::kWorker, 0}) {
     result_id_ = h.step;
-    result_ = read_text(env.bytes.data(), h);
+    result_ = read_text(env.data(), h);
     reply(env.from, MessageType::kResult, h, 0, "");
   } else {
     std::fprintf(stderr, "podlab: %s: ignored %s (not a job message it expects)\n", self_.name().c_str(), h.debug_string().c_str());
@@ -110,7 +110,7 @@ Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
     const ReceiveStatus rs = transport->receive(self, &env, std::chrono::milliseconds(50));
     if (rs == ReceiveStatus::kClosed) return Status::Ok();
     if (rs != ReceiveStatus::kMessage) continue;
-    auto h = decode_message(env.bytes);
+    auto h = decode_message(env.data(), env.size());
     if (!h.ok()) continue;  // the transport counted and logged it
     if (desk->handle(env, *h)) continue;
     if (env.from.role == Role::kWorker && h->type == MessageType::kPush) {

@@ -88,6 +88,12 @@ Result<MessageHeader> decode_message_copy(const uint8_t* bytes, size_t size, Byt
 
 // Copies the payload of an already decoded message into `out` (header.count floats).
 void read_payload(const uint8_t* bytes, const MessageHeader& header, float* out);
+// The payload of an already decoded message as floats where it lies (little-endian hosts, which
+// podlab assumes everywhere), or nullptr when they are not float-aligned (then use read_payload()).
+inline const float* payload_floats(const uint8_t* bytes) {
+  const uint8_t* p = bytes + kHeaderBytes;
+  return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0 ? reinterpret_cast<const float*>(p) : nullptr;
+}
 
 // Checks that a decoded message fits a shard of `shard_floats` floats and that the fields its type
 // needs are right: offset + count within the shard, kInit/kPush/kParams cover the whole shard,

@@ -174,7 +174,7 @@ void PsServer::bad_message(const TaskId& from, const Status& st) {
 }
 
 void PsServer::handle(Envelope& env) {
-  auto decoded = decode_header(env.bytes);
+  auto decoded = decode_header(env.data(), env.size());
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
   const MessageHeader& h = *decoded;
   if (ctx_.jobs) ctx_.jobs->set_progress(st_.step, ctx_.plan->total_steps);
@@ -221,21 +221,21 @@ void PsServer::handle(Envelope& env) {
     }
   }
   if (h.type == MessageType::kInit) {
-    if (!initialised_) read_payload(env.bytes.data(), h, values_.data());
+    if (!initialised_) read_payload(env.data(), h, values_.data());
     initialised_ = true;  // a second INIT (a restarted chief) just gets the current values
     waiters_.push_back({Waiter::Until::kInitialised, env.from, h.seq, 0});
   } else if (h.type == MessageType::kPull) {
     waiters_.push_back({Waiter::Until::kInitialised, env.from, h.seq, 0});
   } else {
-    handle_push(h, env.bytes);
+    handle_push(h, env.data());
   }
   auto& last = last_seq_[w];
   last = std::max(last, h.seq);
-  if (env.bytes.capacity() > spare_.capacity()) spare_ = std::move(env.bytes);  // payload consumed
+  if (env.bytes.capacity() > spare_.capacity()) spare_ = env.reusable_buffer();  // payload consumed
   release_waiters();
 }
 
-void PsServer::handle_push(const MessageHeader& h, const Bytes& bytes) {
+void PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
   const int w = h.sender_index;
   const SyncMode& mode = ctx_.plan->mode;
   Waiter answer{Waiter::Until::kNow, TaskId{Role::kWorker, w}, h.seq, h.step};
@@ -290,12 +290,18 @@ void PsServer::handle_push(const MessageHeader& h, const Bytes& bytes) {
       auto& slot = accum_[w];
       slot.first = h.aux;
       slot.second.resize(shard_->size());
-      read_payload(bytes.data(), h, slot.second.data());
+      read_payload(bytes, h, slot.second.data());
       if (static_cast<int>(accum_.size()) >= ctx_.plan->replicas_to_aggregate) apply_sync_step();
     }
   } else {
-    read_payload(bytes.data(), h, grad_.data());
-    optimizer_->step(values_.data(), grad_.data());
+    // The gradient is read where it arrived (zmq's buffer, or the sender's for inproc) when its floats
+    // are aligned, else copied out first.
+    const float* g = payload_floats(bytes);
+    if (!g) {
+      read_payload(bytes, h, grad_.data());
+      g = grad_.data();
+    }
+    optimizer_->step(values_.data(), g);
     ++st_.step;
     ++st_.applied;
     st_.samples_applied += h.aux;
@@ -389,6 +395,8 @@ void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {
   h.seq = seq;
   h.count = type == MessageType::kParams ? static_cast<uint32_t>(values_.size()) : 0;
   Bytes b = std::move(spare_);  // the buffer of the last message received, if still unused
+  const size_t need = kHeaderBytes + sizeof(float) * h.count;
+  if (b.capacity() < need) b = ctx_.transport->reuse_buffer(need);
   encode_message_into(h, values_.data(), &b);
   Status st = ctx_.transport->send(ctx_.self, to, std::move(b));
   if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;

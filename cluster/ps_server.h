@@ -59,7 +59,7 @@ class PsServer {
   explicit PsServer(const Context& ctx) : ctx_(ctx) {}
   Status restore_from_checkpoint();
   void handle(Envelope& env);
-  void handle_push(const MessageHeader& h, const Bytes& bytes);
+  void handle_push(const MessageHeader& h, const uint8_t* bytes);  // bytes: the whole message
   void apply_sync_step();
   bool ready(const Waiter& w) const;
   void release_waiters();

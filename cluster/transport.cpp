@@ -9,6 +9,15 @@ std::unique_ptr<Transport> new_inproc_transport(const TransportConfig& config);
 // Defined in transport_zmq.cpp (the only file that includes zmq.h); binds/connects, hence a Result.
 Result<std::unique_ptr<Transport>> new_zmq_transport(const TransportConfig& config);
 
+Bytes Envelope::take_bytes() {
+  Bytes b = view ? Bytes(view, view + view_size) : std::move(bytes);
+  bytes.clear();
+  view = nullptr;
+  view_size = 0;
+  held.reset();
+  return b;
+}
+
 Transport::Transport(std::string name, TransportConfig config) : name_(std::move(name)), config_(std::move(config)) {
   for (const TaskId& t : config_.local) counters_[t].name = t.name();
 }
@@ -40,11 +49,11 @@ ReceiveStatus Transport::receive(const TaskId& self, Envelope* out, std::chrono:
   std::lock_guard<std::mutex> lock(mu_);
   if (EndpointCounters* c = counters_for(self)) {
     ++c->messages_in;
-    c->bytes_in += static_cast<int64_t>(out->bytes.size());
+    c->bytes_in += static_cast<int64_t>(out->size());
     c->delay_ms_in += out->delay_ms;
     PeerCounters& p = c->peers[out->from.name()];
     ++p.messages_in;
-    p.bytes_in += static_cast<int64_t>(out->bytes.size());
+    p.bytes_in += static_cast<int64_t>(out->size());
   }
   return st;
 }

@@ -10,8 +10,9 @@
 // deliver() and wait_for(). Delivery is at most once and in order per (sender, receiver) link;
 // lost messages are the caller's to retry (workers do).
 // Checking (protocol.h): a transport whose bytes cross a network (zmq) hands out only messages that
-// decode_message() accepts, payload checksum included; the in-process transport hands out what was
-// sent, since those bytes never leave memory. Receivers decode with decode_header(), which repeats
+// decode_message() accepts, payload checksum included (zmq checks them in its receive buffer and hands
+// out a view of it, no copy); the in-process transport hands out what was sent, since those bytes
+// never leave memory. Receivers decode with decode_header(), which repeats
 // every header check but not the payload checksum, so a payload is checksummed once per trip.
 #pragma once
 
@@ -82,10 +83,25 @@ struct EndpointCounters {
   std::map<std::string, PeerCounters> peers;
 };
 
+// A received message. Its bytes are either in `bytes` (inproc hands over the sender's buffer) or,
+// copied nowhere, in the transport's own receive buffer (zmq: the zmq message), which `held` keeps
+// alive until the Envelope is destroyed or receives again. Read it through data() and size().
 struct Envelope {
   TaskId from;
-  Bytes bytes;
+  Bytes bytes;                    // empty when the message is a view
+  const uint8_t* view = nullptr;  // when set: the message (view_size bytes), kept alive by `held`
+  size_t view_size = 0;
+  std::shared_ptr<void> held;
   double delay_ms = 0;  // simulated network delay it went through (0 for real transports)
+
+  const uint8_t* data() const { return view ? view : bytes.data(); }
+  size_t size() const { return view ? view_size : bytes.size(); }
+  // The message in a buffer of its own (moved out of `bytes`, or a copy of the view); the Envelope
+  // is empty afterwards.
+  Bytes take_bytes();
+  // A buffer the receiver may encode its next message into: `bytes` when it is one (the receiver
+  // has read the payload), else empty. The Envelope's `bytes` is moved out.
+  Bytes reusable_buffer() { return std::move(bytes); }
 };
 
 enum class ReceiveStatus { kMessage, kTimeout, kClosed };
@@ -107,6 +123,13 @@ class Transport {
   ReceiveStatus receive(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout);
   // Wakes every receiver; later sends fail and receives return kClosed. Idempotent.
   virtual void shutdown() = 0;
+  // A buffer of at least `bytes` capacity to encode a message into, recycled from messages this
+  // transport has sent (zmq: once its I/O thread is done with them), or empty when it has none (then
+  // the encoder allocates). Saves page faults on megabyte messages. Thread-safe.
+  virtual Bytes reuse_buffer(size_t bytes) {
+    (void)bytes;
+    return Bytes();
+  }
 
   // A copy of every local task's counters, in cluster order.
   std::vector<EndpointCounters> counters() const;

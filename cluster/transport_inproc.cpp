@@ -117,6 +117,9 @@ class InprocTransport : public Transport {
         lock.unlock();
         out->from = msg.from;
         out->bytes = std::move(msg.bytes);
+        out->view = nullptr;
+        out->view_size = 0;
+        out->held.reset();
         out->delay_ms = msg.delay_ms;
         count_queue_depth(self, depth);
         if (self.role == Role::kWorker) {

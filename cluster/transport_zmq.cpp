@@ -19,8 +19,8 @@
 // one) is a kConfig error at once, not a silent wait for the connect timeout.
 // Every socket has linger 0 (closing never waits for unsent messages) and every wait is bounded.
 // Each received message is checked before it is handed out: one frame, a routing id naming a worker
-// of the cluster, decode_message() accepting it (payload checksum included, computed while the bytes
-// are copied out of zmq's buffer), and the header's sender matching the socket it came from. Anything else is counted (malformed_dropped), logged (the first few) and dropped; the
+// of the cluster, decode_message() accepting it (payload checksum included, computed in zmq's buffer,
+// which the receiver then reads through a view: no copy), and the header's sender matching the socket it came from. Anything else is counted (malformed_dropped), logged (the first few) and dropped; the
 // receiver never sees it. zmq sockets are not thread-safe: a mutex per local task guards its sockets,
 // and receive() waits in short slices so another thread's send() is not held up for long.
 #include <zmq.h>
@@ -499,13 +499,24 @@ class ZmqTransport : public Transport {
                       owned);
   }
 
-  // Sent buffers come back here (from zmq's I/O thread) to receive the next messages into: a task
-  // that sends and receives megabyte messages then allocates and page-faults nothing in steady state.
+  // Sent buffers come back here (from zmq's I/O thread) for the next messages to be encoded into
+  // (reuse_buffer): a task that sends megabyte messages then allocates and page-faults nothing in
+  // steady state.
+  // Small buffers are not kept (allocating them costs little), and a full pool keeps the largest: a
+  // pool full of heartbeats' buffers would never hold a shard again.
   void recycle(Bytes b) {
+    if (b.capacity() < kPoolMinBytes) return;
     std::lock_guard<std::mutex> lock(pool_mu_);
-    if (pool_.size() < kPoolBuffers) pool_.push_back(std::move(b));
+    if (pool_.size() < kPoolBuffers) {
+      pool_.push_back(std::move(b));
+      return;
+    }
+    auto smallest = std::min_element(pool_.begin(), pool_.end(), [](const Bytes& x, const Bytes& y) { return x.capacity() < y.capacity(); });
+    if (smallest->capacity() < b.capacity()) *smallest = std::move(b);
   }
-  Bytes buffer_for(size_t bytes) {
+
+ public:
+  Bytes reuse_buffer(size_t bytes) override {
     std::lock_guard<std::mutex> lock(pool_mu_);
     for (auto it = pool_.begin(); it != pool_.end(); ++it)
       if (it->capacity() >= bytes) {
@@ -516,6 +527,7 @@ class ZmqTransport : public Transport {
     return Bytes();
   }
 
+ private:
   // One received frame, still in zmq's buffer.
   struct Frame {
     zmq_msg_t msg;
@@ -571,20 +583,20 @@ class ZmqTransport : public Transport {
     return accept(self, from, frames[0], out);
   }
 
-  // Validates the whole message (payload checksum included) while copying it out of zmq's buffer.
+  // Validates the whole message (payload checksum included) where it is, in zmq's buffer, and hands
+  // out a view of it: the receiver's own copy (into its gradient or parameters) is the only one.
   ReceiveStatus accept(const TaskId& self, const TaskId& from, Frame& frame, Envelope* out) {
-    Bytes bytes = buffer_for(frame.size());
-    auto h = decode_message_copy(frame.data(), frame.size(), &bytes);
-    if (!h.ok()) {
-      recycle(std::move(bytes));
-      return drop(self, from.name() + ": " + h.status().message());
-    }
-    if (TaskId{h->sender_role, h->sender_index} != from) {
-      recycle(std::move(bytes));
+    auto h = decode_message(frame.data(), frame.size());
+    if (!h.ok()) return drop(self, from.name() + ": " + h.status().message());
+    if (TaskId{h->sender_role, h->sender_index} != from)
       return drop(self, from.name() + ": " + h->debug_string() + " claims another sender");
-    }
+    auto held = std::make_shared<Frame>();
+    zmq_msg_move(&held->msg, &frame.msg);
     out->from = from;
-    out->bytes = std::move(bytes);
+    out->bytes.clear();
+    out->view = held->data();
+    out->view_size = held->size();
+    out->held = std::move(held);
     out->delay_ms = 0;
     return ReceiveStatus::kMessage;
   }
@@ -614,8 +626,9 @@ class ZmqTransport : public Transport {
     Bytes bytes;
   };
   static constexpr size_t kPoolBuffers = 4;
+  static constexpr size_t kPoolMinBytes = 64 * 1024;
   std::mutex pool_mu_;
-  std::vector<Bytes> pool_;  // guarded by pool_mu_: sent buffers to receive into (see recycle())
+  std::vector<Bytes> pool_;  // guarded by pool_mu_: sent buffers to encode into (see recycle())
   // Owned by the guard thread once it runs (open() makes them): the ZAP handler and ROUTER monitors.
   SocketPtr zap_;
   std::vector<std::pair<TaskId, SocketPtr>> router_monitors_;

@@ -112,6 +112,8 @@ Status Worker::send_to(int k, MessageType t) {
     }
   }
   Bytes b = std::move(spare_[k]);
+  const size_t need = kHeaderBytes + sizeof(float) * h.count;
+  if (b.capacity() < need) b = ctx_.transport->reuse_buffer(need);
   encode_message_into(h, floats, &b);
   hb_sent_[k] = Clock::now();
   return ctx_.transport->send(ctx_.self, TaskId{Role::kPs, k}, std::move(b));
@@ -204,7 +206,7 @@ Status Worker::finish(bool* stop) {
       PODLAB_RETURN_IF_ERROR(send_pending());
       continue;
     }
-    auto h = decode_header(env.bytes);
+    auto h = decode_header(env.data(), env.size());
     if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
         env.from.index != static_cast<int>(h->shard))
       continue;  // corrupt or misdirected
@@ -221,10 +223,10 @@ Status Worker::finish(bool* stop) {
     const Shard& sh = pl.shards[k];
     const size_t n = sh.size();
     if (sh.pieces.size() == 1 && h->type == MessageType::kParams) {
-      read_payload(env.bytes.data(), *h, grad_->values().data() + sh.pieces[0].begin);
+      read_payload(env.data(), *h, grad_->values().data() + sh.pieces[0].begin);
     } else {
       shard_buf_.resize(h->count);
-      read_payload(env.bytes.data(), *h, shard_buf_.data());
+      read_payload(env.data(), *h, shard_buf_.data());
       scatter_shard(sh, shard_buf_.data(), grad_->values().data());
       if (h->type == MessageType::kSnapshot) {  // then h->aux blocks of optimiser slots
         const size_t total = grad_->values().size();
@@ -234,7 +236,7 @@ Status Worker::finish(bool* stop) {
       }
     }
     versions_[k] = h->step;
-    spare_[k] = std::move(env.bytes);
+    spare_[k] = env.reusable_buffer();
     req_.pending[k] = false;
     --req_.left;
   }

@@ -31,12 +31,12 @@ void round_trip(Transport& ps, Transport& worker, TaskId w, uint32_t seq) {
   Envelope e;
   REQUIRE(ps.receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
   CHECK(e.from == w);
-  auto h = decode_message(e.bytes);
+  auto h = decode_message(e.data(), e.size());
   REQUIRE(h.ok());
   CHECK(h->seq == seq);
   REQUIRE(ps.send(kPs0, w, test_message(MessageType::kParams, kPs0, seq, {1.f, 2.f, 3.f})).ok());
   REQUIRE(worker.receive(w, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
-  h = decode_message(e.bytes);
+  h = decode_message(e.data(), e.size());
   REQUIRE(h.ok());
   CHECK(h->type == MessageType::kParams);
   CHECK(h->seq == seq);

@@ -78,7 +78,7 @@ struct PsBench {
     while (std::chrono::steady_clock::now() < deadline) {
       Envelope e;
       if (transport->receive(from, &e, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
-      auto answer = decode_message(e.bytes);
+      auto answer = decode_message(e.data(), e.size());
       REQUIRE(answer.ok());
       if (answer->seq == seq) return *answer;
     }
