@@ -1,13 +1,19 @@
 // ThreadPool: workers wait for a new generation number; run() publishes the task, bumps it, runs part
-// 0 itself and waits for `pending_` to reach zero.
+// 0 itself and waits for `pending_` to reach zero. Every worker counts down `pending_`, also those
+// without a part in this run, so no worker can still be reading task_ when the next run() writes it.
 //
-// A data-parallel step hands work over twice (forward/backward, then the gradient sum), so the
-// hand-over latency counts: a futex wake costs some 4 us of a step of 400-500 us, far more when the
-// machine is busy. Both sides therefore spin briefly (bounded, with a pause instruction) before they
-// block on a condition variable, which keeps an idle pool from burning a core.
+// A data-parallel MLP step takes 300-400 us, so hand-over latency counts. On this project's (virtual)
+// build machine a futex wake-up costs 20-40 us before the woken thread runs, and the notify itself
+// some 20 us on the waking thread; a pause instruction costs 12-50 ns. So waiting threads spin (pause,
+// bounded by wall time, kSpinBudget) before they block on a condition variable, and a thread notifies
+// only when someone actually sleeps: back-to-back steps then hand over in well under a microsecond,
+// while an idle pool still stops burning a core after kSpinBudget. The budget is short because on a
+// machine shared with other programs a thread that spins long loses the scheduler's favour (it never
+// sleeps, so it is not preferred on wake-up) and whole steps then wait for other programs' time slices.
 #include "engine/parallel.h"
 
 #include <cassert>
+#include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -16,7 +22,9 @@
 namespace podlab {
 namespace {
 
-constexpr int kSpins = 4000;  // pause iterations before blocking (~0.1-0.3 ms)
+using Clock = std::chrono::steady_clock;
+constexpr auto kSpinBudget = std::chrono::microseconds(200);
+constexpr int kPausesPerClockCheck = 64;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -24,6 +32,20 @@ inline void cpu_relax() {
 #else
   std::this_thread::yield();
 #endif
+}
+
+// Spins until done() or until kSpinBudget has passed; returns done().
+template <class Done>
+bool spin_until(const Done& done) {
+  if (done()) return true;
+  const auto deadline = Clock::now() + kSpinBudget;
+  while (true) {
+    for (int i = 0; i < kPausesPerClockCheck; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (Clock::now() >= deadline) return done();
+  }
 }
 
 }  // namespace
@@ -36,6 +58,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    generation_.fetch_add(1, std::memory_order_release);  // so spinning workers see it too
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -44,41 +67,66 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::run(int n, TaskRef fn) {
   assert(n >= 1 && n <= size());
   if (n == 1) {
+    task_n_ = 1;  // for barrier(); no worker reads it now, all acknowledged the last run
     fn(0);
     return;
   }
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     task_ = &fn;
     task_n_ = n;
-    pending_.store(n - 1, std::memory_order_relaxed);
+    pending_.store(size() - 1, std::memory_order_relaxed);  // every worker acknowledges, even idle ones
     generation_.fetch_add(1, std::memory_order_release);
+    wake = sleepers_.load(std::memory_order_relaxed) > 0;  // sleepers_ changes only under mu_
   }
-  start_cv_.notify_all();
+  if (wake) start_cv_.notify_all();
   fn(0);
-  for (int i = 0; i < kSpins && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
-  if (pending_.load(std::memory_order_acquire) != 0) {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  // Dekker pair with worker_loop: store caller_asleep_ then load pending_ here, decrement pending_
+  // then load caller_asleep_ there, all seq_cst, so at least one side sees the other's write.
+  caller_asleep_.store(true);
+  done_cv_.wait(lock, [this] { return pending_.load() == 0; });
+  caller_asleep_.store(false);
+}
+
+void ThreadPool::barrier() {
+  const long round = barrier_round_.load(std::memory_order_acquire);
+  if (barrier_count_.fetch_add(1, std::memory_order_acq_rel) + 1 == task_n_) {
+    barrier_count_.store(0, std::memory_order_relaxed);
+    // Dekker pair with the waiters below (seq_cst): bump the round, then look for sleepers.
+    barrier_round_.fetch_add(1);
+    if (barrier_sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      barrier_cv_.notify_all();
+    }
+    return;
   }
+  const auto passed = [&] { return barrier_round_.load() != round; };
+  if (spin_until(passed)) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  barrier_sleepers_.fetch_add(1);
+  barrier_cv_.wait(lock, passed);
+  barrier_sleepers_.fetch_sub(1);
 }
 
 void ThreadPool::worker_loop(int index) {
   long seen = 0;
   while (true) {
-    for (int i = 0; i < kSpins && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
-    const TaskRef* task = nullptr;
-    {
+    const auto published = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(published)) {
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
-      if (stop_) return;
-      seen = generation_.load(std::memory_order_relaxed);
-      if (index < task_n_) task = task_;
+      sleepers_.fetch_add(1, std::memory_order_relaxed);
+      start_cv_.wait(lock, published);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (!task) continue;
-    (*task)(index);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);  // so run() cannot miss the notification between check and wait
+    // The acquire load that saw the new generation makes task_, task_n_ and stop_ visible.
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_) return;
+    if (index < task_n_) (*task_)(index);
+    if (pending_.fetch_sub(1) == 1 && caller_asleep_.load()) {
+      std::lock_guard<std::mutex> lock(mu_);  // run() holds mu_ from setting the flag until it waits
       done_cv_.notify_one();
     }
   }

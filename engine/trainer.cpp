@@ -31,6 +31,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, Shap
   if (!opt.ok()) return opt.status();
   t->optimizer_ = std::move(*opt);
   t->pool_ = std::make_unique<ThreadPool>(config.threads);
+  t->sum_chunk_.assign(config.threads, FloatBuffer(kSumChunk, 0.0f));
   t->x_.resize(config.threads);
   t->probs_.resize(config.threads);
   t->dlogits_.resize(config.threads);
@@ -71,9 +72,13 @@ StepResult Trainer::gradients_in_place(const Split& train) {
 }
 
 StepResult Trainer::gradients_on(const Split& train, const int* idx, int n, int64_t step) {
+  return run_step(train, idx, n, step, /*update=*/false);
+}
+
+StepResult Trainer::run_step(const Split& train, const int* idx, int n, int64_t step, bool update) {
   labels_.resize(n);
   const int parts = std::min(config_.threads, n);
-  pool_->run(parts, [&](int r) {
+  const auto forward_backward = [&](int r) {
     const int lo = n * r / parts, hi = n * (r + 1) / parts;
     Network& net = *replicas_[r];
     train.gather(idx + lo, hi - lo, x_[r], labels_.data() + lo);
@@ -81,19 +86,26 @@ StepResult Trainer::gradients_on(const Split& train, const int* idx, int n, int6
     const Matrix& logits = net.forward(x_[r], true);
     stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
     net.backward(dlogits_[r], /*overwrite=*/true);  // so grads_[r] need not be zeroed first
-  });
-
-  // Sum replica gradients into replica 0's buffer in replica order, each thread owning a slice.
-  if (parts > 1) {
-    const size_t total = values_.size();
+  };
+  if (parts == 1) {
+    forward_backward(0);
+    if (update) optimizer_->step(values_.data(), grads_[0].data());
+  } else {
+    // One hand-over per step: forward/backward, a barrier, then each thread sums the replica
+    // gradients over its own slice of the buffer, in replica order, and (with `update`) applies the
+    // optimiser to that slice while the sum is still in cache.
     pool_->run(parts, [&](int r) {
-      const size_t lo = total * r / parts, hi = total * (r + 1) / parts;
-      float* sum = grads_[0].data();
-      for (int k = 1; k < parts; ++k) {
-        const float* g = grads_[k].data();
-        for (size_t i = lo; i < hi; ++i) sum[i] += g[i];
-      }
+      forward_backward(r);
+      pool_->barrier();
+      const size_t total = values_.size();
+      const auto cut = [&](int k) {
+        return k == parts ? total : total * k / parts / Optimizer::kRangeAlign * Optimizer::kRangeAlign;
+      };
+      const size_t lo = cut(r), hi = cut(r + 1);
+      if (update) sum_and_update(parts, lo, hi, sum_chunk_[r].data());
+      else sum_into_first(parts, lo, hi);
     });
+    if (update) optimizer_->finish_step();
   }
 
   StepResult res;
@@ -109,6 +121,26 @@ StepResult Trainer::gradients_on(const Split& train, const int* idx, int n, int6
   return res;
 }
 
+void Trainer::sum_into_first(int parts, size_t lo, size_t hi) {
+  float* sum = grads_[0].data();
+  for (int k = 1; k < parts; ++k) {
+    const float* g = grads_[k].data();
+    for (size_t i = lo; i < hi; ++i) sum[i] += g[i];
+  }
+}
+
+void Trainer::sum_and_update(int parts, size_t lo, size_t hi, float* chunk) {
+  for (size_t c = lo; c < hi; c += kSumChunk) {
+    const size_t m = std::min(kSumChunk, hi - c);
+    std::copy(grads_[0].data() + c, grads_[0].data() + c + m, chunk);
+    for (int k = 1; k < parts; ++k) {
+      const float* g = grads_[k].data() + c;
+      for (size_t i = 0; i < m; ++i) chunk[i] += g[i];
+    }
+    optimizer_->update_range(values_.data() + c, chunk, c, m);
+  }
+}
+
 StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
   const StepResult res = gradients_in_place(train);
   grads.assign(grads_[0].begin(), grads_[0].end());
@@ -116,8 +148,10 @@ StepResult Trainer::compute_gradients(const Split& train, FloatBuffer& grads) {
 }
 
 StepResult Trainer::step(const Split& train) {
-  StepResult res = gradients_in_place(train);
-  optimizer_->step(values_.data(), grads_[0].data());
+  int n = 0;
+  const int64_t step = pos_.step;
+  next_batch_indices(train, &n);
+  StepResult res = run_step(train, batch_idx_.data(), n, step, /*update=*/true);
   ++pos_.step;
   return res;
 }

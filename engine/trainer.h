@@ -2,7 +2,8 @@
 //
 // Data-parallel over `threads` replicas: each step's batch is cut into `threads` contiguous slices;
 // replica t runs forward/backward on slice t into its own gradient buffer; the buffers are summed in a
-// fixed order. So the result is bit-for-bit the same for the same seed and thread count.
+// fixed order, thread t summing (and applying the optimiser to) slice t of the parameter buffer. So
+// the result is bit-for-bit the same for the same seed and thread count.
 // Once the batch size is stable, step() allocates nothing (tests/engine/alloc_test.cpp).
 // Data order: epoch e visits the training set in the permutation drawn from (seed, e); the last batch
 // of an epoch may be smaller. A (step, epoch, batch-in-epoch) position plus parameters and optimiser
@@ -74,7 +75,8 @@ class Trainer {
   // optimiser step `step`; leaves the gradient in summed_gradient() and moves no position. Cluster
   // workers use it for "slice i of global batch s".
   StepResult gradients_on(const Split& train, const int* idx, int n, int64_t step);
-  // The gradient of the last gradients_on / compute_gradients / step (layout().total() floats).
+  // The gradient of the last gradients_on / compute_gradients (layout().total() floats). After step()
+  // with several threads it holds replica 0's part only: the sum is applied slice by slice, not kept.
   const FloatBuffer& summed_gradient() const { return grads_[0]; }
   // Loss, accuracy and confusion matrix on up to `limit` samples (0 = all) of `split`, in inference mode.
   EvalResult evaluate(const Split& split, int limit = 0);
@@ -86,6 +88,15 @@ class Trainer {
   void next_batch_indices(const Split& train, int* n);  // fills batch_idx_, advances position
   // Forward/backward of the next batch on every replica; leaves the summed gradient in grads_[0].
   StepResult gradients_in_place(const Split& train);
+  // Forward/backward of idx[0..n) split over the replicas, then the gradient sum; with `update` the
+  // optimiser step too (but the position is not moved).
+  StepResult run_step(const Split& train, const int* idx, int n, int64_t step, bool update);
+  // Over floats [lo, hi): grads_[0] += grads_[1..parts).
+  void sum_into_first(int parts, size_t lo, size_t hi);
+  // Over floats [lo, hi), kSumChunk at a time: the replica sum into `chunk`, then the optimiser's
+  // update of that range.
+  void sum_and_update(int parts, size_t lo, size_t hi, float* chunk);
+  static constexpr size_t kSumChunk = 4096;  // 16 KB: stays in L1 between the sum and the update
   TrainConfig config_;
   int classes_ = 10;
   FloatBuffer values_;
@@ -93,6 +104,7 @@ class Trainer {
   std::vector<std::unique_ptr<Network>> replicas_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<ThreadPool> pool_;
+  std::vector<FloatBuffer> sum_chunk_;  // per thread, kSumChunk floats
   TrainPosition pos_;
   std::vector<int> order_;      // permutation for the current epoch
   int order_epoch_ = -1;

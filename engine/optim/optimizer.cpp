@@ -115,55 +115,53 @@ inline void adam_block(const AdamCoefficients& c, float* p, const float* g, floa
 class Sgd : public Optimizer {
  public:
   Sgd(OptimizerConfig c, size_t n) : Optimizer(std::move(c), n, 0) {}
-  void step(float* p, const float* g) override {
+  void update_range(float* p, const float* g, size_t /*lo*/, size_t n) override {
     const float lr = current_lr();
-    for (size_t i = 0; i < size_; ++i) p[i] -= lr * g[i];
-    ++steps_;
+    for (size_t i = 0; i < n; ++i) p[i] -= lr * g[i];
   }
 };
 
 class Momentum : public Optimizer {
  public:
   Momentum(OptimizerConfig c, size_t n) : Optimizer(std::move(c), n, 1) {}
-  void step(float* p, const float* g) override {
+  void update_range(float* p, const float* g, size_t lo, size_t n) override {
     const FlushSubnormals flush;
     const float lr = current_lr(), mu = config_.momentum;
-    float* v = slots_.data();
-    for (size_t i = 0; i < size_; ++i) {
+    float* v = slots_.data() + lo;
+    for (size_t i = 0; i < n; ++i) {
       v[i] = mu * v[i] + g[i];
       p[i] -= lr * v[i];
     }
-    ++steps_;
   }
 };
 
 class Adam : public Optimizer {
  public:
   Adam(OptimizerConfig c, size_t n) : Optimizer(std::move(c), n, 2) {}
-  void step(float* p, const float* g) override {
-    ++steps_;
+  void update_range(float* p, const float* g, size_t lo, size_t n) override {
     const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon;
-    // Bias correction folded into the step size, as in the paper's section 2 "efficient version".
-    const double t = static_cast<double>(steps_);
-    const float lr_t = static_cast<float>(config_.schedule.at(config_.lr, steps_ - 1) *
+    // Bias correction folded into the step size, as in the paper's section 2 "efficient version";
+    // t counts this step (steps_ advances in finish_step).
+    const double t = static_cast<double>(steps_ + 1);
+    const float lr_t = static_cast<float>(config_.schedule.at(config_.lr, steps_) *
                                           std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
     const AdamCoefficients c{b1, b2, eps, lr_t};
     const FlushSubnormals flush;
-    float* m = slots_.data();
-    float* v = slots_.data() + size_;
+    float* m = slots_.data() + lo;
+    float* v = slots_.data() + size_ + lo;
     size_t i = 0;
-    for (; i + kBlock <= size_; i += kBlock) adam_block(c, p + i, g + i, m + i, v + i);
-    if (i < size_) {  // the tail, through a zero-padded block
+    for (; i + kBlock <= n; i += kBlock) adam_block(c, p + i, g + i, m + i, v + i);
+    if (i < n) {  // the tail, through a zero-padded block
       float tp[kBlock] = {}, tg[kBlock] = {}, tm[kBlock] = {}, tv[kBlock] = {};
-      const size_t n = size_ - i;
-      std::copy(p + i, p + size_, tp);
-      std::copy(g + i, g + size_, tg);
-      std::copy(m + i, m + size_, tm);
-      std::copy(v + i, v + size_, tv);
+      const size_t tail = n - i;
+      std::copy(p + i, p + n, tp);
+      std::copy(g + i, g + n, tg);
+      std::copy(m + i, m + n, tm);
+      std::copy(v + i, v + n, tv);
       adam_block(c, tp, tg, tm, tv);
-      std::copy(tp, tp + n, p + i);
-      std::copy(tm, tm + n, m + i);
-      std::copy(tv, tv + n, v + i);
+      std::copy(tp, tp + tail, p + i);
+      std::copy(tm, tm + tail, m + i);
+      std::copy(tv, tv + tail, v + i);
     }
   }
 };

@@ -36,7 +36,17 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // params[i] -= update(grads[i]) for i < size(); advances the step counter.
-  virtual void step(float* params, const float* grads) = 0;
+  void step(float* params, const float* grads) {
+    update_range(params, grads, 0, size_);
+    finish_step();
+  }
+  // One step split over threads: each updates a disjoint range [lo, lo + n) with update_range, where
+  // `params` and `grads` point at float lo; then one thread calls finish_step(). Ranges need not be
+  // aligned, but starting them at multiples of kRangeAlign keeps threads off each other's cache lines.
+  // Together bit-for-bit the same as step() over the whole buffer.
+  virtual void update_range(float* params, const float* grads, size_t lo, size_t n) = 0;
+  void finish_step() { ++steps_; }
+  static constexpr size_t kRangeAlign = 16;
   size_t size() const { return size_; }
   int64_t steps() const { return steps_; }
   float current_lr() const { return config_.schedule.at(config_.lr, steps_); }
