@@ -40,9 +40,13 @@ class [[nodiscard]] Status {
   int exit_code() const { return static_cast<int>(code_); }
   const std::string& message() const { return message_; }
 
-  // Returns a copy with `context + ": "` in front of the message (no-op when ok).
+  // Returns a copy with `context + ": "` in front of the message (no-op when ok, and when the message
+  // already begins with `context` as a word, as "worker:0: ..." or "worker:0 terminated ..." do).
   Status With(const std::string& context) const {
-    return ok() ? *this : Status(code_, context + ": " + message_);
+    if (ok()) return *this;
+    const bool has = message_.compare(0, context.size(), context) == 0 && message_.size() > context.size() &&
+                     (message_[context.size()] == ':' || message_[context.size()] == ' ');
+    return has ? *this : Status(code_, context + ": " + message_);
   }
 
  private:
