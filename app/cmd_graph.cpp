@@ -1,12 +1,13 @@
-// `podlab graph`: lesson 1's "hello graph". Builds relu(x * weights + biases) in a name scope (repeated
-// for --layers), runs it in a Session, prints the ops with their names, shapes and inputs and the
-// value, and can write the graph for TensorBoard's graph view. The graph API is engine/graph/graph.h.
+// `podlab graph`: lesson 1's "hello graph" (engine/graph/hello_graph.h): builds relu(x * weights +
+// biases) in a name scope (repeated for --layers), runs it in a Session, prints the ops with their
+// names, shapes and inputs and the value, and can write the graph for TensorBoard's graph view.
 #include <cstdio>
 #include <string>
 
 #include "app/command.h"
 #include "app/json_line.h"
 #include "engine/graph/graph.h"
+#include "engine/graph/hello_graph.h"
 #include "engine/log/event_writer.h"
 
 namespace podlab {
@@ -23,17 +24,7 @@ struct GraphFlags {
 
 int run_graph(const GraphFlags& f) {
   Graph g;
-  Node x = g.constant(Matrix{{1, 2}, {-3, 1}}, "x");  // (2, 2): two samples of two features
-  Node h = x;
-  int in = 2;
-  for (int i = 0; i < f.layers; ++i) {
-    auto scope = g.name_scope(f.scope);  // "layer", then "layer_1", ... as TensorFlow uniquifies
-    Node w = f.random ? g.variable(in, 3, Init::kGlorotUniform, "weights")
-                      : g.variable(in, 3, Init::kConstant, "weights", f.weight);
-    Node b = g.constant(Matrix{{1, -1, 0}}, "biases");  // (1, 3), added to every row
-    h = g.relu(g.add(g.matmul(h, w), b));
-    in = 3;
-  }
+  const Node h = build_hello_graph(g, HelloGraphOptions{f.layers, f.weight, f.random, f.scope});
   if (!g.status().ok()) return report(g.status().With("building the graph"));
 
   const ModelGraph mg = g.to_model_graph();

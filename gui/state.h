@@ -96,6 +96,7 @@ struct GuiState {
   std::set<std::string> graph_expanded;
   GraphLayout graph_layout;
   bool graph_dirty = true;
+  std::string graph_source;  // "" : the Graph tab shows the model; else the lesson step whose graph it shows
   // Inside tab
   std::string first_layer_key;
   ImTextureID first_layer_tex = nullptr;
@@ -190,6 +191,10 @@ void draw_training_controls(GuiState& s);
 void draw_training_tab(GuiState& s);
 void draw_data_tab(GuiState& s);
 void draw_graph_tab(GuiState& s);
+// Shows the hello graph of a lesson's `podlab graph [--layers N] [--weight W] [--random] [--scope S]`
+// step (`args` without "podlab") in the Graph tab, every scope expanded, until "Show the model's graph".
+// False (and nothing changed) when the flags do not build a graph.
+bool show_lesson_graph(GuiState& s, const std::vector<std::string>& args);
 void draw_inside_tab(GuiState& s);
 void draw_results_tab(GuiState& s);
 void draw_cluster_tab(GuiState& s);
@@ -213,6 +218,8 @@ bool setup_from_step(const Step& step, GuiSetup& setup, bool* processes);
 const std::vector<LessonEntry>& lesson_entries(GuiState& s, const std::string& lang);
 // Switches to `tab` and highlights it for a few seconds (a lesson step about it ran or was shown).
 void show_tab_highlighted(GuiState& s, Tab tab);
+// A lesson step's tab (lesson_step_tab), highlighted; for a `podlab graph` step with its graph.
+void show_step_tab(GuiState& s, const Step& step);
 
 // "?" marker after the last item with `text` as its tooltip; also the last item's own tooltip.
 void help_marker(const char* text);

@@ -1,7 +1,8 @@
-// Graph tab: the model as named ops with tensor shapes on the edges; name scopes collapse and expand
-// (click), as TensorBoard's graph view does.
+// Graph tab: the model (or a lesson step's hello graph) as named ops with tensor shapes on the edges;
+// name scopes collapse and expand (click), as TensorBoard's graph view does.
 #include <algorithm>
 
+#include "engine/graph/hello_graph.h"
 #include "gui/state.h"
 
 namespace podlab::gui {
@@ -28,17 +29,56 @@ constexpr ImU32 kPsColours[] = {IM_COL32(170, 110, 30, 255), IM_COL32(40, 140, 1
 
 }  // namespace
 
+bool show_lesson_graph(GuiState& s, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "graph") return false;
+  HelloGraphOptions o;
+  try {
+    for (size_t i = 1; i < args.size(); ++i) {
+      const bool has_value = i + 1 < args.size();
+      if (args[i] == "--layers" && has_value) o.layers = std::stoi(args[++i]);
+      else if (args[i] == "--weight" && has_value) o.weight = std::stof(args[++i]);
+      else if (args[i] == "--scope" && has_value) o.scope = args[++i];
+      else if (args[i] == "--random") o.random = true;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (o.layers < 1 || o.layers > 8) return false;
+  Graph g;
+  build_hello_graph(g, o);
+  if (!g.status().ok()) return false;
+  s.graph = g.to_model_graph();
+  s.graph_source = "podlab";
+  for (const std::string& a : args) s.graph_source += " " + a;
+  s.graph_spec.clear();
+  s.graph_expanded.clear();
+  for (const std::string& sc : graph_scopes(s.graph)) s.graph_expanded.insert(sc);
+  s.graph_dirty = true;
+  return true;
+}
+
 void draw_graph_tab(GuiState& s) {
   const Text& t = s.t;
   Network* net = s.inference.network();
-  if (!net) {
-    ImGui::TextUnformatted(t(Msg::kNoModel));
-    return;
+  const bool lesson_graph = !s.graph_source.empty();
+  if (lesson_graph) {
+    ImGui::TextColored(ImVec4(1.0f, 0.85f, 0.4f, 1.0f), t(Msg::kGraphFromLesson), s.graph_source.c_str());
+    ImGui::SameLine();
+    if (ImGui::SmallButton(label(t(Msg::kGraphShowModel), "showmodel"))) {
+      s.graph_source.clear();
+      s.graph.ops.clear();  // rebuilt from the model below
+    }
   }
-  if (s.graph_spec != s.view.status.model_spec || s.graph.ops.empty()) {
-    s.graph = net->describe();
-    s.graph_spec = s.view.status.model_spec;
-    s.graph_dirty = true;
+  if (s.graph_source.empty()) {
+    if (!net) {
+      ImGui::TextUnformatted(t(Msg::kNoModel));
+      return;
+    }
+    if (s.graph_spec != s.view.status.model_spec || s.graph.ops.empty()) {
+      s.graph = net->describe();
+      s.graph_spec = s.view.status.model_spec;
+      s.graph_dirty = true;
+    }
   }
   if (ImGui::SmallButton(label(t(Msg::kExpandAll), "expandall"))) {
     for (const std::string& sc : graph_scopes(s.graph)) s.graph_expanded.insert(sc);
@@ -59,7 +99,8 @@ void draw_graph_tab(GuiState& s) {
   const GraphLayout& L = s.graph_layout;
   // In a cluster, variables take the colour of their ps (as placement decided).
   const Placement* placement = nullptr;
-  if (s.cluster && !s.cluster_status.placement.shards.empty() && s.cluster_status.placement.total == net->layout().total())
+  if (s.graph_source.empty() && net && s.cluster && !s.cluster_status.placement.shards.empty() &&
+      s.cluster_status.placement.total == net->layout().total())
     placement = &s.cluster_status.placement;
   if (placement) {
     ImGui::SameLine();

@@ -131,7 +131,7 @@ void draw_step(GuiState& s, int i, const Step& step, const StepView& v, bool bus
   const bool has_tab = lesson_step_tab(step, &tab);
   if (step.gui) {
     ImGui::SameLine();
-    if (ImGui::SmallButton(label(t(Msg::kLessonShow), "show")) && has_tab) show_tab_highlighted(s, tab);
+    if (ImGui::SmallButton(label(t(Msg::kLessonShow), "show")) && has_tab) show_step_tab(s, step);
   } else if (v.state == StepView::State::kRunning || v.state == StepView::State::kQueued) {
     ImGui::SameLine();
     if (ImGui::SmallButton(label(t(Msg::kStop), "stop"))) s.lesson->stop();
@@ -145,7 +145,7 @@ void draw_step(GuiState& s, int i, const Step& step, const StepView& v, bool bus
     }
     if (ImGui::SmallButton(label(t(Msg::kLessonRun), "run"))) {
       s.lesson->run(i, i, s.lesson_fast);
-      if (has_tab && s.lesson_follow) show_tab_highlighted(s, tab);
+      if (has_tab && s.lesson_follow) show_step_tab(s, step);
     }
     ImGui::EndDisabled();
   }
@@ -153,7 +153,7 @@ void draw_step(GuiState& s, int i, const Step& step, const StepView& v, bool bus
     ImGui::SameLine();
     char go[96];
     std::snprintf(go, sizeof go, "-> %s###goto", t(tab_msg(tab)));
-    if (ImGui::SmallButton(go)) show_tab_highlighted(s, tab);
+    if (ImGui::SmallButton(go)) show_step_tab(s, step);
   }
   GuiSetup here = s.setup;
   bool processes = false;
@@ -325,6 +325,13 @@ bool setup_from_step(const Step& step, GuiSetup& setup, bool* processes) {
   return true;
 }
 
+void show_step_tab(GuiState& s, const Step& step) {
+  Tab tab;
+  if (!lesson_step_tab(step, &tab)) return;
+  if (tab == Tab::kGraph) show_lesson_graph(s, step.args);
+  show_tab_highlighted(s, tab);
+}
+
 void show_tab_highlighted(GuiState& s, Tab tab) {
   s.selected = tab;
   s.select_tab_once = true;
@@ -397,7 +404,8 @@ void draw_lesson_panel(GuiState& s) {
   const int running = s.lesson->running_step();
   if (running != s.lesson_last_running && running >= 0) {
     Tab tab;
-    if (s.lesson_follow && lesson_step_tab(l->steps[static_cast<size_t>(running)], &tab)) show_tab_highlighted(s, tab);
+    if (s.lesson_follow && lesson_step_tab(l->steps[static_cast<size_t>(running)], &tab))
+      show_step_tab(s, l->steps[static_cast<size_t>(running)]);
     s.lesson_scroll_to_running = true;
   }
   s.lesson_last_running = running;

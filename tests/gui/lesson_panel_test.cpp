@@ -62,6 +62,22 @@ TEST_CASE("the lesson panel runs a step off the UI thread and shows its checks",
   click(s, ImVec2(s.lesson_run_x, s.lesson_run_y));
   CHECK(s.selected == Tab::kGraph);  // `podlab graph` is about the Graph tab
   CHECK(s.highlight_tab == Tab::kGraph);
+  // ... and the tab shows that step's graph (x, weights, biases, MatMul, Add, Relu), not the model's,
+  // until asked for the model's again.
+  frame(s);
+  frame(s);  // the tab switch shows on the next frame
+  CHECK(s.graph_source == "podlab graph");
+  CHECK(s.graph.ops.size() == 6);
+  CHECK(s.graph_layout.nodes.size() > 0);
+  s.graph_source.clear();  // what "Show the model's graph" does
+  s.graph.ops.clear();
+  frame(s);
+  CHECK(s.graph.ops.size() != 6);  // the mlp:16 model's
+  CHECK(show_lesson_graph(s, {"graph", "--layers", "2", "--scope", "dense"}));
+  CHECK(s.graph.ops.size() == 11);  // x, then 5 ops in each of dense and dense_1
+  CHECK(s.graph_expanded.count("dense_1") == 1);
+  CHECK_FALSE(show_lesson_graph(s, {"graph", "--layers", "many"}));
+  CHECK(s.graph_source == "podlab graph --layers 2 --scope dense");
   int running_frames = 0;
   REQUIRE(wait_until([&] {
     frame(s);
