@@ -27,6 +27,11 @@ class BatchGradient {
   // Mean-loss gradient over samples idx[0..n) of `train` (n >= 1) into `grads` (resized to
   // layout().total()); `step` seeds dropout as Trainer's step counter does.
   StepResult compute(const Split& train, const int* idx, int n, int64_t step, FloatBuffer& grads);
+  // The same, leaving the gradient in gradient() (no copy); it stays there until the next compute.
+  StepResult compute_in_place(const Split& train, const int* idx, int n, int64_t step) {
+    return trainer_->gradients_on(train, idx, n, step);
+  }
+  const FloatBuffer& gradient() const { return trainer_->summed_gradient(); }
 
  private:
   BatchGradient() = default;

@@ -405,10 +405,15 @@ Status Worker::train() {
     }
     const int n = next_batch(step, &idx);
     FloatBuffer& grads = grads_[cur];
+    const float* pushed = grads.data();
     computed_on = versions_;
     const auto c0 = Clock::now();
     if (n > 0) {
-      const StepResult r = grad_->compute(ctx_.data->train, idx.data(), n, step, grads);
+      // Without overlap the push is answered before the next gradient is computed, so it can be sent
+      // (and re-sent) straight from where the gradient was summed.
+      const StepResult r = overlap ? grad_->compute(ctx_.data->train, idx.data(), n, step, grads)
+                                   : grad_->compute_in_place(ctx_.data->train, idx.data(), n, step);
+      pushed = overlap ? grads.data() : grad_->gradient().data();
       loss_sum += r.loss;
       loss_window_ += r.loss;
       epoch_loss_ += r.loss;
@@ -416,6 +421,7 @@ Status Worker::train() {
       ++epoch_loss_n_;
     } else {
       grads.assign(grad_->values().size(), 0.0f);  // an empty slice of a short last batch
+      pushed = grads.data();
     }
     st_.compute_s += seconds_since(c0);
     ++st_.pushes;
@@ -423,7 +429,7 @@ Status Worker::train() {
     st_.train_loss = loss_sum / st_.pushes;
     // With overlap, send() first takes in the answer to the previous push (which arrived while this
     // gradient was computed), and the next gradient is computed while this one is on its way.
-    PODLAB_RETURN_IF_ERROR(timed([&] { return send(MessageType::kPush, grads.data(), static_cast<uint32_t>(n), &stop, &computed_on); }));
+    PODLAB_RETURN_IF_ERROR(timed([&] { return send(MessageType::kPush, pushed, static_cast<uint32_t>(n), &stop, &computed_on); }));
     if (!overlap && !stop) PODLAB_RETURN_IF_ERROR(timed([&] { return finish(&stop); }));
     if (overlap) cur ^= 1;
     publish(false);
