@@ -3,6 +3,7 @@
 // workers' late gradients are dropped as stale.
 #include "tests/cluster/cluster_test_util.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "cluster/batch_gradient.h"
@@ -109,7 +110,9 @@ TEST_CASE("sync with a backup worker drops the stale third gradient", "[cluster]
   CHECK(p.dropped_stale > 0);
   CHECK(p.gradients == p.applied + p.dropped_stale + p.dropped_late);
   CHECK(p.max_staleness >= 1);
-  CHECK(r.workers[2].pushes < r.workers[0].pushes);
+  // The straggler pushes less than the faster of the others (not always less than the chief, which also
+  // evaluates: under ctest -j2 on a loaded machine it fell behind in 1 of 6 runs).
+  CHECK(r.workers[2].pushes < std::max(r.workers[0].pushes, r.workers[1].pushes));
   CHECK(r.chief.test.samples == 50);
 }
 
