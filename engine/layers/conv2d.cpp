@@ -3,12 +3,15 @@
 //           in[n, oy*s - pad_top + ky, ox*s - pad_left + kx, ci], or 0 where that cell is padding.
 //   forward:  out viewed as (batch*Ho*Wo, F) = cols W + 1 b
 //   backward: dW += cols^T dout;  db += 1^T dout;  dcols = dout W^T;  din = col2im(dcols)
-// The batch is processed in chunks of samples whose cols fit in L2 (one sample for conv2 of the
-// MNIST CNN); backward rebuilds each chunk's cols from `in` instead of keeping the batch's.
+// Long kernel rows (K*Cin > 16: conv2 of the MNIST CNN) on AVX-512 builds never build cols: each
+// sample is copied into a zero-padded image, where the K*Cin columns of one kernel row of one cols
+// row are one contiguous run, and the products read cols in place from there (Gemm::ab_segmented).
+// That saves writing and re-reading 627 KB of cols per sample and pass. Otherwise the batch is
+// processed in chunks of samples whose cols fit in L2; backward rebuilds each chunk's cols from `in`
+// instead of keeping the batch's.
 // The products go through Gemm (gemm.h: the AVX-512 register-tiled kernel where there is one, kept
-// workspaces otherwise). dW is computed transposed, dW^T = sum_n dout_n^T cols_n one sample at a
-// time (the kernel broadcasts from dout and streams the sample's cols rows, which stay in L2), and
-// dcols as dout times an explicit copy of W^T, so the kernel reads every operand along rows.
+// workspaces otherwise). dW += cols^T dout is added straight into the gradient (dW's layout is the
+// weights'), and dcols is dout times an explicit copy of W^T, so the kernel reads b along rows.
 // `out` (batch, Ho*Wo*F) row-major is already the (batch*Ho*Wo, F) matrix, so a chunk of samples is
 // one product with the chunk's samples folded into its rows.
 #include "engine/layers/conv2d.h"
@@ -43,6 +46,8 @@ struct Geometry {
   int ho, wo;       // output spatial size
   int pad_top, pad_left;
   int row_len() const { return k * k * c; }
+  int hp() const { return (ho - 1) * stride + k; }  // rows and columns of the padded image
+  int wp() const { return (wo - 1) * stride + k; }
 };
 
 // Valid kernel columns [lo, hi) for an output column whose window starts at input column x0.
@@ -112,31 +117,37 @@ void im2col_clipped(const Geometry& g, const float* in, int batch, float* cols) 
   }
 }
 
-// The same for short runs (K*C <= 16, conv1 of the MNIST CNN), where the clipping logic per
-// position would cost more than the copy. Each sample is first copied into a zero-padded
-// image `padded` of (Ho-1)*s + K rows and columns (the cells every window reads), so that each
-// (output position, ky) is one unclipped run of K*C floats, with no bounds checks per position.
-void im2col_padded(const Geometry& g, const float* in, int batch, float* cols, std::vector<float>& padded) {
-  const int kc = g.k * g.c;
-  const int hp = (g.ho - 1) * g.stride + g.k, wp = (g.wo - 1) * g.stride + g.k;
-  const size_t in_len = static_cast<size_t>(g.h) * g.w * g.c, prow = static_cast<size_t>(wp) * g.c;
+// Copies one sample `img` (H, W, C) into the zero-padded image `padded` of hp() x wp() cells: the
+// cells every window reads, padding included, so that each (output position, ky) reads one
+// unclipped run of K*C floats.
+void pad_sample(const Geometry& g, const float* img, std::vector<float>& padded) {
+  const int hp = g.hp(), wp = g.wp();
+  const size_t prow = static_cast<size_t>(wp) * g.c;
   padded.resize(static_cast<size_t>(hp) * prow);  // no reallocation once the shape is stable
   // Valid padded columns [lo, hi): input column px - pad_left in [0, w).
   const int lo = std::min(std::max(0, g.pad_left), wp), hi = std::max(lo, std::min(wp, g.w + g.pad_left));
+  for (int py = 0; py < hp; ++py) {
+    float* dst = padded.data() + py * prow;
+    const int iy = py - g.pad_top;
+    if (iy < 0 || iy >= g.h || lo >= hi) {
+      zero_run(dst, static_cast<int>(prow));
+      continue;
+    }
+    zero_run(dst, lo * g.c);
+    copy_run(img + (static_cast<size_t>(iy) * g.w + lo - g.pad_left) * g.c, (hi - lo) * g.c, dst + lo * g.c);
+    zero_run(dst + hi * g.c, static_cast<int>(prow) - hi * g.c);
+  }
+}
+
+// The same for short runs (K*C <= 16, conv1 of the MNIST CNN), where the clipping logic per
+// position would cost more than the copy: each sample is padded first (pad_sample), so each
+// (output position, ky) is one unclipped run, with no bounds checks per position.
+void im2col_padded(const Geometry& g, const float* in, int batch, float* cols, std::vector<float>& padded) {
+  const int kc = g.k * g.c;
+  const size_t in_len = static_cast<size_t>(g.h) * g.w * g.c, prow = static_cast<size_t>(g.wp()) * g.c;
   float* row = cols;
   for (int n = 0; n < batch; ++n) {
-    const float* img = in + n * in_len;
-    for (int py = 0; py < hp; ++py) {
-      float* dst = padded.data() + py * prow;
-      const int iy = py - g.pad_top;
-      if (iy < 0 || iy >= g.h || lo >= hi) {
-        zero_run(dst, static_cast<int>(prow));
-        continue;
-      }
-      zero_run(dst, lo * g.c);
-      copy_run(img + (static_cast<size_t>(iy) * g.w + lo - g.pad_left) * g.c, (hi - lo) * g.c, dst + lo * g.c);
-      zero_run(dst + hi * g.c, static_cast<int>(prow) - hi * g.c);
-    }
+    pad_sample(g, in + n * in_len, padded);
     for (int oy = 0; oy < g.ho; ++oy) {
       const float* src_row = padded.data() + static_cast<size_t>(oy) * g.stride * prow;
       for (int ox = 0; ox < g.wo; ++ox, row += g.row_len()) {
@@ -211,14 +222,45 @@ int Conv2D::chunk_samples() const {
   return std::max(1, (128 * 1024) / per_sample);
 }
 
+// Bytes of dL/dout one block of the weight-gradient product keeps in L1 (see backward): 4 output
+// rows of conv2 (14 KB); 24 KB and the whole 50 KB measured slower.
+constexpr int kGradBlockBytes = 16384;
+
+bool Conv2D::implicit_im2col() const { return Gemm::segmented_available() && kernel_ * in_.c > 16; }
+
 void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   assert(in.cols() == in_.size());
   const int batch = static_cast<int>(in.rows());
   const int per = out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
   const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
+  out.resize(batch, out_.size());
+  if (implicit_im2col()) {
+    // Per sample, one product per output row: its Wo positions are rows of a at a stride of s*C
+    // floats in the padded image, and kernel row ky's K*C columns start ky padded rows further down.
+    // k is cut by kernel rows, each swept over every output row before the next, so that its K*C
+    // rows of W stay in L1 (40 KB for conv2, against 200 KB for all of W; smaller cuts measured
+    // slower). The partial sums wait in `out`, so each output sees one FMA chain in k order, as with
+    // a materialised im2col.
+    const ptrdiff_t prow = static_cast<ptrdiff_t>(g.wp()) * g.c;
+    const int kc = g.k * g.c;
+    for (int n = 0; n < batch; ++n) {
+      pad_sample(g, in.data() + static_cast<size_t>(n) * in_.size(), padded_);
+      float* o = out.data() + static_cast<size_t>(n) * out_.size();
+      for (int ky = 0; ky < g.k; ++ky) {
+        const Gemm::Chain chain = g.k == 1       ? Gemm::Chain::kWhole
+                                  : ky == 0       ? Gemm::Chain::kFirst
+                                  : ky == g.k - 1 ? Gemm::Chain::kLast
+                                                  : Gemm::Chain::kMore;
+        for (int oy = 0; oy < g.ho; ++oy)
+          gemm_.ab_segmented(padded_.data() + (oy * g.stride + ky) * prow, g.stride * g.c, 1, kc, 0,
+                             w_ + static_cast<size_t>(ky) * kc * filters_, o + static_cast<size_t>(oy) * g.wo * filters_,
+                             g.wo, filters_, kc, chain, b_, relu_);
+      }
+    }
+    return;
+  }
   const int chunk = std::min(batch, chunk_samples());
   cols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);  // free when the batch size is unchanged
-  out.resize(batch, out_.size());
   for (int n0 = 0; n0 < batch; n0 += chunk) {
     const int nb = std::min(chunk, batch - n0);
     im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
@@ -229,50 +271,20 @@ void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
 
 void Conv2D::backward(const Matrix& in, const Matrix& out, const Matrix& dout_in, Matrix* din) {
   assert(dw_ && db_ && "backward needs a gradient buffer from bind()");
-  const int batch = static_cast<int>(dout_in.rows());
-  // The bias gradient first, in one pass that with relu also writes the masked gradient the products
-  // read. Summed into an aligned scratch: Eigen's reduction order depends on the destination's
-  // alignment, and `db` may be a view into any buffer; this keeps runs bit-for-bit reproducible. Rows
-  // are summed sample by sample (a partial sum per sample, then the partials in sample order): a
-  // fixed order set by the shapes alone, vectorised across the filters.
-  const int f = filters_;
-  if (relu_) dpre_.resize(batch, out_.size());
-  const Matrix& dout = relu_ ? dpre_ : dout_in;
-  dbias_.setZero(f);
-  dbias_part_.resize(f);
-  {
-    float* total = dbias_.data();
-    float* part = dbias_part_.data();
-    const int per_sample = out_.h * out_.w;
-    for (int n = 0; n < batch; ++n) {
-      const size_t at = static_cast<size_t>(n) * out_.size();
-      const float* d = dout_in.data() + at;
-      std::fill(part, part + f, 0.0f);
-      if (relu_) {
-        const float* y = out.data() + at;
-        float* m = dpre_.data() + at;
-        for (int p = 0; p < per_sample; ++p, d += f, y += f, m += f)
-          for (int j = 0; j < f; ++j) {
-            const float v = y[j] > 0.0f ? d[j] : 0.0f;
-            m[j] = v;
-            part[j] += v;
-          }
-      } else {
-        for (int p = 0; p < per_sample; ++p, d += f)
-          for (int j = 0; j < f; ++j) part[j] += d[j];
-      }
-      for (int j = 0; j < f; ++j) total[j] += part[j];
-    }
-  }
-  VectorMap db(db_, filters_);
-  db += dbias_;
+  const int batch = static_cast<int>(dout_in.rows()), f = filters_;
   const int per = out_.h * out_.w, row_len = kernel_ * kernel_ * in_.c;
   assert(in.rows() == batch && in.cols() == in_.size());
   const Geometry g{in_.h, in_.w, in_.c, kernel_, stride_, out_.h, out_.w, pad_top_, pad_left_};
+  const bool implicit = implicit_im2col();
   const int chunk = std::min(batch, chunk_samples());
-  cols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);
-  dwt_.resize(filters_, row_len);
-  dwt_.setZero();
+  if (!implicit) cols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);
+  if (relu_) dpre_.resize(chunk, out_.size());
+  // The bias gradient is summed into an aligned scratch: Eigen's reduction order depends on the
+  // destination's alignment, and `db` may be a view into any buffer; this keeps runs bit-for-bit
+  // reproducible. Rows are summed sample by sample (a partial sum per sample, then the partials in
+  // sample order): a fixed order set by the shapes alone, vectorised across the filters.
+  dbias_.setZero(f);
+  dbias_part_.resize(f);
   if (din) {
     wt_.resize(filters_, row_len);
     wt_ = ConstMatrixMap(w_, row_len, filters_).transpose();
@@ -280,25 +292,65 @@ void Conv2D::backward(const Matrix& in, const Matrix& out, const Matrix& dout_in
     din->resize(batch, in_.size());
     din->setZero();
   }
-  // Chunk by chunk, so cols and dcols stay in cache: im2col again (cheaper than keeping the whole
-  // batch's cols from forward and reading them back from memory), dW^T += dout_c^T cols_c, and
-  // din_c = col2im(dout_c W^T).
+  // Chunk by chunk, so that the chunk's dL/d(conv + b), cols and dcols stay in L2: with relu, mask
+  // dout by [out > 0] (in the pass that sums the bias gradient); im2col again (cheaper than keeping
+  // the whole batch's cols from forward and reading them back from memory); dW += cols_c^T d_c, one
+  // product over the chunk's rows straight into the gradient (dW's layout is the weights'); and
+  // din_c = col2im(d_c W^T).
   for (int n0 = 0; n0 < batch; n0 += chunk) {
     const int nb = std::min(chunk, batch - n0);
-    const float* dout_c = dout.data() + static_cast<size_t>(n0) * out_.size();
-    im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
-    // One sample at a time: every row tile of dW^T sweeps that sample's dout and cols, which then
-    // stay in L1/L2 across the sweeps.
-    for (int i = 0; i < nb; ++i)
-      gemm_.atb_add(dout_c + static_cast<size_t>(i) * out_.size(), cols_.data() + static_cast<size_t>(i) * per * row_len,
-                    dwt_.data(), filters_, row_len, per);
+    const size_t at = static_cast<size_t>(n0) * out_.size();
+    const float* d_c = relu_ ? dpre_.data() : dout_in.data() + at;
+    float* total = dbias_.data();
+    float* part = dbias_part_.data();
+    for (int i = 0; i < nb; ++i) {
+      const size_t off = static_cast<size_t>(i) * out_.size();
+      const float* d = dout_in.data() + at + off;
+      std::fill(part, part + f, 0.0f);
+      if (relu_) {
+        const float* y = out.data() + at + off;
+        float* m = dpre_.data() + off;
+        for (int p = 0; p < per; ++p, d += f, y += f, m += f)
+          for (int j = 0; j < f; ++j) {
+            const float v = y[j] > 0.0f ? d[j] : 0.0f;
+            m[j] = v;
+            part[j] += v;
+          }
+      } else {
+        for (int p = 0; p < per; ++p, d += f)
+          for (int j = 0; j < f; ++j) part[j] += d[j];
+      }
+      for (int j = 0; j < f; ++j) total[j] += part[j];
+    }
+    if (implicit) {
+      // Sample by sample and kernel row by kernel row: dW rows ky*K*C.. += cols^T d, where row i of
+      // cols^T is column i of that kernel row's runs, and the positions run along the output row at
+      // s*C floats, then s padded rows down.
+      const ptrdiff_t prow = static_cast<ptrdiff_t>(g.wp()) * g.c;
+      const int kc = g.k * g.c;
+      const int rows_per_block = std::max(1, kGradBlockBytes / (g.wo * f * static_cast<int>(sizeof(float))));
+      for (int i = 0; i < nb; ++i) {
+        pad_sample(g, in.data() + static_cast<size_t>(n0 + i) * in_.size(), padded_);
+        const float* d = d_c + static_cast<size_t>(i) * out_.size();
+        for (int oy0 = 0; oy0 < g.ho; oy0 += rows_per_block) {
+          const int rows = std::min(rows_per_block, g.ho - oy0);
+          for (int ky = 0; ky < g.k; ++ky)
+            gemm_.ab_segmented(padded_.data() + (oy0 * g.stride + ky) * prow, 1, g.stride * g.c, g.wo,
+                               g.stride * prow, d + static_cast<size_t>(oy0) * g.wo * f,
+                               dw_ + static_cast<size_t>(ky) * kc * f, kc, f, rows * g.wo, Gemm::Chain::kAdd);
+        }
+      }
+    } else {
+      im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
+      gemm_.atb_add(cols_.data(), d_c, dw_, row_len, f, nb * per);
+    }
     if (din) {
-      gemm_.ab(dout_c, wt_.data(), dcols_.data(), nb * per, row_len, filters_);
+      gemm_.ab(d_c, wt_.data(), dcols_.data(), nb * per, row_len, f);
       col2im(g, dcols_.data(), nb, din->data() + static_cast<size_t>(n0) * in_.size());
     }
   }
-  MatrixMap dw(dw_, row_len, filters_);
-  dw += dwt_.transpose();
+  VectorMap db(db_, filters_);
+  db += dbias_;
 }
 
 int64_t Conv2D::forward_flops() const {

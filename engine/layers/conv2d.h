@@ -32,6 +32,9 @@ class Conv2D : public Layer {
 
  private:
   int chunk_samples() const;
+  // Whether products read im2col in place from a padded image (Gemm::ab_segmented) rather than from
+  // a materialised cols_ matrix: where that kernel exists and kernel rows are long runs (K*C > 16).
+  bool implicit_im2col() const;
 
   int filters_, kernel_, stride_;
   Padding padding_;
@@ -45,13 +48,12 @@ class Conv2D : public Layer {
   float* db_ = nullptr;
   Matrix cols_;   // (chunk*Ho*Wo, K*K*Cin) im2col scratch for one chunk of samples
   Matrix dcols_;  // same shape, for backward
-  std::vector<float> padded_;  // one zero-padded input sample, for im2col
+  std::vector<float> padded_;  // one zero-padded input sample, read by im2col or in place
   Gemm gemm_;     // products on kept workspaces
   Matrix wt_;     // (F, K*K*Cin) weights transposed, for the input gradient
-  Matrix dwt_;    // (F, K*K*Cin) weight gradient of one backward, transposed
   Vector dbias_;  // (1, F) bias gradient of one backward, summed in an aligned buffer (see backward)
   Vector dbias_part_;  // (1, F) one sample's part of it
-  Matrix dpre_;   // (batch, Ho*Wo*F) dL/d(conv + b) with relu: dout masked by [out > 0]
+  Matrix dpre_;   // (chunk, Ho*Wo*F) dL/d(conv + b) with relu: one chunk's dout masked by [out > 0]
 };
 
 }  // namespace podlab

@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cassert>
 
 #include "engine/layers/gemm_kernel.h"
 
@@ -129,6 +130,25 @@ void Gemm::abt(const float* a, const float* b, float* c, int m, int n, int k) {
   cm.setZero();
   // c^T (n, m) += b (n, k) a^T (k, m); b read as row-major is itself.
   run<Eigen::RowMajor, Eigen::ColMajor>(b, k, a, k, c, n, m, k, block_a_, block_b_);
+}
+
+bool Gemm::segmented_available() { return gemm_kernel::kAvailable; }
+
+void Gemm::ab_segmented(const float* a, ptrdiff_t a_row, ptrdiff_t a_col, int seg_len, ptrdiff_t seg_stride,
+                        const float* b, float* c, int m, int n, int k, Chain chain, const float* bias, bool relu) {
+  assert(gemm_kernel::kAvailable && seg_len > 0);
+  assert(!bias || chain == Chain::kWhole || chain == Chain::kLast);
+  if (m == 0 || n == 0) return;
+  using gemm_kernel::Epilogue;
+  const bool finish = chain == Chain::kWhole || chain == Chain::kLast;
+  const Epilogue e = chain == Chain::kAdd ? Epilogue::kAccumulate
+                     : !finish || !bias  ? Epilogue::kStore
+                     : relu              ? Epilogue::kBiasRelu
+                                         : Epilogue::kBias;
+  const bool from_c = chain == Chain::kMore || chain == Chain::kLast;
+  gemm_kernel::run_segmented(m, n, k, a, a_row, a_col, gemm_kernel::Segments{seg_len, seg_stride}, b, n, c, n, bias, e,
+                             from_c);
+  if (finish && relu && !bias) MatrixMap(c, m, n) = MatrixMap(c, m, n).cwiseMax(0.0f);
 }
 
 }  // namespace podlab

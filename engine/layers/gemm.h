@@ -15,6 +15,8 @@
 // serves one thread; its workspace grows to the largest product seen and is then reused.
 #pragma once
 
+#include <cstddef>
+
 #include "engine/params.h"
 
 namespace podlab {
@@ -31,6 +33,24 @@ class Gemm {
   void atb(const float* a, const float* b, float* c, int m, int n, int k);
   // c (m, n) = a b^T with a (m, k), b (n, k): an input gradient, dout W^T.
   void abt(const float* a, const float* b, float* c, int m, int n, int k);
+
+  // Whether ab_segmented runs in this build (AVX-512); elsewhere callers materialise a themselves.
+  static bool segmented_available();
+  // How one call's sums S (k order, by FMA) meet c. A product cut along k into calls kFirst, kMore...,
+  // kLast sees exactly the FMA chain of one kWhole call (partial sums wait in c between calls).
+  enum class Chain {
+    kWhole,  // c = S, plus bias then ReLU as asked
+    kAdd,    // c += S
+    kFirst,  // c = S, partial
+    kMore,   // c = the partial in c, continued by S; still partial
+    kLast,   // the same, then bias and ReLU as asked
+  };
+  // c (m, n) from a b as `chain` says, where a is read in place: a(i, kk) = a[i * a_row +
+  // (kk / seg_len) * seg_stride + (kk % seg_len) * a_col]. That is an im2col matrix over a zero-padded
+  // image, never built (see conv2d.cpp); b (k, n) row-major. Only where segmented_available().
+  void ab_segmented(const float* a, ptrdiff_t a_row, ptrdiff_t a_col, int seg_len, ptrdiff_t seg_stride,
+                    const float* b, float* c, int m, int n, int k, Chain chain, const float* bias = nullptr,
+                    bool relu = false);
 
  private:
   FloatBuffer block_a_, block_b_;  // Eigen's packed lhs and rhs panels

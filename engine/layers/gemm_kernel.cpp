@@ -30,8 +30,9 @@ constexpr size_t kBlockDepthAbove = 1 << 20, kDepthBlockBytes = 256 << 10;
 // One tile: MR rows x NV vectors of c; the last vector is masked by `mask`. GCC keeps acc in
 // registers only if the small loops are fully unrolled before it allocates them, hence the pragmas.
 template <int MR, int NV>
-__attribute__((noinline)) void tile(int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb, float* c,
-          ptrdiff_t ldc, const float* bias, Epilogue epilogue, __mmask16 mask, bool load_c) {
+__attribute__((noinline)) void tile(int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const Segments& seg,
+                                    const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, const float* bias,
+                                    Epilogue epilogue, __mmask16 mask, bool load_c) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
@@ -40,18 +41,23 @@ __attribute__((noinline)) void tile(int k, const float* a, ptrdiff_t a_row, ptrd
       acc[i][v] = !load_c ? _mm512_setzero_ps()
                   : v == NV - 1 ? _mm512_maskz_loadu_ps(mask, c + i * ldc + v * kLanes)
                                 : _mm512_loadu_ps(c + i * ldc + v * kLanes);
-  for (int kk = 0; kk < k; ++kk) {
-    const float* brow = b + kk * ldb;
-    __m512 bv[NV];
+  const float* a_seg = a;
+  for (int k0 = 0; k0 < k; k0 += seg.len, a_seg += seg.stride) {
+    const int k1 = std::min(k, k0 + seg.len);
+    const float* b_seg = b + k0 * ldb;
+    for (int kk = 0; kk < k1 - k0; ++kk) {
+      const float* brow = b_seg + kk * ldb;
+      __m512 bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(mask, brow + v * kLanes) : _mm512_loadu_ps(brow + v * kLanes);
-    const float* acol = a + kk * a_col;
+      for (int v = 0; v < NV; ++v)
+        bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(mask, brow + v * kLanes) : _mm512_loadu_ps(brow + v * kLanes);
+      const float* acol = a_seg + kk * a_col;
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(acol[i * a_row]);
+      for (int i = 0; i < MR; ++i) {
+        const __m512 ai = _mm512_set1_ps(acol[i * a_row]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
     }
   }
   __m512 bias_v[NV];
@@ -84,17 +90,17 @@ __attribute__((noinline)) void tile(int k, const float* a, ptrdiff_t a_row, ptrd
 
 // `rows` rows of one tile (1..8), dispatched to the instantiation for that height.
 template <int NV>
-void tile_rows(int rows, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
-               float* c, ptrdiff_t ldc, const float* bias, Epilogue e, __mmask16 mask, bool load_c) {
+void tile_rows(int rows, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const Segments& seg, const float* b,
+               ptrdiff_t ldb, float* c, ptrdiff_t ldc, const float* bias, Epilogue e, __mmask16 mask, bool load_c) {
   switch (rows) {
-    case 1: tile<1, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 2: tile<2, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 3: tile<3, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 4: tile<4, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 5: tile<5, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 6: tile<6, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 7: if constexpr (NV < 4) tile<7, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
-    case 8: if constexpr (NV < 4) tile<8, NV>(k, a, a_row, a_col, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 1: tile<1, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 2: tile<2, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 3: tile<3, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 4: tile<4, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 5: tile<5, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 6: tile<6, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 7: if constexpr (NV < 4) tile<7, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
+    case 8: if constexpr (NV < 4) tile<8, NV>(k, a, a_row, a_col, seg, b, ldb, c, ldc, bias, e, mask, load_c); break;
   }
 }
 
@@ -102,13 +108,13 @@ void tile_rows(int rows, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col
 // heights differing by at most one (50 rows: 6 x 7 + 8, not 6 x 8 + 2; a short tile has too few
 // accumulators to keep both FMA units busy).
 template <int NV>
-void column_tile(int m, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
-                 float* c, ptrdiff_t ldc, const float* bias, Epilogue e, __mmask16 mask, bool load_c) {
+void column_tile(int m, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const Segments& seg, const float* b,
+                 ptrdiff_t ldb, float* c, ptrdiff_t ldc, const float* bias, Epilogue e, __mmask16 mask, bool load_c) {
   constexpr int kMr = NV == 4 ? 6 : 8;  // 24 accumulators, leaving registers for b and a
   const int tiles = (m + kMr - 1) / kMr, base = m / tiles, taller = m % tiles;
   for (int t = 0, i = 0; t < tiles; ++t) {
     const int rows = base + (t < taller ? 1 : 0);
-    tile_rows<NV>(rows, k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, e, mask, load_c);
+    tile_rows<NV>(rows, k, a + i * a_row, a_row, a_col, seg, b, ldb, c + i * ldc, ldc, bias, e, mask, load_c);
     i += rows;
   }
 }
@@ -117,6 +123,12 @@ void column_tile(int m, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col,
 
 void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, const float* b, ptrdiff_t ldb,
          float* c, ptrdiff_t ldc, const float* bias, Epilogue epilogue) {
+  run_segmented(m, n, k, a, a_row, a_col, Segments{std::max(k, 1), 0}, b, ldb, c, ldc, bias, epilogue, false);
+}
+
+void run_segmented(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, Segments seg,
+                   const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, const float* bias, Epilogue epilogue,
+                   bool from_c) {
   const int vectors = (n + kLanes - 1) / kLanes;
   const int tail = n - (vectors - 1) * kLanes;  // 1..16 lanes in the last vector
   const __mmask16 tail_mask = static_cast<__mmask16>((1u << tail) - 1u);
@@ -124,14 +136,14 @@ void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, 
   // first starts its accumulators from the partial sums the previous one left in c, so each output
   // sees the same chain of FMAs. Not for kAccumulate, whose c holds the value to add to.
   const size_t b_bytes = static_cast<size_t>(k) * static_cast<size_t>(ldb) * sizeof(float);
-  const int depth_block = epilogue != Epilogue::kAccumulate && b_bytes > kBlockDepthAbove
+  const int depth_block = epilogue != Epilogue::kAccumulate && b_bytes > kBlockDepthAbove && seg.len >= k
                               ? std::max<int>(32, static_cast<int>(kDepthBlockBytes / (ldb * sizeof(float))))
                               : std::max(k, 1);
   for (int i0 = 0; i0 < m; i0 += kRowBlock) {
     const int rows = std::min(kRowBlock, m - i0);
     for (int k0 = 0; k0 < k || k0 == 0; k0 += depth_block) {
       const int depth = std::min(depth_block, k - k0);
-      const bool first = k0 == 0, last = k0 + depth >= k;
+      const bool first = k0 == 0 && !from_c, last = k0 + depth >= k;
       const Epilogue e = last ? epilogue : Epilogue::kStore;
       const float* ab = a + i0 * a_row + k0 * a_col;
       const float* bb = b + k0 * ldb;
@@ -145,10 +157,10 @@ void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, 
         float* ct = cb + v * kLanes;
         const float* bias_t = bias ? bias + v * kLanes : nullptr;
         switch (nv) {
-          case 1: column_tile<1>(rows, depth, ab, a_row, a_col, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
-          case 2: column_tile<2>(rows, depth, ab, a_row, a_col, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
-          case 3: column_tile<3>(rows, depth, ab, a_row, a_col, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
-          case 4: column_tile<4>(rows, depth, ab, a_row, a_col, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
+          case 1: column_tile<1>(rows, depth, ab, a_row, a_col, seg, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
+          case 2: column_tile<2>(rows, depth, ab, a_row, a_col, seg, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
+          case 3: column_tile<3>(rows, depth, ab, a_row, a_col, seg, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
+          case 4: column_tile<4>(rows, depth, ab, a_row, a_col, seg, bt, ldb, ct, ldc, bias_t, e, mask, !first); break;
         }
         v += nv;
       }
@@ -165,6 +177,8 @@ void run(int m, int n, int k, const float* a, ptrdiff_t a_row, ptrdiff_t a_col, 
 namespace podlab::gemm_kernel {
 void run(int, int, int, const float*, ptrdiff_t, ptrdiff_t, const float*, ptrdiff_t, float*, ptrdiff_t, const float*,
          Epilogue) {}
+void run_segmented(int, int, int, const float*, ptrdiff_t, ptrdiff_t, Segments, const float*, ptrdiff_t, float*,
+                   ptrdiff_t, const float*, Epilogue, bool) {}
 }  // namespace podlab::gemm_kernel
 
 #endif

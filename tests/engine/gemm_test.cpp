@@ -110,3 +110,39 @@ TEST_CASE("Gemm a^T b into a c larger than the caches (streaming stores)", "[gem
   gemm.atb(at.data(), b.data(), c.data(), m, n, k);
   CHECK(error(c, at.cast<double>().transpose() * b.cast<double>(), k) < 1e-6);
 }
+
+TEST_CASE("Gemm segmented products read a strided a in place, whole or cut along k", "[gemm]") {
+  if (!Gemm::segmented_available()) return;
+  // a (m, k) as runs: a(i, kk) = store[i * a_row + (kk / len) * stride + (kk % len) * a_col], here an
+  // im2col over a padded 7 x 9 image of 3 channels with a 3 x 3 kernel: rows are positions along one
+  // output row (a_row = C), runs are kernel rows (len = K*C, stride = one padded row).
+  Rng rng(31);
+  Gemm gemm;
+  const int kh = 3, ch = 3, wp = 9, len = kh * ch, k = kh * len, m = wp - kh + 1;
+  const Matrix store = random_matrix(7, wp * ch, rng);
+  Matrix a(m, k);
+  for (int i = 0; i < m; ++i)
+    for (int kk = 0; kk < k; ++kk) a(i, kk) = store.data()[i * ch + (kk / len) * wp * ch + kk % len];
+  for (int n : {5, 20, 64}) {
+    INFO("n " << n);
+    const Matrix b = random_matrix(k, n, rng), bias = random_matrix(1, n, rng);
+    const Ref with_bias = (a.cast<double>() * b.cast<double>()).rowwise() + bias.cast<double>().row(0);
+    Matrix whole(m, n), cut(m, n);
+    gemm.ab_segmented(store.data(), ch, 1, len, wp * ch, b.data(), whole.data(), m, n, k, Gemm::Chain::kWhole,
+                      bias.data(), /*relu=*/true);
+    CHECK(error(whole, with_bias.cwiseMax(0.0), k) < 1e-6);
+    // The same product in three calls, one per kernel row: bit for bit the single call's result.
+    for (int r = 0; r < kh; ++r) {
+      const Gemm::Chain chain = r == 0 ? Gemm::Chain::kFirst : r == kh - 1 ? Gemm::Chain::kLast : Gemm::Chain::kMore;
+      gemm.ab_segmented(store.data() + r * wp * ch, ch, 1, len, 0, b.data() + r * len * n, cut.data(), m, n, len,
+                        chain, bias.data(), true);
+    }
+    CHECK(cut == whole);
+    // c += a^T-like product: rows of the result are columns of one run, k runs along positions.
+    const Matrix d = random_matrix(m, n, rng), start = random_matrix(len, n, rng);
+    Matrix c = start;
+    gemm.ab_segmented(store.data(), 1, ch, m, 0, d.data(), c.data(), len, n, m, Gemm::Chain::kAdd);
+    const Ref want = start.cast<double>() + a.leftCols(len).cast<double>().transpose() * d.cast<double>();
+    CHECK(error(c, want, m) < 1e-6);
+  }
+}
