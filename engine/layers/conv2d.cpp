@@ -285,11 +285,27 @@ void Conv2D::backward(const Matrix& in, const Matrix& out, const Matrix& dout_in
   // sample order): a fixed order set by the shapes alone, vectorised across the filters.
   dbias_.setZero(f);
   dbias_part_.resize(f);
-  if (din) {
+  // din without dcols and col2im where the stride is 1 (see input_gradient_implicit).
+  const bool din_implicit = din && implicit && stride_ == 1;
+  if (din) din->resize(batch, in_.size());
+  if (din_implicit) {
+    // w_flip_ (K*K*F, Cin): row (u*K + v)*F + f, column ci holds W[K-1-u, K-1-v, ci, f].
+    const int k = kernel_, c = in_.c;
+    wflip_.resize(static_cast<Eigen::Index>(k) * k * f, c);
+    for (int u = 0; u < k; ++u)
+      for (int v = 0; v < k; ++v) {
+        const float* src = w_ + static_cast<size_t>((k - 1 - u) * k + (k - 1 - v)) * c * f;  // (Cin, F) block
+        float* dst = wflip_.data() + static_cast<size_t>(u * k + v) * f * c;                // (F, Cin) block
+        for (int ci = 0; ci < c; ++ci)
+          for (int j = 0; j < f; ++j) dst[j * c + ci] = src[ci * f + j];
+      }
+    const int dh = out_.h + 2 * (k - 1), dw = out_.w + 2 * (k - 1);
+    const size_t dsize = static_cast<size_t>(dh) * dw * f;
+    if (dpadded_.size() != dsize) dpadded_.assign(dsize, 0.0f);  // the border stays zero from here on
+  } else if (din) {
     wt_.resize(filters_, row_len);
     wt_ = ConstMatrixMap(w_, row_len, filters_).transpose();
     dcols_.resize(static_cast<Eigen::Index>(chunk) * per, row_len);
-    din->resize(batch, in_.size());
     din->setZero();
   }
   // Chunk by chunk, so that the chunk's dL/d(conv + b), cols and dcols stay in L2: with relu, mask
@@ -344,13 +360,42 @@ void Conv2D::backward(const Matrix& in, const Matrix& out, const Matrix& dout_in
       im2col(g, in.data() + static_cast<size_t>(n0) * in_.size(), nb, cols_.data(), padded_);
       gemm_.atb_add(cols_.data(), d_c, dw_, row_len, f, nb * per);
     }
-    if (din) {
+    if (din_implicit) {
+      for (int i = 0; i < nb; ++i)
+        input_gradient_implicit(d_c + static_cast<size_t>(i) * out_.size(),
+                                din->data() + static_cast<size_t>(n0 + i) * in_.size());
+    } else if (din) {
       gemm_.ab(d_c, wt_.data(), dcols_.data(), nb * per, row_len, f);
       col2im(g, dcols_.data(), nb, din->data() + static_cast<size_t>(n0) * in_.size());
     }
   }
   VectorMap db(db_, filters_);
   db += dbias_;
+}
+
+// One sample's din (H, W, Cin) from its d = dL/d(conv + b) (Ho, Wo, F), for stride 1, as a
+// convolution of d zero-padded by K-1 cells on every side (dpadded_) with the flipped, transposed
+// weights: din[iy, ix, ci] = sum over u, v, f of dd[iy + pad_top + u, ix + pad_left + v, f]
+// W[K-1-u, K-1-v, ci, f]. The same in-place im2col product as forward (runs of K*F floats, one per
+// u), cut by u so each block of wflip_ stays in L1; the first block writes din, so it needs no
+// zeroing, and there is no dcols to write and add back.
+void Conv2D::input_gradient_implicit(const float* d, float* din) {
+  const int k = kernel_, f = filters_, c = in_.c;
+  const ptrdiff_t drow = static_cast<ptrdiff_t>(out_.w + 2 * (k - 1)) * f;
+  for (int oy = 0; oy < out_.h; ++oy)
+    std::copy(d + static_cast<size_t>(oy) * out_.w * f, d + static_cast<size_t>(oy + 1) * out_.w * f,
+              dpadded_.data() + (oy + k - 1) * drow + (k - 1) * f);
+  const int kf = k * f;
+  for (int u = 0; u < k; ++u) {
+    const Gemm::Chain chain = k == 1       ? Gemm::Chain::kWhole
+                              : u == 0     ? Gemm::Chain::kFirst
+                              : u == k - 1 ? Gemm::Chain::kLast
+                                           : Gemm::Chain::kMore;
+    for (int iy = 0; iy < in_.h; ++iy)
+      gemm_.ab_segmented(dpadded_.data() + (iy + pad_top_ + u) * drow + pad_left_ * f, f, 1, kf, 0,
+                         wflip_.data() + static_cast<size_t>(u) * kf * c, din + static_cast<size_t>(iy) * in_.w * c,
+                         in_.w, c, kf, chain);
+  }
 }
 
 int64_t Conv2D::forward_flops() const {

@@ -35,6 +35,7 @@ class Conv2D : public Layer {
   // Whether products read im2col in place from a padded image (Gemm::ab_segmented) rather than from
   // a materialised cols_ matrix: where that kernel exists and kernel rows are long runs (K*C > 16).
   bool implicit_im2col() const;
+  void input_gradient_implicit(const float* d, float* din);
 
   int filters_, kernel_, stride_;
   Padding padding_;
@@ -51,6 +52,8 @@ class Conv2D : public Layer {
   std::vector<float> padded_;  // one zero-padded input sample, read by im2col or in place
   Gemm gemm_;     // products on kept workspaces
   Matrix wt_;     // (F, K*K*Cin) weights transposed, for the input gradient
+  Matrix wflip_;  // (K*K*F, Cin) weights flipped and transposed, for the in-place input gradient
+  std::vector<float> dpadded_;  // one sample's dL/d(conv + b) zero-padded by K-1 cells on every side
   Vector dbias_;  // (1, F) bias gradient of one backward, summed in an aligned buffer (see backward)
   Vector dbias_part_;  // (1, F) one sample's part of it
   Matrix dpre_;   // (chunk, Ho*Wo*F) dL/d(conv + b) with relu: one chunk's dout masked by [out > 0]
