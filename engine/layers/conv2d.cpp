@@ -3,12 +3,11 @@
 //           in[n, oy*s - pad_top + ky, ox*s - pad_left + kx, ci], or 0 where that cell is padding.
 //   forward:  out viewed as (batch*Ho*Wo, F) = cols W + 1 b
 //   backward: dW += cols^T dout;  db += 1^T dout;  dcols = dout W^T;  din = col2im(dcols)
-// Long kernel rows (K*Cin > 16: conv2 of the MNIST CNN) on AVX-512 builds never build cols: each
-// sample is copied into a zero-padded image, where the K*Cin columns of one kernel row of one cols
-// row are one contiguous run, and the products read cols in place from there (Gemm::ab_segmented).
-// That saves writing and re-reading 627 KB of cols per sample and pass. Otherwise the batch is
-// processed in chunks of samples whose cols fit in L2; backward rebuilds each chunk's cols from `in`
-// instead of keeping the batch's.
+// AVX-512 builds never build cols: each sample is copied into a zero-padded image, where the K*Cin
+// columns of one kernel row of one cols row are one contiguous run, and the products read cols in
+// place from there (Gemm::ab_segmented). That saves writing and re-reading cols (627 KB per sample
+// and pass for conv2 of the MNIST CNN). Other builds process the batch in chunks of samples whose
+// cols fit in L2; backward rebuilds each chunk's cols from `in` instead of keeping the batch's.
 // The products go through Gemm (gemm.h: the AVX-512 register-tiled kernel where there is one, kept
 // workspaces otherwise). dW += cols^T dout is added straight into the gradient (dW's layout is the
 // weights'), and dcols is dout times an explicit copy of W^T, so the kernel reads b along rows.
@@ -222,11 +221,13 @@ int Conv2D::chunk_samples() const {
   return std::max(1, (128 * 1024) / per_sample);
 }
 
+// Bytes of W one block of the forward product keeps in L1 (see forward).
+constexpr int kWeightBlockBytes = 48 * 1024;
 // Bytes of dL/dout one block of the weight-gradient product keeps in L1 (see backward): 4 output
 // rows of conv2 (14 KB); 24 KB and the whole 50 KB measured slower.
 constexpr int kGradBlockBytes = 16384;
 
-bool Conv2D::implicit_im2col() const { return Gemm::segmented_available() && kernel_ * in_.c > 16; }
+bool Conv2D::implicit_im2col() const { return Gemm::segmented_available(); }
 
 void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   assert(in.cols() == in_.size());
@@ -237,24 +238,27 @@ void Conv2D::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   if (implicit_im2col()) {
     // Per sample, one product per output row: its Wo positions are rows of a at a stride of s*C
     // floats in the padded image, and kernel row ky's K*C columns start ky padded rows further down.
-    // k is cut by kernel rows, each swept over every output row before the next, so that its K*C
-    // rows of W stay in L1 (40 KB for conv2, against 200 KB for all of W; smaller cuts measured
-    // slower). The partial sums wait in `out`, so each output sees one FMA chain in k order, as with
-    // a materialised im2col.
+    // k is cut into blocks of whole kernel rows, each swept over every output row before the next,
+    // so that its rows of W stay in L1 (one kernel row, 40 KB, for conv2, against 200 KB for all of
+    // W; smaller cuts measured slower; all of conv1's 3 KB at once). The partial sums wait in `out`,
+    // so each output sees one FMA chain in k order, as with a materialised im2col.
     const ptrdiff_t prow = static_cast<ptrdiff_t>(g.wp()) * g.c;
     const int kc = g.k * g.c;
+    const int per_block = std::max(1, kWeightBlockBytes / (kc * filters_ * static_cast<int>(sizeof(float))));
     for (int n = 0; n < batch; ++n) {
       pad_sample(g, in.data() + static_cast<size_t>(n) * in_.size(), padded_);
       float* o = out.data() + static_cast<size_t>(n) * out_.size();
-      for (int ky = 0; ky < g.k; ++ky) {
-        const Gemm::Chain chain = g.k == 1       ? Gemm::Chain::kWhole
-                                  : ky == 0       ? Gemm::Chain::kFirst
-                                  : ky == g.k - 1 ? Gemm::Chain::kLast
-                                                  : Gemm::Chain::kMore;
+      for (int ky = 0; ky < g.k; ky += per_block) {
+        const int rows = std::min(per_block, g.k - ky);
+        const bool first = ky == 0, last = ky + rows == g.k;
+        const Gemm::Chain chain = first && last ? Gemm::Chain::kWhole
+                                  : first       ? Gemm::Chain::kFirst
+                                  : last        ? Gemm::Chain::kLast
+                                                : Gemm::Chain::kMore;
         for (int oy = 0; oy < g.ho; ++oy)
-          gemm_.ab_segmented(padded_.data() + (oy * g.stride + ky) * prow, g.stride * g.c, 1, kc, 0,
+          gemm_.ab_segmented(padded_.data() + (oy * g.stride + ky) * prow, g.stride * g.c, 1, kc, prow,
                              w_ + static_cast<size_t>(ky) * kc * filters_, o + static_cast<size_t>(oy) * g.wo * filters_,
-                             g.wo, filters_, kc, chain, b_, relu_);
+                             g.wo, filters_, rows * kc, chain, b_, relu_);
       }
     }
     return;

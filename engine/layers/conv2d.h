@@ -33,7 +33,7 @@ class Conv2D : public Layer {
  private:
   int chunk_samples() const;
   // Whether products read im2col in place from a padded image (Gemm::ab_segmented) rather than from
-  // a materialised cols_ matrix: where that kernel exists and kernel rows are long runs (K*C > 16).
+  // a materialised cols_ matrix: where that kernel exists (AVX-512 builds).
   bool implicit_im2col() const;
   void input_gradient_implicit(const float* d, float* din);
 

@@ -52,7 +52,8 @@ const Config kConfigs[] = {
     {6, 5, 3, 4, 3, 1, Padding::kValid, 2}, {7, 5, 1, 3, 3, 2, Padding::kValid, 3},
     {5, 7, 3, 2, 5, 1, Padding::kSame, 2},  {4, 5, 2, 3, 2, 1, Padding::kSame, 2},  // even K: pad after
     {6, 6, 1, 2, 2, 2, Padding::kValid, 3}, {7, 7, 3, 2, 4, 3, Padding::kSame, 2},
-    // K*Cin > 16: im2col's clipped-run path (the ones above take the zero-padded-image path)
+    // K*Cin > 16: im2col's clipped-run path (the ones above take the zero-padded-image path) on builds
+    // without AVX-512; AVX-512 builds read every config's im2col in place (Gemm::ab_segmented)
     {6, 7, 6, 3, 3, 1, Padding::kSame, 2},  {7, 6, 5, 2, 5, 2, Padding::kSame, 2},
     {6, 6, 8, 2, 3, 1, Padding::kValid, 2},
 };
