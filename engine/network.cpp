@@ -89,8 +89,17 @@ void Network::bind(const float* values, float* grads) {
 
 const Matrix& Network::forward(const Matrix& x, bool training) {
   input_batch_ = &x;
+  return run_forward(0, x, training);
+}
+
+const Matrix& Network::forward_above(int k, const Matrix& out_k, bool training) {
+  out_[k] = &out_k;
+  return run_forward(static_cast<size_t>(k) + 1, out_k, training);
+}
+
+const Matrix& Network::run_forward(size_t first, const Matrix& x, bool training) {
   const Matrix* in = &x;
-  for (size_t k = 0; k < layers_.size(); ++k) {
+  for (size_t k = first; k < layers_.size(); ++k) {
     if (!view_[k]) {
       layers_[k]->forward(*in, acts_[k], training);
       in = &acts_[k];
@@ -100,11 +109,18 @@ const Matrix& Network::forward(const Matrix& x, bool training) {
   return *in;
 }
 
+void Network::backward(const Matrix& dlogits, bool overwrite) { run_backward(0, dlogits, overwrite); }
+
+const Matrix& Network::backward_above(int k, const Matrix& dlogits, bool overwrite) {
+  // Layer k has variables, so every layer above it computes dL/din.
+  return *run_backward(static_cast<size_t>(k) + 1, dlogits, overwrite);
+}
+
 // Every layer with variables is reached: the walk stops only below the lowest of them. With
 // `overwrite`, a Dense writes its gradients itself; other layers add, so their ranges are zeroed first.
-void Network::backward(const Matrix& dlogits, bool overwrite) {
+const Matrix* Network::run_backward(size_t stop, const Matrix& dlogits, bool overwrite) {
   const Matrix* dout = &dlogits;
-  for (size_t k = layers_.size(); k-- > 0 && dout;) {
+  for (size_t k = layers_.size(); k-- > stop && dout;) {
     if (view_[k]) continue;  // dL/din is dL/dout
     if (dense_[k]) {
       dense_[k]->set_overwrite_gradients(overwrite);
@@ -117,6 +133,17 @@ void Network::backward(const Matrix& dlogits, bool overwrite) {
     layers_[k]->backward(in, acts_[k], *dout, din);
     dout = din;
   }
+  return dout;
+}
+
+const Dense* Network::input_dense(int* index) const {
+  for (size_t k = 0; k < layers_.size(); ++k) {
+    if (view_[k]) continue;
+    if (!dense_[k] || k + 1 == layers_.size()) return nullptr;
+    *index = static_cast<int>(k);
+    return dense_[k];
+  }
+  return nullptr;
 }
 
 void Network::set_step_seed(uint64_t seed) {

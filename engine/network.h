@@ -42,6 +42,17 @@ class Network {
   // or with `overwrite` writes them (every variable's gradient; the padding between variables is
   // left alone), so the caller need not zero the buffer each step.
   void backward(const Matrix& dlogits, bool overwrite = false);
+
+  // The Dense that reads the batch itself (only views such as Flatten below it) and has layers above
+  // it, with its index; null when the network does not start that way (a CNN, a single Dense).
+  // A caller may then run that layer itself (feature_split.h) and the rest with the two calls below.
+  const Dense* input_dense(int* index) const;
+  // Runs the layers above layer k on `out_k` as layer k's output (batch, its units) -> logits.
+  // `out_k` must outlive the matching backward_above().
+  const Matrix& forward_above(int k, const Matrix& out_k, bool training);
+  // Backward through the layers above k for the last forward_above (as backward() does for them);
+  // returns dL/d(output of layer k) (batch, its units), valid until the next backward.
+  const Matrix& backward_above(int k, const Matrix& dlogits, bool overwrite);
   // Seeds per-step randomness (dropout); layer k gets derive_seed(seed, k).
   void set_step_seed(uint64_t seed);
   // Output of layer k in the last forward (k = -1: the input).
@@ -54,6 +65,11 @@ class Network {
 
  private:
   Network() = default;
+  // Layers first.. on `in` as the input of layer `first`.
+  const Matrix& run_forward(size_t first, const Matrix& in, bool training);
+  // Layers from the top down to `stop` (inclusive); returns dL/d(input of layer stop), or null below
+  // the lowest layer with variables.
+  const Matrix* run_backward(size_t stop, const Matrix& dlogits, bool overwrite);
   ModelSpec spec_;
   Shape input_;
   int classes_ = 10;

@@ -2,15 +2,21 @@
 // 0 itself and waits for `pending_` to reach zero. Every worker counts down `pending_`, also those
 // without a part in this run, so no worker can still be reading task_ when the next run() writes it.
 //
-// A data-parallel MLP step takes 300-400 us, so hand-over latency counts. On this project's (virtual)
-// build machine a futex wake-up costs 20-40 us before the woken thread runs, and the notify itself
-// some 20 us on the waking thread; a pause instruction costs 12-50 ns. So waiting threads spin (pause,
-// bounded by wall time, kSpinBudget) before they block on a condition variable, and a thread notifies
-// only when someone actually sleeps: back-to-back steps then hand over in well under a microsecond,
-// while an idle pool still stops burning a core after kSpinBudget. The budget is short because on a
-// machine shared with other programs a thread that spins long loses the scheduler's favour (it never
-// sleeps, so it is not preferred on wake-up) and whole steps then wait for other programs' time slices.
+// A data-parallel MLP step takes 300-400 us and hands over between threads up to three times, so
+// hand-over latency counts. On this project's (virtual) build machine a thread woken from a futex
+// wait starts 20-300 us later, and the notify itself costs some 20 us on the waking thread; a pause
+// instruction costs 12-50 ns. So waiting threads spin (bounded by wall time) before they block on a
+// condition variable, and a thread notifies only when someone actually sleeps. The budget must exceed
+// the wake-up latency: otherwise one late wake-up makes the partner wait past its budget and sleep,
+// its wake-up is late in turn, and the threads stay in that convoy step after step (measured: an MLP
+// step of 1.2-1.5 ms instead of 0.4 ms with a 200 us budget). The spin does not yield the core: a
+// yield hands it to any other runnable program for a whole time slice (0.75 ms and more), which made
+// every hand-over that long while compilers ran beside the training. But a waiter stops spinning and
+// blocks at once when a thread it waits for last ran on its own core (the scheduler put both on one
+// core, as it does when the other core is busy): spinning would only keep that thread from running.
 #include "engine/parallel.h"
+
+#include <sched.h>
 
 #include <cassert>
 #include <chrono>
@@ -23,7 +29,7 @@ namespace podlab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kSpinBudget = std::chrono::microseconds(200);
+constexpr auto kSpinBudget = std::chrono::microseconds(2000);
 constexpr int kPausesPerClockCheck = 64;
 
 inline void cpu_relax() {
@@ -34,24 +40,36 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spins until done() or until kSpinBudget has passed; returns done().
-template <class Done>
-bool spin_until(const Done& done) {
+// Spins until done(), until kSpinBudget has passed or until `hopeless()`; returns done().
+template <class Done, class Hopeless>
+bool spin_until(const Done& done, const Hopeless& hopeless) {
   if (done()) return true;
-  const auto deadline = Clock::now() + kSpinBudget;
+  const auto start = Clock::now();
   while (true) {
     for (int i = 0; i < kPausesPerClockCheck; ++i) {
       if (done()) return true;
       cpu_relax();
     }
-    if (Clock::now() >= deadline) return done();
+    if (Clock::now() - start >= kSpinBudget || hopeless()) return done();
   }
 }
 
+thread_local int tls_part = 0;  // the part this thread runs in the current run()
+
+int current_cpu() { return sched_getcpu(); }  // -1 when unknown: then never "on my core"
+
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads) : cpu_(new CpuSlot[threads]) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+bool ThreadPool::shares_my_core(int first, int last) const {
+  const int me = current_cpu();
+  if (me < 0) return false;
+  for (int i = first; i < last; ++i)
+    if (i != tls_part && cpu_[i].cpu.load(std::memory_order_relaxed) == me) return true;
+  return false;
 }
 
 ThreadPool::~ThreadPool() {
@@ -81,8 +99,12 @@ void ThreadPool::run(int n, TaskRef fn) {
     wake = sleepers_.load(std::memory_order_relaxed) > 0;  // sleepers_ changes only under mu_
   }
   if (wake) start_cv_.notify_all();
+  tls_part = 0;
+  cpu_[0].cpu.store(current_cpu(), std::memory_order_relaxed);
   fn(0);
-  if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
+  if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; },
+                 [this] { return shares_my_core(1, size()); }))
+    return;
   std::unique_lock<std::mutex> lock(mu_);
   // Dekker pair with worker_loop: store caller_asleep_ then load pending_ here, decrement pending_
   // then load caller_asleep_ there, all seq_cst, so at least one side sees the other's write.
@@ -92,6 +114,7 @@ void ThreadPool::run(int n, TaskRef fn) {
 }
 
 void ThreadPool::barrier() {
+  cpu_[tls_part].cpu.store(current_cpu(), std::memory_order_relaxed);
   const long round = barrier_round_.load(std::memory_order_acquire);
   if (barrier_count_.fetch_add(1, std::memory_order_acq_rel) + 1 == task_n_) {
     barrier_count_.store(0, std::memory_order_relaxed);
@@ -104,7 +127,7 @@ void ThreadPool::barrier() {
     return;
   }
   const auto passed = [&] { return barrier_round_.load() != round; };
-  if (spin_until(passed)) return;
+  if (spin_until(passed, [this] { return shares_my_core(0, task_n_); })) return;
   std::unique_lock<std::mutex> lock(mu_);
   barrier_sleepers_.fetch_add(1);
   barrier_cv_.wait(lock, passed);
@@ -115,7 +138,7 @@ void ThreadPool::worker_loop(int index) {
   long seen = 0;
   while (true) {
     const auto published = [&] { return generation_.load(std::memory_order_acquire) != seen; };
-    if (!spin_until(published)) {
+    if (!spin_until(published, [this] { return shares_my_core(0, 1); })) {
       std::unique_lock<std::mutex> lock(mu_);
       sleepers_.fetch_add(1, std::memory_order_relaxed);
       start_cv_.wait(lock, published);
@@ -124,6 +147,8 @@ void ThreadPool::worker_loop(int index) {
     // The acquire load that saw the new generation makes task_, task_n_ and stop_ visible.
     seen = generation_.load(std::memory_order_acquire);
     if (stop_) return;
+    tls_part = index;
+    cpu_[index].cpu.store(current_cpu(), std::memory_order_relaxed);
     if (index < task_n_) (*task_)(index);
     if (pending_.fetch_sub(1) == 1 && caller_asleep_.load()) {
       std::lock_guard<std::mutex> lock(mu_);  // run() holds mu_ from setting the flag until it waits

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -47,6 +48,12 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  // Whether a part in [first, last) other than the calling thread's last ran on the caller's core.
+  bool shares_my_core(int first, int last) const;
+  struct alignas(64) CpuSlot {
+    std::atomic<int> cpu{-1};
+  };
+  std::unique_ptr<CpuSlot[]> cpu_;  // per part: the core it ran on at its last start or barrier
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_, barrier_cv_;

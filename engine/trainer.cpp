@@ -31,6 +31,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, Shap
   if (!opt.ok()) return opt.status();
   t->optimizer_ = std::move(*opt);
   t->pool_ = std::make_unique<ThreadPool>(config.threads);
+  t->split_ = FeatureSplit::create(*t->replicas_[0], config.threads);
   t->sum_chunk_.assign(config.threads, FloatBuffer(kSumChunk, 0.0f));
   t->x_.resize(config.threads);
   t->probs_.resize(config.threads);
@@ -78,14 +79,34 @@ StepResult Trainer::gradients_on(const Split& train, const int* idx, int n, int6
 StepResult Trainer::run_step(const Split& train, const int* idx, int n, int64_t step, bool update) {
   labels_.resize(n);
   const int parts = std::min(config_.threads, n);
+  const bool split = split_ && parts == config_.threads;
+  // Loss on batch rows from lo, then backward (overwriting, so grads_[r] need not be zeroed first);
+  // with the split, through the layers above it, returning dL/d(its output).
+  const auto loss_and_backward = [&](int r, const Matrix& logits, int lo) -> const Matrix* {
+    stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
+    if (!split) {
+      replicas_[r]->backward(dlogits_[r], /*overwrite=*/true);
+      return nullptr;
+    }
+    return &replicas_[r]->backward_above(split_->layer_index(), dlogits_[r], /*overwrite=*/true);
+  };
   const auto forward_backward = [&](int r) {
     const int lo = n * r / parts, hi = n * (r + 1) / parts;
     Network& net = *replicas_[r];
-    train.gather(idx + lo, hi - lo, x_[r], labels_.data() + lo);
     net.set_step_seed(derive_seed(config_.seed, static_cast<uint64_t>(step), static_cast<uint64_t>(r)));
-    const Matrix& logits = net.forward(x_[r], true);
-    stats_[r] = softmax_cross_entropy(logits, labels_.data() + lo, static_cast<float>(n), probs_[r], &dlogits_[r]);
-    net.backward(dlogits_[r], /*overwrite=*/true);  // so grads_[r] need not be zeroed first
+    if (!split) {
+      train.gather(idx + lo, hi - lo, x_[r], labels_.data() + lo);
+      loss_and_backward(r, net.forward(x_[r], true), lo);
+      return;
+    }
+    split_->forward_partial(r, train, idx, n, values_.data());
+    for (int i = lo; i < hi; ++i) labels_[i] = train.labels[idx[i]];
+    pool_->barrier();  // all partial products are in
+    split_->combine(lo, hi, values_.data(), x_[r]);
+    const Matrix& logits = net.forward_above(split_->layer_index(), x_[r], true);
+    split_->backward_rows(lo, x_[r], *loss_and_backward(r, logits, lo));
+    pool_->barrier();  // all rows of dL/d(pre-activation) are in
+    split_->weight_gradient(r, grads_[0].data());
   };
   if (parts == 1) {
     forward_backward(0);
@@ -93,13 +114,24 @@ StepResult Trainer::run_step(const Split& train, const int* idx, int n, int64_t 
   } else {
     // One hand-over per step: forward/backward, a barrier, then each thread sums the replica
     // gradients over its own slice of the buffer, in replica order, and (with `update`) applies the
-    // optimiser to that slice while the sum is still in cache.
+    // optimiser to that slice while the sum is still in cache. With the feature split, the split
+    // layer's variables [0, variables_end()) are not replicated: each thread has computed its own
+    // part of their gradient into grads_[0] and updates just that part.
     pool_->run(parts, [&](int r) {
       forward_backward(r);
-      pool_->barrier();
-      const size_t total = values_.size();
+      size_t first = 0;
+      if (split) {
+        first = split_->variables_end();
+        size_t at[2], count[2];
+        split_->owned_ranges(r, at, count);
+        for (int k = 0; k < 2 && update; ++k)
+          optimizer_->update_range(values_.data() + at[k], grads_[0].data() + at[k], at[k], count[k]);
+      } else {
+        pool_->barrier();
+      }
+      const size_t total = values_.size(), span = total - first;
       const auto cut = [&](int k) {
-        return k == parts ? total : total * k / parts / Optimizer::kRangeAlign * Optimizer::kRangeAlign;
+        return k == parts ? total : first + span * k / parts / Optimizer::kRangeAlign * Optimizer::kRangeAlign;
       };
       const size_t lo = cut(r), hi = cut(r + 1);
       if (update) sum_and_update(parts, lo, hi, sum_chunk_[r].data());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/data/dataset.h"
+#include "engine/feature_split.h"
 #include "engine/network.h"
 #include "engine/optim/optimizer.h"
 #include "engine/loss.h"
@@ -105,12 +106,13 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<FloatBuffer> sum_chunk_;  // per thread, kSumChunk floats
+  std::unique_ptr<FeatureSplit> split_;  // the first layer split over features, when the model allows
   TrainPosition pos_;
   std::vector<int> order_;      // permutation for the current epoch
   int order_epoch_ = -1;
   std::vector<int> batch_idx_;  // indices of the current batch
   std::vector<int> labels_;     // labels of the current batch
-  std::vector<Matrix> x_, probs_, dlogits_;  // per replica
+  std::vector<Matrix> x_, probs_, dlogits_;  // per replica; with split_, x_ holds the split layer's output
   std::vector<LossStats> stats_;
 };
 

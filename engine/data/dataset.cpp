@@ -130,19 +130,21 @@ Result<DatasetChoice> choose_dataset(const std::string& name, const std::string&
 
 // Rows are picked at random from a split of tens of MB, so each one is a cache miss; asking for the
 // row kAhead places on while converting this one hides most of that wait.
-void Split::gather(const int* idx, int n, Matrix& x, int* y) const {
+void Split::gather(const int* idx, int n, Matrix& x, int* y) const { gather(idx, n, 0, features(), x, y); }
+
+void Split::gather(const int* idx, int n, int first, int count, Matrix& x, int* y) const {
   const int f = features();
-  x.resize(n, f);
+  x.resize(n, count);
   constexpr float kScale = 1.0f / 255.0f;
   constexpr int kAhead = 4, kLine = 64;
   for (int i = 0; i < n; ++i) {
     if (i + kAhead < n) {
-      const uint8_t* next = pixels.data() + static_cast<size_t>(idx[i + kAhead]) * f;
-      for (int j = 0; j < f; j += kLine) __builtin_prefetch(next + j);
+      const uint8_t* next = pixels.data() + static_cast<size_t>(idx[i + kAhead]) * f + first;
+      for (int j = 0; j < count; j += kLine) __builtin_prefetch(next + j);
     }
-    const uint8_t* src = pixels.data() + static_cast<size_t>(idx[i]) * f;
-    float* dst = x.data() + static_cast<size_t>(i) * f;
-    for (int j = 0; j < f; ++j) dst[j] = src[j] * kScale;
+    const uint8_t* src = pixels.data() + static_cast<size_t>(idx[i]) * f + first;
+    float* dst = x.data() + static_cast<size_t>(i) * count;
+    for (int j = 0; j < count; ++j) dst[j] = src[j] * kScale;
     if (y) y[i] = labels[idx[i]];
   }
 }

@@ -57,6 +57,8 @@ struct Split {
   int features() const { return rows * cols; }
   // Writes images idx[0..n) as floats in [0,1] into x (n, rows*cols) and their labels into y.
   void gather(const int* idx, int n, Matrix& x, int* y) const;
+  // The same for features [first, first + count) of each image only: x (n, count); y may be null.
+  void gather(const int* idx, int n, int first, int count, Matrix& x, int* y) const;
 };
 
 struct Dataset {

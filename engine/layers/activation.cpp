@@ -33,10 +33,22 @@ void ActivationLayer::forward(const Matrix& in, Matrix& out, bool /*training*/) 
 
 void activation_backward(Activation a, const Matrix& y, const Matrix& dy, Matrix& dx) {
   dx.resize(dy.rows(), dy.cols());
+  activation_backward_into(a, y, dy, dx);
+}
+
+void activation_backward_into(Activation a, const Matrix& y, const Matrix& dy, Eigen::Ref<Matrix> dx) {
   switch (a) {
     case Activation::kRelu: dx.array() = (y.array() > 0.0f).select(dy.array(), 0.0f); break;
     case Activation::kSigmoid: dx.array() = dy.array() * y.array() * (1.0f - y.array()); break;
     case Activation::kTanh: dx.array() = dy.array() * (1.0f - y.array().square()); break;
+  }
+}
+
+void activation_forward(Activation a, Matrix& y) {
+  switch (a) {
+    case Activation::kRelu: y = y.cwiseMax(0.0f); break;
+    case Activation::kSigmoid: y.array() = (1.0f + (-y.array()).exp()).inverse(); break;
+    case Activation::kTanh: y.array() = y.array().tanh(); break;
   }
 }
 

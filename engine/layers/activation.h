@@ -19,6 +19,10 @@ const char* activation_name(Activation a);
 // dx = dy * act'(x), with the derivative taken from the output y = act(x); all (batch, n). Shared by
 // ActivationLayer and FusedDense.
 void activation_backward(Activation a, const Matrix& y, const Matrix& dy, Matrix& dx);
+// The same into rows of a larger matrix (dx already of y's shape).
+void activation_backward_into(Activation a, const Matrix& y, const Matrix& dy, Eigen::Ref<Matrix> dx);
+// y = act(y) in place, as the layers compute it.
+void activation_forward(Activation a, Matrix& y);
 
 class ActivationLayer : public Layer {
  public:

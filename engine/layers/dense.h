@@ -24,6 +24,11 @@ class Dense : public Layer {
   // When on, backward() writes dW and db instead of adding to them (the Layer contract's default),
   // so the caller need not zero the gradient buffer first. Network::backward sets it.
   void set_overwrite_gradients(bool on) { overwrite_grads_ = on; }
+  // Where W (n_in, n_out) and b (n_out) sit in the flat buffers, in floats.
+  size_t weights_offset() const { return w_offset_; }
+  size_t biases_offset() const { return b_offset_; }
+  int inputs() const { return in_.size(); }
+  int units() const { return units_; }
 
  protected:
   // out (batch, n_out) = in W + 1 b, then max(., 0) when `relu`, in one pass.

@@ -10,11 +10,7 @@ namespace podlab {
 
 void FusedDense::forward(const Matrix& in, Matrix& out, bool /*training*/) {
   affine(in, out, act_ == Activation::kRelu);
-  switch (act_) {
-    case Activation::kRelu: break;
-    case Activation::kSigmoid: out.array() = (1.0f + (-out.array()).exp()).inverse(); break;
-    case Activation::kTanh: out.array() = out.array().tanh(); break;
-  }
+  if (act_ != Activation::kRelu) activation_forward(act_, out);  // ReLU is in the product's last pass
 }
 
 void FusedDense::backward(const Matrix& in, const Matrix& out, const Matrix& dout, Matrix* din) {
