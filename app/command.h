@@ -18,7 +18,8 @@ bool stdout_is_terminal();
 void add_train_commands(CLI::App& root, int& exit_code);  // train
 void add_eval_commands(CLI::App& root, int& exit_code);   // eval, predict
 void add_data_commands(CLI::App& root, int& exit_code);   // data list, data fetch
-void add_cluster_commands(CLI::App& root, int& exit_code);  // cluster run
+void add_cluster_commands(CLI::App& root, int& exit_code);  // cluster run, ps, worker (and submit)
+void add_submit_commands(CLI::App& root, int& exit_code);   // submit
 void add_bench_commands(CLI::App& root, int& exit_code);  // bench
 void add_k8s_commands(CLI::App& root, int& exit_code);    // k8s render|apply|status|logs|delete
 void add_lesson_commands(CLI::App& root, int& exit_code);  // lesson list, lesson run
