@@ -259,6 +259,7 @@ int run_cluster(ClusterFlags& f) {
   }
   const ClusterFlags given = f;  // before make_setup fills in defaults: what the task processes get
   LocalClusterOptions o;
+  f.setup.shape_only = processes;  // the task processes read the samples, this one only plans
   auto setup = make_setup(f.setup);
   if (!setup.ok()) return report(setup.status());
   const Dataset& data = setup->data;
@@ -385,6 +386,7 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
     return report(st.With(task.name()));
   };
   metrics.set_phase("loading");
+  f.setup.shape_only = role == Role::kPs;  // a ps builds the model from the shape, never reads a sample
   auto setup = make_setup(f.setup);
   if (!setup.ok()) return fail(setup.status());
   TrainingPlan plan;

@@ -57,7 +57,8 @@ Result<Setup> make_setup(SetupFlags& f) {
 
   auto choice = choose_dataset(f.dataset, f.data_dir);
   if (!choice.ok()) return choice.status();
-  auto data = load_dataset(choice->name, choice->dir, f.limit_train, f.limit_test);
+  auto data = f.shape_only ? load_dataset_shape(choice->name, choice->dir, f.limit_train, f.limit_test)
+                           : load_dataset(choice->name, choice->dir, f.limit_train, f.limit_test);
   if (!data.ok()) return data.status();
   if (f.lr_schedule.empty()) {
     // The default decays per epoch, so it means the same for any batch size and dataset size.

@@ -22,6 +22,7 @@ struct SetupFlags {
   uint64_t seed = 1;
   int limit_train = 0, limit_test = 0;
   bool model_given = false;
+  bool shape_only = false;  // load the dataset's shape and counts, not its samples (a ps task)
   std::optional<OptimizerConfig> resume_optimizer;  // set by apply_checkpoint_defaults
 };
 

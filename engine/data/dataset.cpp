@@ -151,11 +151,13 @@ void Split::gather(const int* idx, int n, int first, int count, Matrix& x, int* 
 
 namespace {
 
+// With `shape_only`, reads the headers and leaves out.pixels and out.labels empty.
 Status load_split(const std::string& dir, const DatasetFile& images, const DatasetFile& labels, int limit,
-                  Split& out) {
-  auto img = read_idx_images(find_dataset_file(dir, images.name));
+                  bool shape_only, Split& out) {
+  const std::string images_path = find_dataset_file(dir, images.name), labels_path = find_dataset_file(dir, labels.name);
+  auto img = shape_only ? read_idx_images_header(images_path) : read_idx_images(images_path);
   if (!img.ok()) return img.status();
-  auto lab = read_idx_labels(find_dataset_file(dir, labels.name), 10);
+  auto lab = shape_only ? read_idx_labels_header(labels_path) : read_idx_labels(labels_path, 10);
   if (!lab.ok()) return lab.status();
   if (img->count != lab->count)
     return Status::Data(dir + ": " + images.name + " has " + std::to_string(img->count) + " images but " +
@@ -165,6 +167,7 @@ Status load_split(const std::string& dir, const DatasetFile& images, const Datas
   out.count = n;
   out.rows = img->rows;
   out.cols = img->cols;
+  if (shape_only) return Status::Ok();
   img->pixels.resize(static_cast<size_t>(n) * img->rows * img->cols);
   lab->labels.resize(n);
   out.pixels = std::move(img->pixels);
@@ -172,22 +175,31 @@ Status load_split(const std::string& dir, const DatasetFile& images, const Datas
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<Dataset> load_dataset(const std::string& name, const std::string& dir, int limit_train, int limit_test) {
+Result<Dataset> load(const std::string& name, const std::string& dir, int limit_train, int limit_test,
+                     bool shape_only) {
   const DatasetInfo* info = find_dataset_info(name);
   if (!info) return Status::Usage("unknown dataset '" + name + "'");
   Dataset ds;
   ds.name = name;
   ds.dir = dir;
   ds.class_names = info->class_names;
-  PODLAB_RETURN_IF_ERROR(load_split(dir, info->train_images, info->train_labels, limit_train, ds.train));
-  PODLAB_RETURN_IF_ERROR(load_split(dir, info->test_images, info->test_labels, limit_test, ds.test));
+  PODLAB_RETURN_IF_ERROR(load_split(dir, info->train_images, info->train_labels, limit_train, shape_only, ds.train));
+  PODLAB_RETURN_IF_ERROR(load_split(dir, info->test_images, info->test_labels, limit_test, shape_only, ds.test));
   if (ds.train.rows != ds.test.rows || ds.train.cols != ds.test.cols)
     return Status::Data(dir + ": train images are " + std::to_string(ds.train.rows) + "x" +
                         std::to_string(ds.train.cols) + " but test images are " + std::to_string(ds.test.rows) +
                         "x" + std::to_string(ds.test.cols));
   return ds;
+}
+
+}  // namespace
+
+Result<Dataset> load_dataset(const std::string& name, const std::string& dir, int limit_train, int limit_test) {
+  return load(name, dir, limit_train, limit_test, false);
+}
+
+Result<Dataset> load_dataset_shape(const std::string& name, const std::string& dir, int limit_train, int limit_test) {
+  return load(name, dir, limit_train, limit_test, true);
 }
 
 }  // namespace podlab

@@ -74,4 +74,9 @@ struct Dataset {
 Result<Dataset> load_dataset(const std::string& name, const std::string& dir, int limit_train = 0,
                              int limit_test = 0);
 
+// The same dataset's shape only: names, counts (limits applied), rows and cols from the four files'
+// headers; pixels and labels stay empty. For tasks that build the model but never read samples (a ps).
+Result<Dataset> load_dataset_shape(const std::string& name, const std::string& dir, int limit_train = 0,
+                                   int limit_test = 0);
+
 }  // namespace podlab

@@ -20,9 +20,10 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-// Checks the header and returns the dimensions; `expect_dims` is 3 for images, 1 for labels.
+// Checks the header and returns the dimensions; `expect_dims` is 3 for images, 1 for labels. With
+// `whole_file` false, `bytes` is the file's beginning only and the data size is not checked.
 Result<std::vector<uint32_t>> parse_header(const std::vector<uint8_t>& bytes, const std::string& origin,
-                                           int expect_dims) {
+                                           int expect_dims, bool whole_file = true) {
   const uint32_t expect_magic = 0x00000800u | static_cast<uint32_t>(expect_dims);
   const char* what = expect_dims == 3 ? "an IDX image file" : "an IDX label file";
   if (bytes.size() < 4)
@@ -48,10 +49,26 @@ Result<std::vector<uint32_t>> parse_header(const std::vector<uint8_t>& bytes, co
       return Status::Data(origin + ": header claims an implausibly large payload; the file is corrupt");
   }
   const uint64_t have = bytes.size() - header;
-  if (have != expected)
+  if (whole_file && have != expected)
     return Status::Data(origin + ": header says " + std::to_string(expected) + " bytes of data but the file has " +
                         std::to_string(have) + (have < expected ? " (truncated download?)" : " (trailing garbage)"));
   return dims;
+}
+
+// The first `n` bytes of the file after gunzipping (fewer if it is shorter); gzread passes raw files
+// through unchanged.
+Result<std::vector<uint8_t>> read_beginning(const std::string& path, size_t n) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return Status::Io(path + ": cannot open for reading");
+  std::vector<uint8_t> bytes(n);
+  const int got = gzread(f, bytes.data(), static_cast<unsigned>(n));
+  int errnum = Z_OK;
+  const char* msg = got < 0 ? gzerror(f, &errnum) : nullptr;
+  const std::string why = msg ? msg : "";
+  gzclose(f);
+  if (got < 0) return Status::Data(path + ": cannot read the IDX header (" + why + "); is the file corrupt?");
+  bytes.resize(static_cast<size_t>(got));
+  return bytes;
 }
 
 }  // namespace
@@ -133,6 +150,28 @@ Result<IdxLabels> read_idx_labels(const std::string& path, int num_classes) {
   auto bytes = read_maybe_gzipped(path);
   if (!bytes.ok()) return bytes.status();
   return parse_idx_labels(*bytes, path, num_classes);
+}
+
+Result<IdxImages> read_idx_images_header(const std::string& path) {
+  auto bytes = read_beginning(path, 16);
+  if (!bytes.ok()) return bytes.status();
+  auto dims = parse_header(*bytes, path, 3, false);
+  if (!dims.ok()) return dims.status();
+  IdxImages img;
+  img.count = static_cast<int>((*dims)[0]);
+  img.rows = static_cast<int>((*dims)[1]);
+  img.cols = static_cast<int>((*dims)[2]);
+  return img;
+}
+
+Result<IdxLabels> read_idx_labels_header(const std::string& path) {
+  auto bytes = read_beginning(path, 8);
+  if (!bytes.ok()) return bytes.status();
+  auto dims = parse_header(*bytes, path, 1, false);
+  if (!dims.ok()) return dims.status();
+  IdxLabels lab;
+  lab.count = static_cast<int>((*dims)[0]);
+  return lab;
 }
 
 }  // namespace podlab

@@ -36,4 +36,10 @@ Result<IdxLabels> parse_idx_labels(const std::vector<uint8_t>& bytes, const std:
 Result<IdxImages> read_idx_images(const std::string& path);
 Result<IdxLabels> read_idx_labels(const std::string& path, int num_classes = 10);
 
+// The header only (count, rows, cols; pixels stay empty), read from the first bytes of the file, raw or
+// gzipped, without decompressing the rest: for tasks that need a dataset's shape but not its content.
+// Checks the magic and the dimensions, not the data (read_idx_images does that).
+Result<IdxImages> read_idx_images_header(const std::string& path);
+Result<IdxLabels> read_idx_labels_header(const std::string& path);
+
 }  // namespace podlab

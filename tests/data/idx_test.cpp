@@ -196,4 +196,64 @@ TEST_CASE("load_dataset: a bad file names its path", "[idx]") {
   CHECK_THAT(ds.status().message(), Catch::Contains(bad) && Catch::Contains("label 42"));
 }
 
+TEST_CASE("idx: headers alone, raw or gzipped, give the same shape as the whole file", "[idx]") {
+  Scratch s;
+  for (const bool gz : {false, true}) {
+    const std::string img_path = s.write(gz ? "img.gz" : "img", gz ? gzip(images(7, 3, 5)) : images(7, 3, 5));
+    const std::string lab_path = s.write(gz ? "lab.gz" : "lab", gz ? gzip(labels(7)) : labels(7));
+    auto whole = read_idx_images(img_path);
+    auto head = read_idx_images_header(img_path);
+    REQUIRE(whole.ok());
+    REQUIRE(head.ok());
+    CHECK(head->count == whole->count);
+    CHECK(head->rows == whole->rows);
+    CHECK(head->cols == whole->cols);
+    CHECK(head->pixels.empty());
+    auto lab = read_idx_labels_header(lab_path);
+    REQUIRE(lab.ok());
+    CHECK(lab->count == 7);
+    CHECK(lab->labels.empty());
+  }
+  // The header is checked; the data is not (the tasks that read it do that).
+  std::string p = s.write("labels-as-images.gz", gzip(labels(4)));
+  expect_error(read_idx_images_header(p), p, "wrong magic");
+  p = s.write("short-header", std::vector<uint8_t>{0, 0, 8, 3, 0, 0});
+  expect_error(read_idx_images_header(p), p, "header is truncated");
+  p = s.write("zero", idx(0x803, {0, 28, 28}, {}));
+  expect_error(read_idx_images_header(p), p, "zero");
+  std::vector<uint8_t> short_data = images(4);
+  short_data.resize(short_data.size() - 5);
+  p = s.write("short-data", short_data);
+  CHECK(read_idx_images_header(p).ok());
+  p = s.write("garbage.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  CHECK_FALSE(read_idx_images_header(p).ok());
+  auto missing = read_idx_labels_header("/nonexistent/podlab/t10k-labels-idx1-ubyte");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == StatusCode::kIo);
+}
+
+TEST_CASE("load_dataset_shape: the counts and shape of load_dataset, without the samples", "[idx]") {
+  Scratch s;
+  s.write("train-images-idx3-ubyte.gz", gzip(images(6, 4, 3)));
+  s.write("train-labels-idx1-ubyte.gz", gzip(labels(6)));
+  s.write("t10k-images-idx3-ubyte", images(2, 4, 3));
+  s.write("t10k-labels-idx1-ubyte", labels(2));
+  for (const int limit : {0, 4}) {
+    auto full = load_dataset("mnist", s.dir, limit);
+    auto shape = load_dataset_shape("mnist", s.dir, limit);
+    REQUIRE(full.ok());
+    REQUIRE(shape.ok());
+    CHECK(shape->train.count == full->train.count);
+    CHECK(shape->test.count == full->test.count);
+    CHECK(shape->input_shape() == full->input_shape());
+    CHECK(shape->class_names == full->class_names);
+    CHECK(shape->train.pixels.empty());
+    CHECK(shape->test.labels.empty());
+  }
+  s.write("train-labels-idx1-ubyte.gz", gzip(labels(5)));
+  auto mismatch = load_dataset_shape("mnist", s.dir);
+  REQUIRE_FALSE(mismatch.ok());
+  CHECK_THAT(mismatch.status().message(), Catch::Contains("6 images") && Catch::Contains("5 labels"));
+}
+
 }  // namespace podlab
