@@ -29,6 +29,7 @@ Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
   ps->values_.assign(n, 0.0f);
   ps->grad_.assign(n, 0.0f);
   ps->clock_.assign(ctx.plan->num_workers, 0);
+  ps->told_stop_.assign(ctx.plan->num_workers, false);
   ps->st_.shard = ctx.self.index;
   ps->st_.floats = n;
   ps->started_ = Clock::now();
@@ -125,6 +126,10 @@ std::string PsServer::state_text() const {
   return text;
 }
 
+// Once every worker has been told STOP, a quiet spell this long lets the last answers leave before
+// the ps does (its socket closes with the process).
+constexpr int kToldLingerMs = 300;
+
 Status PsServer::run() {
   last_message_ = Clock::now();
   Clock::time_point last_worker = last_message_;
@@ -142,6 +147,7 @@ Status PsServer::run() {
     const Clock::time_point now = Clock::now();
     if (rs == ReceiveStatus::kTimeout) {
       if (stopped_ && now - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
+      if (stopped_ && !ctx_.jobs && everyone_told() && now - last_message_ > std::chrono::milliseconds(kToldLingerMs)) break;
       if (!stopped_ && now - last_worker > peer_timeout) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);
@@ -197,20 +203,15 @@ void PsServer::handle(Envelope& env) {
   }
   if (h.type == MessageType::kStop) {
     stopped_ = true;
+    told_stop_[w] = true;
     reply(env.from, MessageType::kParams, h.seq);  // the final values
     release_waiters();                              // everyone else: STOP
     return;
   }
   if (h.type == MessageType::kSnapshot) {  // also after STOP: the chief's final checkpoint
+    if (stopped_) final_snapshot_ = true;
     if (initialised_) reply_snapshot(env.from, h.seq);
     return;
-  }
-  if (stopped_) {
-    if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {
-      ++st_.gradients;
-      ++st_.dropped_late;
-    }
-    return reply(env.from, MessageType::kStop, h.seq);
   }
   if (h.type == MessageType::kPull || h.type == MessageType::kInit) {
     auto seen = last_seq_.find(w);
@@ -219,6 +220,13 @@ void PsServer::handle(Envelope& env) {
       std::fprintf(stderr, "podlab: %s: %s came back (restarted)\n", ctx_.self.name().c_str(), env.from.name().c_str());
       seen->second = h.seq;
     }
+  }
+  if (stopped_) {
+    if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {
+      ++st_.gradients;
+      ++st_.dropped_late;
+    }
+    return tell_stop(env.from, h.seq);
   }
   if (h.type == MessageType::kInit) {
     if (!initialised_) read_payload(env.data(), h, values_.data());
@@ -359,7 +367,10 @@ void PsServer::release_waiters() {
       still.push_back(w);
       continue;
     }
-    reply(w.to, stopped_ ? MessageType::kStop : MessageType::kParams, w.seq);
+    if (stopped_)
+      tell_stop(w.to, w.seq);
+    else
+      reply(w.to, MessageType::kParams, w.seq);
   }
   waiters_.swap(still);
 }
@@ -383,6 +394,16 @@ void PsServer::reply_snapshot(const TaskId& to, uint32_t seq) {
   h.count = static_cast<uint32_t>(sum_.size());
   Status st = ctx_.transport->send(ctx_.self, to, encode_message(h, sum_.data()));
   if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+}
+
+bool PsServer::everyone_told() const {
+  if (!ctx_.plan->checkpoint_dir.empty() && !final_snapshot_) return false;
+  return std::all_of(told_stop_.begin(), told_stop_.end(), [](bool t) { return t; });
+}
+
+void PsServer::tell_stop(const TaskId& to, uint32_t seq) {
+  if (to.role == Role::kWorker && to.index < static_cast<int>(told_stop_.size())) told_stop_[to.index] = true;
+  reply(to, MessageType::kStop, seq);
 }
 
 void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {

@@ -36,7 +36,9 @@ class PsServer {
   // plan.checkpoint_dir that cannot be read or does not fit the plan (kData/kIo).
   static Result<std::unique_ptr<PsServer>> create(const Context& ctx);
 
-  // Serves until the transport closes, or until linger_ms pass without a message after STOP.
+  // Serves until the transport closes, or after STOP until no message came for linger_ms; or for
+  // 300 ms only once every worker has been told STOP and the chief, when checkpointing, has taken its
+  // final SNAPSHOT (not for a wait-for-job server, whose chief reports to the desk after STOP).
   // Call from one thread. Returns non-ok when sending fails for a reason other than shutdown, when no
   // worker was heard from for plan.peer_timeout_ms (kNetwork), when *ctx.stop was set (kInterrupted),
   // or when a PUSH shows this ps lost its shard in a restart with no checkpoint to restore (kData).
@@ -64,6 +66,9 @@ class PsServer {
   bool ready(const Waiter& w) const;
   void release_waiters();
   void reply(const TaskId& to, MessageType type, uint32_t seq);
+  // Answers a worker's request with STOP and notes it was told (a STOP answering a HEARTBEAT does not
+  // count: workers take it as a sign of life only).
+  void tell_stop(const TaskId& to, uint32_t seq);
   void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();
   std::string state_text() const;
@@ -82,9 +87,12 @@ class PsServer {
   // sync: the current step's accepted gradients by worker index (ordered, so the sum is deterministic)
   std::map<int, std::pair<uint32_t, FloatBuffer>> accum_;  // worker -> (samples, gradient)
   Status send_error_;
-  Status lost_state_;
-  bool job_over_ = false;
-  bool desk_message_ = false;  // the message handle() just took was the desk's  // a wait-for-job server's chief reported the job's result (Context::jobs)  // set by a PUSH before INIT: this ps restarted without a checkpoint
+  Status lost_state_;  // set by a PUSH before INIT: this ps restarted without a checkpoint
+  bool job_over_ = false;      // a wait-for-job server's chief reported the job's result (Context::jobs)
+  bool desk_message_ = false;  // the message handle() just took was the desk's
+  std::vector<bool> told_stop_;          // per worker: answered STOP (or, the chief, its own STOP)
+  bool final_snapshot_ = false;          // the chief took a SNAPSHOT after STOP
+  bool everyone_told() const;
   Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 
   PsStats st_;  // the run() thread's counters (st_.step is the shard's version)

@@ -49,8 +49,18 @@ wait_for_step() {
   return 1
 }
 
+# wait_for_pushes FILE TASK: waits (at most 90 s) until a progress line shows TASK has pushed: a
+# worker killed before its first message could not be seen coming back.
+wait_for_pushes() {
+  for _ in $(seq 1 900); do
+    grep -q "\"task\":\"$2\",\"step\":[0-9]*,\"pushes\":[1-9]" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # kill_task_run ROLE INDEX [SIGNAL]: trains with --restart-failed, sends task ROLE:INDEX SIGNAL (KILL)
-# at step 20 and checks that the run completes. Leaves the output in $TMP/NAME.out, .err and .result,
+# at step 20 (and once a worker has pushed) and checks that the run completes. Leaves the output in $TMP/NAME.out, .err and .result,
 # NAME being ROLE, or ROLE-SIGNAL for any other signal than KILL.
 kill_task_run() {
   local role=$1 index=$2 sig=${3:-KILL}
@@ -60,8 +70,8 @@ kill_task_run() {
   timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs "$EPOCHS" --json \
     --restart-failed 2 --checkpoint-dir "$TMP/ckpt-$name" --ps-checkpoint-every-steps 10 >"$out" 2>"$err" &
   local launcher=$!
-  if ! wait_for_step "$out" 20; then
-    fail "$role run: never reached step 20"
+  if ! wait_for_step "$out" 20 || { [ "$role" = worker ] && ! wait_for_pushes "$out" "worker:$index"; }; then
+    fail "$role run: never reached step 20 (or $role:$index never pushed)"
     kill -KILL $launcher 2>/dev/null
     wait $launcher 2>/dev/null
     sed 's/^/  | /' "$out" "$err" | tail -n 20
