@@ -2,6 +2,8 @@
 // TF_CONFIG are untrusted input, so we do not hand-roll one). Exceptions stay inside this file.
 #include "cluster/cluster_spec.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -118,6 +120,14 @@ std::vector<TaskId> ClusterSpec::tasks() const {
   for (int i = 0; i < num_ps(); ++i) all.push_back({Role::kPs, i});
   for (int i = 0; i < num_workers(); ++i) all.push_back({Role::kWorker, i});
   return all;
+}
+
+bool ClusterSpec::on_one_machine() const {
+  auto loopback = [](const std::string& address) {
+    auto hp = parse_host_port(address);
+    return hp.ok() && (hp->host == "localhost" || hp->host == "::1" || hp->host.rfind("127.", 0) == 0);
+  };
+  return std::all_of(ps.begin(), ps.end(), loopback) && std::all_of(worker.begin(), worker.end(), loopback);
 }
 
 std::string ClusterSpec::to_json() const { return json{{"ps", ps}, {"worker", worker}}.dump(); }

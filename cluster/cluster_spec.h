@@ -46,6 +46,8 @@ struct ClusterSpec {
   std::vector<TaskId> tasks() const;
   // {"ps":[...],"worker":[...]} (compact JSON).
   std::string to_json() const;
+  // Every address is a loopback one (127.x.y.z, localhost or ::1): the tasks share one machine.
+  bool on_one_machine() const;
 };
 
 // Checks both lists are non-empty, every address is host:port, and no address repeats.

@@ -30,6 +30,7 @@ Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
   ps->grad_.assign(n, 0.0f);
   ps->clock_.assign(ctx.plan->num_workers, 0);
   ps->told_stop_.assign(ctx.plan->num_workers, false);
+  ps->told_linger_ = !ctx.jobs && (ctx.transport->name() == "inproc" || ctx.transport->config().cluster.on_one_machine());
   ps->st_.shard = ctx.self.index;
   ps->st_.floats = n;
   ps->started_ = Clock::now();
@@ -127,7 +128,9 @@ std::string PsServer::state_text() const {
 }
 
 // Once every worker has been told STOP, a quiet spell this long lets the last answers leave before
-// the ps does (its socket closes with the process).
+// the ps does (its socket closes with the process): on one machine only, where they leave at once.
+// Across machines a slow link may take longer to carry the chief's final values, so a ps keeps the
+// plan's full linger_ms there.
 constexpr int kToldLingerMs = 300;
 
 Status PsServer::run() {
@@ -147,7 +150,7 @@ Status PsServer::run() {
     const Clock::time_point now = Clock::now();
     if (rs == ReceiveStatus::kTimeout) {
       if (stopped_ && now - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
-      if (stopped_ && !ctx_.jobs && everyone_told() && now - last_message_ > std::chrono::milliseconds(kToldLingerMs)) break;
+      if (stopped_ && told_linger_ && everyone_told() && now - last_message_ > std::chrono::milliseconds(kToldLingerMs)) break;
       if (!stopped_ && now - last_worker > peer_timeout) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);

@@ -36,9 +36,10 @@ class PsServer {
   // plan.checkpoint_dir that cannot be read or does not fit the plan (kData/kIo).
   static Result<std::unique_ptr<PsServer>> create(const Context& ctx);
 
-  // Serves until the transport closes, or after STOP until no message came for linger_ms; or for
-  // 300 ms only once every worker has been told STOP and the chief, when checkpointing, has taken its
-  // final SNAPSHOT (not for a wait-for-job server, whose chief reports to the desk after STOP).
+  // Serves until the transport closes, or after STOP until no message came for linger_ms; or, when
+  // every task is on this machine, for 300 ms only once every worker has been told STOP and the chief,
+  // when checkpointing, has taken its final SNAPSHOT (not for a wait-for-job server, whose chief
+  // reports to the desk after STOP).
   // Call from one thread. Returns non-ok when sending fails for a reason other than shutdown, when no
   // worker was heard from for plan.peer_timeout_ms (kNetwork), when *ctx.stop was set (kInterrupted),
   // or when a PUSH shows this ps lost its shard in a restart with no checkpoint to restore (kData).
@@ -92,6 +93,7 @@ class PsServer {
   bool desk_message_ = false;  // the message handle() just took was the desk's
   std::vector<bool> told_stop_;          // per worker: answered STOP (or, the chief, its own STOP)
   bool final_snapshot_ = false;          // the chief took a SNAPSHOT after STOP
+  bool told_linger_ = false;             // leave 300 ms after everyone_told() (see run())
   bool everyone_told() const;
   Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 

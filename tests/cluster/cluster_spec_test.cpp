@@ -41,6 +41,14 @@ TEST_CASE("a cluster spec parses into ps and worker lists", "[cluster]") {
   CHECK(hp->port == 2223);
 }
 
+TEST_CASE("a cluster is on one machine when every address is a loopback one", "[cluster]") {
+  auto spec = [](const std::string& json) { return *parse_cluster_spec(json); };
+  CHECK(spec(R"({"ps": ["127.0.0.1:2222"], "worker": ["localhost:2223", "[::1]:2224", "127.1.2.3:9"]})").on_one_machine());
+  CHECK_FALSE(spec(R"({"ps": ["127.0.0.1:2222"], "worker": ["10.0.0.2:2223"]})").on_one_machine());
+  CHECK_FALSE(spec(R"({"ps": ["ps-0.podlab:2222"], "worker": ["127.0.0.1:2223"]})").on_one_machine());
+  CHECK_FALSE(spec(R"({"ps": ["1127.0.0.1:2222"], "worker": ["127.0.0.1:2223"]})").on_one_machine());
+}
+
 TEST_CASE("a chief job becomes worker 0", "[cluster]") {
   auto s = parse_cluster_spec(R"({"chief": ["c:1"], "ps": ["p:1"], "worker": ["w:1", "w:2"]})");
   REQUIRE(s.ok());

@@ -1,12 +1,16 @@
 // A ps talking to tasks that restart, message by message over the inproc transport: a restarted
 // worker numbers its requests from 1 again and its gradients are applied, not taken for repeats; a
-// ps that restarted with no checkpoint and gets a PUSH says its shard is lost (kData) at once.
+// ps that restarted with no checkpoint and gets a PUSH says its shard is lost (kData) at once. And
+// when it may leave after STOP: once every worker was told (a STOP answering a HEARTBEAT does not
+// count) and the chief, when checkpointing, has taken its final SNAPSHOT.
+#include <atomic>
 #include <thread>
 
 #include "cluster/placement.h"
 #include "cluster/protocol.h"
 #include "cluster/ps_server.h"
 #include "tests/cluster/cluster_test_util.h"
+#include "tests/temp_dir.h"
 
 using namespace podlab;
 using namespace podlab::testing;
@@ -24,17 +28,19 @@ struct PsBench {
   std::unique_ptr<Transport> transport;
   std::unique_ptr<PsServer> ps;
   Status ps_status = Status::Internal("still running");
+  std::atomic<bool> ps_done{false};
   std::thread thread;
 
-  PsBench() {
+  explicit PsBench(int linger_ms = 100, const std::string& checkpoint_dir = "") {
     plan.train = train_config("mlp:8", "sgd", 0.1f, 16);
     plan.mode = *SyncMode::parse("async");
     plan.num_workers = 2;
     plan.replicas_to_aggregate = 2;
     plan.epochs = 100;
     plan.train_count = data.train.count;
-    plan.linger_ms = 100;
-    plan.peer_timeout_ms = 5000;
+    plan.linger_ms = linger_ms;
+    plan.peer_timeout_ms = 60000;
+    plan.checkpoint_dir = checkpoint_dir;
     REQUIRE(finish_plan(plan).ok());
     trainer = std::move(*Trainer::create(plan.train, data.input_shape(), data.num_classes));
     placement = *make_placement(trainer->layout(), 1, "round-robin");
@@ -52,7 +58,16 @@ struct PsBench {
     auto created = PsServer::create(ctx);
     REQUIRE(created.ok());
     ps = std::move(*created);
-    thread = std::thread([this] { ps_status = ps->run(); });
+    thread = std::thread([this] {
+      ps_status = ps->run();
+      ps_done = true;
+    });
+  }
+  // Whether the ps's run() returns within `seconds`.
+  bool ends_within(double seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (!ps_done && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return ps_done;
   }
   ~PsBench() {
     transport->shutdown();
@@ -130,4 +145,24 @@ TEST_CASE("a ps restarted without a checkpoint ends with a data error at the fir
   CHECK(b.ps_status.code() == StatusCode::kData);
   CHECK(b.ps_status.message().find("no checkpoint to restore") != std::string::npos);
   CHECK(b.ps_status.message().find("--checkpoint-dir") != std::string::npos);
+}
+
+TEST_CASE("a stopped ps leaves once every worker was told STOP, not after its whole linger", "[cluster][faults]") {
+  testing::TempDir dir;
+  const bool checkpoints = GENERATE(false, true);
+  INFO((checkpoints ? "with" : "without") << " checkpoints");
+  PsBench b(60000, checkpoints ? dir.path.string() : "");  // waiting out the linger would take a minute
+  const int64_t step = b.request(kChief, MessageType::kInit, 1, 0).step;
+  CHECK(b.request(kWorker1, MessageType::kPull, 1, 0).type == MessageType::kParams);
+  CHECK(b.request(kChief, MessageType::kStop, 2, step).type == MessageType::kParams);
+  CHECK_FALSE(b.ends_within(0.6));  // worker:1 has not been told
+  CHECK(b.request(kWorker1, MessageType::kHeartbeat, 2, step).type == MessageType::kStop);
+  CHECK_FALSE(b.ends_within(0.6));  // a STOP answering a HEARTBEAT is a sign of life only
+  CHECK(b.request(kWorker1, MessageType::kPush, 2, step).type == MessageType::kStop);
+  if (checkpoints) {
+    CHECK_FALSE(b.ends_within(0.6));  // the chief's final SNAPSHOT is still to come
+    CHECK(b.request(kChief, MessageType::kSnapshot, 3, step).type == MessageType::kSnapshot);
+  }
+  CHECK(b.ends_within(10));
+  CHECK(b.ps_status.ok());
 }
