@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 
 namespace podlab {
 namespace {
@@ -74,16 +73,27 @@ Result<std::vector<uint8_t>> read_beginning(const std::string& path, size_t n) {
 }  // namespace
 
 Result<std::vector<uint8_t>> read_maybe_gzipped(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return Status::Io(path + ": cannot open for reading");
-  std::vector<uint8_t> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::Io(path + ": read error");
+  const std::streamoff size = in.tellg();
+  if (size < 0) return Status::Io(path + ": cannot tell its size");
+  std::vector<uint8_t> raw(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!raw.empty() && !in.read(reinterpret_cast<char*>(raw.data()), size)) return Status::Io(path + ": read error");
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
 
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 16) != Z_OK) return Status::Internal("zlib inflateInit2 failed");
+  // A gzip file ends with its content's size mod 2^32 (ISIZE): the buffer is then the right size at
+  // once. A wrong or wrapped ISIZE only costs the growth below.
+  size_t expected = raw.size() * 4 + 1024;
+  if (raw.size() >= 18) {
+    const uint8_t* t = raw.data() + raw.size() - 4;
+    const size_t isize = uint32_t{t[0]} | (uint32_t{t[1]} << 8) | (uint32_t{t[2]} << 16) | (uint32_t{t[3]} << 24);
+    if (isize > 0) expected = isize;
+  }
   std::vector<uint8_t> out;
-  out.resize(std::min<size_t>(max_bytes, raw.size() * 4 + 1024));
+  out.resize(std::min(max_bytes, expected));
   zs.next_in = raw.data();
   zs.avail_in = static_cast<uInt>(raw.size());
   int rc = Z_OK;
@@ -112,17 +122,19 @@ Result<std::vector<uint8_t>> read_maybe_gzipped(const std::string& path, size_t 
   }
   inflateEnd(&zs);
   out.resize(produced);
+  if (out.capacity() - produced > produced / 8) out.shrink_to_fit();  // grown past the content
   return out;
 }
 
-Result<IdxImages> parse_idx_images(const std::vector<uint8_t>& bytes, const std::string& origin) {
+Result<IdxImages> parse_idx_images(std::vector<uint8_t> bytes, const std::string& origin) {
   auto dims = parse_header(bytes, origin, 3);
   if (!dims.ok()) return dims.status();
   IdxImages img;
   img.count = static_cast<int>((*dims)[0]);
   img.rows = static_cast<int>((*dims)[1]);
   img.cols = static_cast<int>((*dims)[2]);
-  img.pixels.assign(bytes.begin() + 16, bytes.end());
+  bytes.erase(bytes.begin(), bytes.begin() + 16);  // in place: no second buffer of tens of MB
+  img.pixels = std::move(bytes);
   return img;
 }
 
@@ -143,7 +155,7 @@ Result<IdxLabels> parse_idx_labels(const std::vector<uint8_t>& bytes, const std:
 Result<IdxImages> read_idx_images(const std::string& path) {
   auto bytes = read_maybe_gzipped(path);
   if (!bytes.ok()) return bytes.status();
-  return parse_idx_images(*bytes, path);
+  return parse_idx_images(std::move(*bytes), path);
 }
 
 Result<IdxLabels> read_idx_labels(const std::string& path, int num_classes) {

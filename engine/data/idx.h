@@ -29,7 +29,7 @@ Result<std::vector<uint8_t>> read_maybe_gzipped(const std::string& path,
                                                 size_t max_bytes = size_t{1} << 31);
 
 // Parses IDX content already in memory; `origin` names it in error messages.
-Result<IdxImages> parse_idx_images(const std::vector<uint8_t>& bytes, const std::string& origin);
+Result<IdxImages> parse_idx_images(std::vector<uint8_t> bytes, const std::string& origin);  // takes the buffer
 Result<IdxLabels> parse_idx_labels(const std::vector<uint8_t>& bytes, const std::string& origin,
                                    int num_classes);
 

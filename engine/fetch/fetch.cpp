@@ -123,7 +123,7 @@ Status parse_content(const std::string& path, const std::string& name, const std
   auto bytes = read_maybe_gzipped(path);
   if (!bytes.ok()) return Status::Error(bytes.status().code(), replace_all(bytes.status().message(), path, origin));
   if (name.find("idx3") != std::string::npos) {
-    auto img = parse_idx_images(*bytes, origin);
+    auto img = parse_idx_images(std::move(*bytes), origin);
     if (!img.ok()) return img.status();
     *out = Content{img->count, img->rows, img->cols};
   } else if (name.find("idx1") != std::string::npos) {
