@@ -136,7 +136,13 @@ std::vector<ProseBlock> prose_blocks(const std::string& markdown) {
   parser.enter_span = on_span;
   parser.leave_span = on_span;
   parser.text = on_text;
-  md_parse(markdown.data(), static_cast<MD_SIZE>(markdown.size()), &parser, &b);
+  if (md_parse(markdown.data(), static_cast<MD_SIZE>(markdown.size()), &parser, &b) != 0) {
+    // md4c gave up part way (it only does on running out of memory): show the text as it is rather
+    // than half of it.
+    ProseBlock whole;
+    whole.text = markdown;
+    return {whole};
+  }
   b.finish();
   return b.blocks;
 }

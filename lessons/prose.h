@@ -16,6 +16,7 @@ struct ProseBlock {
   bool header = false;  // a table's header row
 };
 
+// Should md4c fail (out of memory), the whole text comes back as one paragraph.
 std::vector<ProseBlock> prose_blocks(const std::string& markdown);
 
 }  // namespace podlab
