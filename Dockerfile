@@ -14,7 +14,7 @@ ARG JOBS=2
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
        cmake g++ make pkg-config libeigen3-dev libzmq3-dev cppzmq-dev libcli11-dev nlohmann-json3-dev \
-       zlib1g-dev libcurl4-openssl-dev libstb-dev libcpp-httplib-dev libmd4c-dev \
+       zlib1g-dev libdeflate-dev libcurl4-openssl-dev libstb-dev libcpp-httplib-dev libmd4c-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -31,7 +31,7 @@ FROM ${BASE} AS runtime
 ARG DATASET_PACKAGE=dataset-fashion-mnist
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       libzmq5 libcurl4 zlib1g libstb0 libcpp-httplib0.11 libmd4c0 ca-certificates ${DATASET_PACKAGE} \
+       libzmq5 libcurl4 zlib1g libdeflate0 libstb0 libcpp-httplib0.11 libmd4c0 ca-certificates ${DATASET_PACKAGE} \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
     && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin podlab
 COPY --from=build /build/podlab /usr/local/bin/podlab

@@ -14,7 +14,7 @@ PODLAB_GUI=${PODLAB_GUI:-ON}
 
 # Build, test and main-job packages (see ../docs or README "Dependencies").
 PACKAGES=(cmake g++ make pkg-config libeigen3-dev libzmq3-dev cppzmq-dev libcli11-dev nlohmann-json3-dev catch2 zlib1g-dev
-  libcurl4-openssl-dev libstb-dev libmd4c-dev dataset-fashion-mnist python3 protobuf-compiler python3-crcmod
+  libdeflate-dev libcurl4-openssl-dev libstb-dev libmd4c-dev dataset-fashion-mnist python3 protobuf-compiler python3-crcmod
   libcpp-httplib-dev iproute2 dnsmasq-base)
 # GUI build, plus what its smoke test needs: a virtual X server with Mesa's software GL (llvmpipe) and
 # xdotool to click. A CJK font (fonts-noto-cjk or fonts-wqy-microhei) is optional: Chinese UI text.

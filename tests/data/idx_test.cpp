@@ -156,6 +156,20 @@ TEST_CASE("idx: broken gzip", "[idx]") {
   CHECK_THAT(r.status().message(), Catch::Contains(p));
   p = s.write("header-only.gz", {0x1f, 0x8b});
   expect_error(read_idx_images(p), p, "gzip");
+  // The trailer's size (ISIZE, the last 4 bytes) is checked, whichever inflater reads it: too large
+  // to be true, or smaller than the content (libdeflate runs out of room, zlib finds the mismatch).
+  std::vector<uint8_t> lie = gz;
+  lie[lie.size() - 1] = 0x7f;
+  p = s.write("huge-isize.gz", lie);
+  expect_error(read_idx_images(p), p, "gzip trailer claims");
+  lie = gz;
+  lie[lie.size() - 4] = 10;
+  lie[lie.size() - 3] = lie[lie.size() - 2] = lie[lie.size() - 1] = 0;
+  p = s.write("small-isize.gz", lie);
+  expect_error(read_idx_images(p), p, "gzip");
+  // An empty content (ISIZE 0) goes through zlib's stream: then too short for IDX.
+  p = s.write("empty.gz", gzip({}));
+  expect_error(read_idx_images(p), p, "too short");
 }
 
 TEST_CASE("idx: a missing file is an I/O error naming it", "[idx]") {
