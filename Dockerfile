@@ -22,7 +22,7 @@ COPY engine engine
 COPY cluster cluster
 COPY app app
 COPY lessons lessons
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPODLAB_GUI=OFF -DPODLAB_PORTABLE=ON -DPODLAB_TESTS=OFF \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPODLAB_GUI=OFF -DPODLAB_PORTABLE=ON -DPODLAB_TESTS=OFF -DPODLAB_BENCH=OFF \
     && cmake --build /build -j"${JOBS}" --target podlab \
     && strip /build/podlab \
     && cp -r lessons /build/lessons-content && find /build/lessons-content \( -name '*.cpp' -o -name '*.h' \) -delete
