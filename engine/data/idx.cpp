@@ -71,6 +71,24 @@ Result<std::vector<uint8_t>> read_beginning(const std::string& path, size_t n) {
   return bytes;
 }
 
+// The gzip file `raw` inflated by libdeflate into a buffer of `size` bytes. *too_small: the content
+// did not fit (nothing returned then); other failures are data errors.
+Result<std::vector<uint8_t>> gunzip_whole(const std::vector<uint8_t>& raw, size_t size, bool* too_small) {
+  std::vector<uint8_t> out(size);
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  if (!d) return Status::Internal("libdeflate_alloc_decompressor failed (out of memory)");
+  size_t got = 0;
+  const libdeflate_result r = libdeflate_gzip_decompress(d, raw.data(), raw.size(), out.data(), out.size(), &got);
+  libdeflate_free_decompressor(d);
+  *too_small = r == LIBDEFLATE_INSUFFICIENT_SPACE;
+  if (r == LIBDEFLATE_SUCCESS) {
+    out.resize(got);
+    return out;
+  }
+  if (*too_small) return std::vector<uint8_t>{};
+  return Status::Data("gzip data is corrupt or the file is truncated");
+}
+
 }  // namespace
 
 Result<std::vector<uint8_t>> read_maybe_gzipped(const std::string& path, size_t max_bytes) {
@@ -96,18 +114,10 @@ Result<std::vector<uint8_t>> read_maybe_gzipped(const std::string& path, size_t 
     if (isize > max_bytes)
       return Status::Data(path + ": decompresses to more than " + std::to_string(max_bytes) + " bytes");
     if (isize > 0) {
-      std::vector<uint8_t> out(isize);
-      libdeflate_decompressor* d = libdeflate_alloc_decompressor();
-      if (!d) return Status::Internal("libdeflate_alloc_decompressor failed (out of memory)");
-      size_t got = 0;
-      const libdeflate_result r = libdeflate_gzip_decompress(d, raw.data(), raw.size(), out.data(), out.size(), &got);
-      libdeflate_free_decompressor(d);
-      if (r == LIBDEFLATE_SUCCESS) {
-        out.resize(got);
-        return out;
-      }
-      if (r != LIBDEFLATE_INSUFFICIENT_SPACE)  // else: more than 4 GiB (ISIZE wrapped); zlib below says so
-        return Status::Data(path + ": gzip data is corrupt or the file is truncated");
+      bool too_small = false;
+      auto out = gunzip_whole(raw, isize, &too_small);
+      if (!out.ok()) return out.status().With(path);
+      if (!too_small) return out;  // else more than 4 GiB (ISIZE wrapped): zlib below says so
     }
   }
   z_stream zs{};
