@@ -122,10 +122,14 @@ std::vector<TaskId> ClusterSpec::tasks() const {
   return all;
 }
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 bool ClusterSpec::on_one_machine() const {
   auto loopback = [](const std::string& address) {
     auto hp = parse_host_port(address);
-    return hp.ok() && (hp->host == "localhost" || hp->host == "::1" || hp->host.rfind("127.", 0) == 0);
+    return hp.ok() && is_loopback_host(hp->host);
   };
   return std::all_of(ps.begin(), ps.end(), loopback) && std::all_of(worker.begin(), worker.end(), loopback);
 }

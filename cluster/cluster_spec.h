@@ -34,6 +34,8 @@ struct HostPort {
 };
 // "host:port" or "[v6addr]:port".
 Result<HostPort> parse_host_port(const std::string& text);
+// 127.0.0.0/8, localhost or ::1.
+bool is_loopback_host(const std::string& host);
 
 struct ClusterSpec {
   std::vector<std::string> ps, worker;  // "host:port", validated

@@ -66,15 +66,13 @@ int connect_timeout_ms() {
   return 30000;
 }
 
-bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
-
 std::string connect_endpoint(const HostPort& hp) {
   const bool v6 = hp.host.find(':') != std::string::npos;
   return "tcp://" + (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
 }
 std::string bind_endpoint(const HostPort& hp) {
   if (hp.host == "localhost") return "tcp://127.0.0.1:" + std::to_string(hp.port);
-  if (is_loopback(hp.host)) return connect_endpoint(hp);
+  if (is_loopback_host(hp.host)) return connect_endpoint(hp);
   return "tcp://*:" + std::to_string(hp.port);
 }
 

@@ -47,6 +47,8 @@ TEST_CASE("a cluster is on one machine when every address is a loopback one", "[
   CHECK_FALSE(spec(R"({"ps": ["127.0.0.1:2222"], "worker": ["10.0.0.2:2223"]})").on_one_machine());
   CHECK_FALSE(spec(R"({"ps": ["ps-0.podlab:2222"], "worker": ["127.0.0.1:2223"]})").on_one_machine());
   CHECK_FALSE(spec(R"({"ps": ["1127.0.0.1:2222"], "worker": ["127.0.0.1:2223"]})").on_one_machine());
+  CHECK(is_loopback_host("127.0.0.2"));
+  CHECK_FALSE(is_loopback_host("10.0.0.1"));
 }
 
 TEST_CASE("a chief job becomes worker 0", "[cluster]") {
