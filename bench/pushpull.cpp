@@ -8,7 +8,6 @@
 // ROUTER receives it and zmq_sends as many bytes back, DEALER receives.
 // Usage: podlab_pushpull [FLOATS=199210] [ROUNDS=200] [BLOCKS=10]
 #include <time.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -42,8 +41,6 @@ struct Timing {
   double wall_ms = 0, cpu_ms = 0;  // per exchange
 };
 
-int port_base() { return 30000 + static_cast<int>(::getpid() % 20000); }
-
 // Raw ZeroMQ: `rounds` exchanges of `bytes` each way; returns the time per exchange.
 Timing raw_block(void* ctx, int port, size_t bytes, int rounds) {
   void* router = zmq_socket(ctx, ZMQ_ROUTER);
@@ -52,8 +49,10 @@ Timing raw_block(void* ctx, int port, size_t bytes, int rounds) {
   zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
   zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
   const std::string ep = "tcp://127.0.0.1:" + std::to_string(port);
-  zmq_bind(router, ep.c_str());
-  zmq_connect(dealer, ep.c_str());
+  if (zmq_bind(router, ep.c_str()) != 0 || zmq_connect(dealer, ep.c_str()) != 0) {
+    std::fprintf(stderr, "podlab_pushpull: raw zmq on %s: %s\n", ep.c_str(), zmq_strerror(zmq_errno()));
+    std::exit(1);
+  }
   std::vector<uint8_t> out(bytes, 1), back(bytes, 2);
   std::thread server([&] {
     for (int i = 0; i <= rounds; ++i) {
@@ -86,10 +85,10 @@ Timing raw_block(void* ctx, int port, size_t bytes, int rounds) {
 }
 
 // podlab's protocol over the zmq transport; returns the time per push + pull.
-Timing podlab_block(int port, size_t floats, int rounds) {
+Timing podlab_block(int ps_port, int worker_port, size_t floats, int rounds) {
   ClusterSpec spec;
-  spec.ps = {"127.0.0.1:" + std::to_string(port)};
-  spec.worker = {"127.0.0.1:" + std::to_string(port + 1)};
+  spec.ps = {"127.0.0.1:" + std::to_string(ps_port)};
+  spec.worker = {"127.0.0.1:" + std::to_string(worker_port)};
   const TaskId ps_id{Role::kPs, 0}, w_id{Role::kWorker, 0};
   TransportConfig pc, wc;
   pc.cluster = wc.cluster = spec;
@@ -98,7 +97,8 @@ Timing podlab_block(int port, size_t floats, int rounds) {
   auto ps = make_transport("zmq", pc);
   auto worker = make_transport("zmq", wc);
   if (!ps.ok() || !worker.ok()) {
-    std::fprintf(stderr, "cannot open the zmq transport\n");
+    std::fprintf(stderr, "podlab_pushpull: cannot open the zmq transport: %s\n",
+                 (!ps.ok() ? ps.status() : worker.status()).message().c_str());
     std::exit(1);
   }
   std::thread server([&] {
@@ -166,11 +166,14 @@ int main(int argc, char** argv) {
   const size_t bytes = kHeaderBytes + 4 * floats;
   void* ctx = zmq_ctx_new();
   std::vector<double> raw, ours, raw_cpu, ours_cpu;
-  int port = port_base();
   for (int b = 0; b < blocks; ++b) {
-    const Timing r = raw_block(ctx, port++, bytes, rounds);
-    const Timing o = podlab_block(port, floats, rounds);
-    port += 2;
+    auto ports = free_ports(3);  // fresh ones per block: a closed port may linger in TIME_WAIT
+    if (!ports.ok()) {
+      std::fprintf(stderr, "podlab_pushpull: %s\n", ports.status().message().c_str());
+      return 1;
+    }
+    const Timing r = raw_block(ctx, (*ports)[0], bytes, rounds);
+    const Timing o = podlab_block((*ports)[1], (*ports)[2], floats, rounds);
     raw.push_back(r.wall_ms);
     raw_cpu.push_back(r.cpu_ms);
     ours.push_back(o.wall_ms);

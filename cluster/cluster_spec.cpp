@@ -2,6 +2,11 @@
 // TF_CONFIG are untrusted input, so we do not hand-roll one). Exceptions stay inside this file.
 #include "cluster/cluster_spec.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <cctype>
@@ -124,6 +129,26 @@ std::vector<TaskId> ClusterSpec::tasks() const {
 
 bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Result<std::vector<int>> free_ports(int n) {
+  std::vector<int> fds, ports;
+  Status st;
+  for (int i = 0; i < n && st.ok(); ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      st = Status::Network("cannot pick a free port on 127.0.0.1");
+    if (fd >= 0) fds.push_back(fd);
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) ::close(fd);
+  if (!st.ok()) return st;
+  return ports;
 }
 
 bool ClusterSpec::on_one_machine() const {

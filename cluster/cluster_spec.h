@@ -36,6 +36,9 @@ struct HostPort {
 Result<HostPort> parse_host_port(const std::string& text);
 // 127.0.0.0/8, localhost or ::1.
 bool is_loopback_host(const std::string& host);
+// `n` distinct ports on 127.0.0.1 that were free a moment ago (the kernel's picks; every socket stays
+// bound until all are picked). kNetwork error when the kernel gives none.
+Result<std::vector<int>> free_ports(int n);
 
 struct ClusterSpec {
   std::vector<std::string> ps, worker;  // "host:port", validated

@@ -54,28 +54,6 @@ EndpointCounters counters_from_json(const json& j) {
   return c;
 }
 
-// The kernel's pick of a free port on 127.0.0.1 for each task; the sockets stay open until all are
-// picked so no two tasks get the same one.
-Result<std::vector<int>> free_ports(int n) {
-  std::vector<int> fds, ports;
-  Status st;
-  for (int i = 0; i < n && st.ok(); ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      st = Status::Network("cannot pick a free port on 127.0.0.1");
-    if (fd >= 0) fds.push_back(fd);
-    ports.push_back(ntohs(a.sin_port));
-  }
-  for (int fd : fds) ::close(fd);
-  if (!st.ok()) return st;
-  return ports;
-}
-
 struct Child {
   TaskId task;
   pid_t pid = -1;
