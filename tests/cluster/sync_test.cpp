@@ -38,7 +38,7 @@ TEST_CASE("epoch_order is Trainer's data order", "[cluster]") {
   }
 }
 
-TEST_CASE("sync, 1 worker and 1 ps: the same weights as Trainer, bit for bit", "[cluster]") {
+TEST_CASE("sync (and async), 1 worker and 1 ps: the same weights as Trainer, bit for bit", "[cluster]") {
   const Dataset data = synthetic_dataset(200, 50);
   struct Case {
     const char* spec;
@@ -47,7 +47,8 @@ TEST_CASE("sync, 1 worker and 1 ps: the same weights as Trainer, bit for bit", "
     const char* mode;
   };
   for (const Case& k : {Case{"mlp:32,16", "adam", 1, "sync"}, Case{"mlp:32,16", "momentum", 2, "sync"},
-                        Case{"cnn", "adam", 1, "sync"}, Case{"mlp:32", "sgd", 1, "async"}}) {
+                        Case{"cnn", "adam", 1, "sync"}, Case{"mlp:32", "sgd", 1, "async"},
+                        Case{"mlp:64,16", "adam", 1, "async"}}) {
     INFO(k.spec << " " << k.opt << " threads " << k.threads << " " << k.mode);
     ClusterSetup s;
     s.train = train_config(k.spec, k.opt, 0.01f, 16, k.threads);
