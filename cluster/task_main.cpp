@@ -60,9 +60,10 @@ struct Child {
   bool running = false;
   int exit_code = 0;  // or 128 + signal
   bool signaled = false;
+  std::string lost;  // a non-chief worker killed while training went on without it: how and when
   // The chief ends with 130 when it stopped the cluster on an interrupt (a clean end); any other
   // non-zero code, or being killed by a signal, is a failure.
-  bool failed(bool is_chief) const { return exit_code != 0 && !(is_chief && exit_code == 130 && !signaled); }
+  bool failed(bool is_chief) const { return exit_code != 0 && lost.empty() && !(is_chief && exit_code == 130 && !signaled); }
 };
 
 void kill_all(std::vector<Child>& children, int sig) {
@@ -109,6 +110,8 @@ Status child_failure(const Child& c) {
   if (code == static_cast<int>(StatusCode::kInterrupted) && !c.signaled) sc = StatusCode::kInterrupted;
   if (code == static_cast<int>(StatusCode::kPreempted) && !c.signaled) sc = StatusCode::kPreempted;
   std::string how = c.signaled ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
+  if (c.signaled)  // killed from outside (kill -9, the OOM killer): a lost peer, not a podlab bug
+    return Status::Network(c.task.name() + " " + how + "; stopped every other task (--restart-failed N starts killed tasks again)");
   return Status::Error(sc, c.task.name() + " " + how + " (its messages are above); stopped every other task");
 }
 
@@ -341,6 +344,20 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
           continue;
         }
       }
+      // Without restarts, training goes on without a killed worker other than the chief, as it does
+      // in a real cluster: async never waits for it, sync waits only when too few workers remain (the
+      // ps's state says so). A worker that exits with an error code is a failure (its flags, data).
+      if (c.task.role == Role::kWorker && i != chief && c.signaled && !forwarded && !(stop && *stop)) {
+        char when[32];
+        std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());
+        c.lost = "was killed by signal " + std::to_string(c.exit_code - 128) + " at " + when +
+                 " s; training went on without it";
+        notes[i] = c.lost;
+        std::fprintf(stderr, "podlab: %s %s (--restart-failed N would start it again)\n", c.task.name().c_str(),
+                     c.lost.c_str());
+        std::fflush(stderr);
+        continue;
+      }
       failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + how + ")") : child_failure(c);
     }
     if (!failure.ok()) break;
@@ -370,7 +387,8 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
           if (parsed.ok()) p = *parsed;
         }
         p.name = children[i].task.name();
-        if (!children[i].running && children[i].exit_code != 0) p.state = child_failure(children[i]).message();
+        if (!children[i].running && children[i].exit_code != 0 && children[i].lost.empty())
+          p.state = child_failure(children[i]).message();
         if (!notes[i].empty()) p.state += (p.state.empty() ? "" : "; ") + notes[i];
         tasks.push_back(p);
       }
@@ -398,7 +416,13 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     r.transport.push_back(c);
   }
   if (failure.ok())
-    for (const TaskId& t : spec.tasks()) {
+    for (size_t i = 0; i < children.size(); ++i) {
+      const TaskId& t = children[i].task;
+      if (!children[i].lost.empty()) {  // killed: it wrote no report
+        r.worker_status[static_cast<size_t>(t.index)] = Status::Network(t.name() + " " + children[i].lost);
+        r.workers[static_cast<size_t>(t.index)].index = t.index;
+        continue;
+      }
       std::string text;
       if (!read_file(task_file(t, ".json"), &text)) {
         failure = Status::Internal(t.name() + " exited without writing its report " + task_file(t, ".json"));

@@ -4,6 +4,8 @@
 #     completes with exit 0, and the progress lines name the dead task;
 #   - kill -9 the ps mid-run: it is restarted, restores the chief's last checkpoint, the workers
 #     reconnect, and the run completes with exit 0;
+#   - without --restart-failed, kill -9 a worker: async training goes on without it and completes
+#     with exit 0, the report naming the lost worker; kill -9 the ps: exit 6 with a clear message;
 #   - SIGTERM to the chief process (a pod going away): it checkpoints and exits 143 without stopping
 #     the ps; the launcher restarts it, the new chief carries on from the ps state, the run completes;
 #   - SIGTERM to the launcher: the chief checkpoints and every task exits promptly with 130;
@@ -141,6 +143,48 @@ assert r["test_accuracy"] > 0.6, r
 print("ps kill: restored step %d, completed, accuracy %.3f" % (ps["restored_step"], r["test_accuracy"]))
 PY
   ls "$TMP/ckpt-ps"/ckpt-*.podlab >/dev/null 2>&1 || fail "ps kill: no checkpoint files"
+fi
+
+# 2b. Without --restart-failed: async training goes on without a killed worker and completes with
+# exit 0, the report saying which worker was lost; a killed ps ends the run with 6 (a lost peer).
+timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 3 "${SMALL[@]}" --epochs "$EPOCHS" --json \
+  --checkpoint-dir "$TMP/ckpt-lost" --ps-checkpoint-every-steps 10 >"$TMP/lost.out" 2>"$TMP/lost.err" &
+LAUNCHER=$!
+if wait_for_step "$TMP/lost.out" 20 && wait_for_pushes "$TMP/lost.out" "worker:2"; then
+  pkill -KILL -f -- "worker --cluster $TMP/.*--index 2 "
+  wait $LAUNCHER
+  CODE=$?
+  [ "$CODE" -eq 0 ] || { fail "worker lost without restarts: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/lost.err" | tail -n 10; }
+  grep -q "worker:2 was killed by signal 9 at .* training went on without it" "$TMP/lost.err" ||
+    fail "worker lost without restarts: the launcher did not say so"
+  python3 - "$TMP/lost.out" "$STEPS" <<'PY' || { fail "worker lost without restarts: report"; tail -n 3 "$TMP/lost.out" | cut -c1-600 | sed 's/^/  | /'; }
+import json, sys
+steps = int(sys.argv[-1])
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert r["event"] == "result" and r["steps"] == steps and not r["interrupted"], r
+status = [w["status"] for w in r["worker_tasks"]]
+assert status[:2] == ["ok", "ok"] and "killed by signal 9" in status[2], status
+print("worker lost without restarts: completed, accuracy %.3f; %s" % (r["test_accuracy"], status[2]))
+PY
+else
+  fail "lost-worker run never reached step 20 (or worker:2 never pushed)"
+  kill -KILL $LAUNCHER 2>/dev/null
+  wait $LAUNCHER 2>/dev/null
+fi
+timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs "$EPOCHS" --json \
+  --checkpoint-dir "$TMP/ckpt-lostps" --ps-checkpoint-every-steps 10 >"$TMP/lostps.out" 2>"$TMP/lostps.err" &
+LAUNCHER=$!
+if wait_for_step "$TMP/lostps.out" 20; then
+  pkill -KILL -f -- "ps --cluster $TMP/.*--index 0 "
+  wait $LAUNCHER
+  CODE=$?
+  [ "$CODE" -eq 6 ] || { fail "ps lost without restarts: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/lostps.err" | tail -n 10; }
+  grep -q "ps:0 was killed by signal 9; stopped every other task (--restart-failed N" "$TMP/lostps.err" ||
+    fail "ps lost without restarts: no clear message"
+else
+  fail "lost-ps run never reached step 20"
+  kill -KILL $LAUNCHER 2>/dev/null
+  wait $LAUNCHER 2>/dev/null
 fi
 
 # 3. SIGTERM to the chief, as Kubernetes sends a pod it preempts, evicts or deletes: the chief
