@@ -2,7 +2,10 @@
 #include "cluster/context.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+
+#include "engine/log/crc32c.h"
 
 namespace podlab {
 
@@ -48,6 +51,39 @@ Status finish_plan(TrainingPlan& p, int64_t max_steps) {
   p.total_steps = p.steps_per_epoch * std::max(p.epochs, 0);
   if (max_steps > 0 && (p.total_steps == 0 || max_steps < p.total_steps)) p.total_steps = max_steps;
   return Status::Ok();
+}
+
+namespace {
+
+// The shortest %g text that reads back as exactly `v` ("0.003", not "0.00300000003").
+std::string float_text(float v) {
+  char buf[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string plan_agreement_text(const TrainingPlan& p, const Placement& placement) {
+  const OptimizerConfig& o = p.train.optimizer;
+  const std::string optimiser = "optimizer=" + o.name + " lr=" + float_text(o.lr) + " momentum=" + float_text(o.momentum) +
+                                " beta1=" + float_text(o.beta1) + " beta2=" + float_text(o.beta2) +
+                                " epsilon=" + float_text(o.epsilon);
+  std::string shards;
+  for (const Shard& sh : placement.shards) shards += (shards.empty() ? "" : ",") + std::to_string(sh.size());
+  return "model=" + p.train.model.to_string() + " " + optimiser + " lr_schedule=" + o.schedule.to_string() +
+         " batch=" + std::to_string(p.train.batch) + " seed=" + std::to_string(p.train.seed) + " mode=" + p.mode.to_string() +
+         " workers=" + std::to_string(p.num_workers) + " replicas_to_aggregate=" + std::to_string(p.replicas_to_aggregate) +
+         " train_samples=" + std::to_string(p.train_count) + " total_steps=" + std::to_string(p.total_steps) +
+         " placement=" + placement.strategy + ":" + shards;
+}
+
+uint32_t plan_fingerprint(const std::string& agreement_text) {
+  const uint32_t crc = crc32c(agreement_text.data(), agreement_text.size());
+  return crc ? crc : 1;
 }
 
 ProgressBoard::ProgressBoard(const std::vector<TaskId>& tasks) : tasks_(tasks), entries_(tasks.size()) {

@@ -69,6 +69,15 @@ struct TrainingPlan {
 // Fills steps_per_epoch and total_steps; checks R and the mode against the worker count.
 Status finish_plan(TrainingPlan& plan, int64_t max_steps = 0);
 
+// What the ps tasks and workers of one job must agree on, as text: "model=mlp:200,200 optimizer=adam
+// lr=0.003 ... placement=round-robin:199226" (everything that sets the ps's updates, the global step
+// count or the data each worker reads; not timeouts, overlap or the chief's checkpoints). Tasks
+// started separately each build their plan from their own flags: a worker's INIT and PULL carry
+// plan_fingerprint() in `aux`, and a ps whose own differs answers REFUSE with its text (PROTOCOL.md).
+std::string plan_agreement_text(const TrainingPlan& plan, const Placement& placement);
+// CRC-32C of the text, never 0 (0 in `aux` means "no fingerprint").
+uint32_t plan_fingerprint(const std::string& agreement_text);
+
 // Live per-task progress for the launcher's one-line-per-second display. Thread-safe.
 struct TaskProgress {
   std::string name;

@@ -34,7 +34,7 @@ uint64_t get64(const uint8_t* p) {
   return v;
 }
 
-bool known_type(uint8_t t) { return t >= 1 && t <= 9; }
+bool known_type(uint8_t t) { return t >= 1 && t <= 10; }
 
 }  // namespace
 
@@ -49,6 +49,7 @@ const char* message_type_name(MessageType t) {
     case MessageType::kSnapshot: return "SNAPSHOT";
     case MessageType::kJob: return "JOB";
     case MessageType::kResult: return "RESULT";
+    case MessageType::kRefuse: return "REFUSE";
   }
   return "?";
 }
@@ -164,12 +165,14 @@ Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_
   if (h.shard >= static_cast<uint32_t>(num_shards))
     return Status::Network(what + "shard out of range (" + std::to_string(num_shards) + " shards)");
   const bool progress = h.type == MessageType::kHeartbeat && h.sender_role == Role::kPs && h.count > 0;  // to a client
-  if (h.type == MessageType::kJob || h.type == MessageType::kResult || progress) {
+  const bool refusal = h.type == MessageType::kRefuse && h.sender_role == Role::kPs;
+  if (h.type == MessageType::kJob || h.type == MessageType::kResult || progress || refusal) {
     if (h.offset != 0) return Status::Network(what + "text starts at offset 0");
     if (h.count == 0 ? h.aux > 1 : (h.aux > kMaxTextBytes || h.count != (h.aux + 3) / 4))
       return Status::Network(what + "text length (aux) and words (count) disagree, or the text is over 1 MiB");
     return Status::Ok();
   }
+  if (h.type == MessageType::kRefuse) return Status::Network(what + "only a ps sends REFUSE");
   if (h.sender_role == Role::kClient && h.type != MessageType::kStop)
     return Status::Network(what + "a client sends only JOB, RESULT and STOP");
   const bool state = h.type == MessageType::kSnapshot && h.sender_role == Role::kPs;

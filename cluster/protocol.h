@@ -42,6 +42,9 @@ enum class MessageType : uint8_t {
                 // worker -> ps 0: no text, "a job newer than `step`?", answered by JOB (text) or HEARTBEAT
   kResult = 9,  // chief -> ps 0: the job's final report (text), answered by RESULT (no text);
                 // client -> ps 0: no text, "is job `step` done?", answered by RESULT (text) or HEARTBEAT
+  kRefuse = 10,  // ps -> worker: text, "your training plan is not mine": the answer to an INIT or PULL
+                 //   whose `aux` (the worker's plan fingerprint) differs from the ps's; the text is the
+                 //   ps's plan. The worker ends with a configuration error.
 };
 const char* message_type_name(MessageType t);
 

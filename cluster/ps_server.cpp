@@ -31,6 +31,8 @@ Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
   ps->clock_.assign(ctx.plan->num_workers, 0);
   ps->told_stop_.assign(ctx.plan->num_workers, false);
   ps->told_linger_ = !ctx.jobs && (ctx.transport->name() == "inproc" || ctx.transport->config().cluster.on_one_machine());
+  ps->plan_text_ = plan_agreement_text(*ctx.plan, *ctx.placement);
+  ps->fingerprint_ = plan_fingerprint(ps->plan_text_);
   ps->st_.shard = ctx.self.index;
   ps->st_.floats = n;
   ps->started_ = Clock::now();
@@ -182,6 +184,22 @@ void PsServer::bad_message(const TaskId& from, const Status& st) {
                  st.message().c_str());
 }
 
+void PsServer::refuse(const TaskId& to, uint32_t seq) {
+  ++st_.bad_messages;
+  if (refusals_logged_++ < 3)
+    std::fprintf(stderr, "podlab: %s: refused %s: it was started with other training flags than this ps (%s)\n",
+                 ctx_.self.name().c_str(), to.name().c_str(), plan_text_.c_str());
+  MessageHeader h;
+  h.type = MessageType::kRefuse;
+  h.sender_role = Role::kPs;
+  h.sender_index = static_cast<uint16_t>(ctx_.self.index);
+  h.shard = static_cast<uint32_t>(ctx_.self.index);
+  h.step = st_.step;
+  h.seq = seq;
+  Status st = ctx_.transport->send(ctx_.self, to, encode_text_message(h, plan_text_));
+  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+}
+
 void PsServer::handle(Envelope& env) {
   auto decoded = decode_header(env.data(), env.size());
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
@@ -192,9 +210,15 @@ void PsServer::handle(Envelope& env) {
     job_over_ = ctx_.jobs->job_over();
     return;
   }
+  // A worker started with other training flags (its plan's fingerprint in aux): refused before the
+  // range checks, which its other model or placement would fail.
+  if ((h.type == MessageType::kInit || h.type == MessageType::kPull) && env.from.role == Role::kWorker &&
+      TaskId{h.sender_role, h.sender_index} == env.from && h.aux != 0 && h.aux != fingerprint_)
+    return refuse(env.from, h.seq);
   Status range = check_message_range(h, ctx_.placement->num_shards(), shard_->size());
   if (range.ok() && (h.shard != static_cast<uint32_t>(ctx_.self.index) || TaskId{h.sender_role, h.sender_index} != env.from ||
-                     h.sender_index >= ctx_.plan->num_workers || h.type == MessageType::kParams))
+                     h.sender_index >= ctx_.plan->num_workers || h.type == MessageType::kParams ||
+                     h.type == MessageType::kRefuse))
     range = Status::Network(h.debug_string() + ": wrong shard, sender or type for " + ctx_.self.name());
   if (!range.ok()) return bad_message(env.from, range);
   const int w = h.sender_index;

@@ -74,6 +74,7 @@ class PsServer {
   void publish();
   std::string state_text() const;
   void bad_message(const TaskId& from, const Status& st);
+  void refuse(const TaskId& to, uint32_t seq);  // REFUSE with plan_text_ (the worker's plan differs)
 
   Context ctx_;
   const Shard* shard_ = nullptr;
@@ -95,6 +96,9 @@ class PsServer {
   bool final_snapshot_ = false;          // the chief took a SNAPSHOT after STOP
   bool told_linger_ = false;             // leave 300 ms after everyone_told() (see run())
   bool everyone_told() const;
+  std::string plan_text_;     // plan_agreement_text() of this ps's plan
+  uint32_t fingerprint_ = 0;  // its plan_fingerprint()
+  int refusals_logged_ = 0;
   Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 
   PsStats st_;  // the run() thread's counters (st_.step is the shard's version)

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <sstream>
 
 #include "engine/checkpoint.h"
 
@@ -12,6 +14,28 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// "batch: 100 here, 50 on ps:0; total_steps: ..." for the fields of two plan_agreement_text()s that differ.
+std::string plan_differences(const std::string& mine, const std::string& theirs, const std::string& their_name) {
+  auto fields = [](const std::string& text) {
+    std::map<std::string, std::string> f;
+    std::istringstream in(text);
+    std::string item;
+    while (in >> item) {
+      const size_t eq = item.find('=');
+      if (eq != std::string::npos) f[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return f;
+  };
+  const auto a = fields(mine), b = fields(theirs);
+  std::string out;
+  for (const auto& [key, value] : a) {
+    auto it = b.find(key);
+    const std::string other = it == b.end() ? "(none)" : it->second;
+    if (other != value) out += (out.empty() ? "" : "; ") + key + ": " + value + " here, " + other + " on " + their_name;
+  }
+  return out.empty() ? "the plans differ" : out;
+}
 
 }  // namespace
 
@@ -40,7 +64,16 @@ Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
   w->heard_.assign(ctx.placement->num_shards(), Clock::now());
   w->hb_sent_.assign(ctx.placement->num_shards(), Clock::now());
   w->st_.index = ctx.self.index;
+  w->plan_text_ = plan_agreement_text(*ctx.plan, *ctx.placement);
+  w->fingerprint_ = plan_fingerprint(w->plan_text_);
   return w;
+}
+
+Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
+  return Status::Config(ps.name() + " at " + ctx_.transport->config().cluster.address(ps) + " refused " + ctx_.self.name() +
+                        ": they were started with different training flags (" +
+                        plan_differences(plan_text_, ps_plan, ps.name()) +
+                        "). Give every ps and worker of a job the same training flags");
 }
 
 WorkerStats Worker::stats() const {
@@ -99,6 +132,7 @@ Status Worker::send_to(int k, MessageType t) {
   h.step = t == req_.type ? req_.versions[k] : versions_[k];  // a HEARTBEAT: the version held
   h.seq = seq_;
   h.aux = t == MessageType::kPush ? req_.samples : 0;
+  if (t == MessageType::kInit || t == MessageType::kPull) h.aux = fingerprint_;  // the ps refuses another plan
   const float* floats = nullptr;
   if ((req_.type == MessageType::kInit || req_.type == MessageType::kPush) && t == req_.type) {
     const Shard& sh = pl.shards[k];
@@ -219,6 +253,7 @@ Status Worker::finish(bool* stop) {
       *stop = true;
       return Status::Ok();
     }
+    if (h->type == MessageType::kRefuse) return refused(env.from, read_text(env.data(), *h));
     if (h->type != (type == MessageType::kSnapshot ? MessageType::kSnapshot : MessageType::kParams)) continue;
     const Shard& sh = pl.shards[k];
     const size_t n = sh.size();

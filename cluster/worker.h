@@ -82,6 +82,8 @@ class Worker {
   void evaluate_epochs(int64_t step, double seconds);
   void publish(bool done);
   bool interrupted() const { return ctx_.stop && *ctx_.stop; }
+  // The configuration error for a ps's REFUSE (its plan text): which training flags differ.
+  Status refused(const TaskId& ps, const std::string& ps_plan) const;
   bool overlaps() const;  // whether pushes overlap computing (see the top of this file)
   // Chief: SNAPSHOT every ps and write the checkpoint (when plan.checkpoint_dir is set); `due` only
   // when the plan's cadence says so.
@@ -110,6 +112,8 @@ class Worker {
   std::vector<Bytes> spare_;          // per shard: the last answer's buffer, reused to send
   std::vector<int64_t> versions_;     // per shard: version of the values we hold
   uint32_t seq_ = 0;
+  std::string plan_text_;     // plan_agreement_text() of this worker's plan
+  uint32_t fingerprint_ = 0;  // its plan_fingerprint(), in the aux of INIT and PULL
   uint64_t seed_ = 0;
   std::vector<int> order_;            // data order for order_epoch_
   int order_epoch_ = -1;

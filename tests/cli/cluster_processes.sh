@@ -2,7 +2,8 @@
 # End-to-end check of `podlab cluster run --transport processes`: one ps and two workers as child
 # podlab processes over ZeroMQ on 127.0.0.1 train a small Fashion-MNIST slice; the final JSON report
 # has the usual fields and a sensible accuracy, and no task process is left behind. Also: a worker
-# whose ps never comes up exits with the network code (6) after its connect timeout.
+# whose ps never comes up exits with the network code (6) after its connect timeout, and one started
+# with other training flags than its ps is refused and exits 3.
 # Usage: cluster_processes.sh PATH_TO_PODLAB
 set -u
 PODLAB=${1:?usage: cluster_processes.sh PATH_TO_PODLAB}
@@ -66,6 +67,25 @@ timeout 60 "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1
 CODE=$?
 [ "$CODE" -eq 6 ] || { fail "worker without ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/out"; }
 grep -q "no connection to ps:0" "$TMP/out" || { fail "no clear error for the missing ps"; sed 's/^/  | /' "$TMP/out"; }
+
+# Tasks started by hand with different training flags: the ps refuses the worker's INIT (its plan's
+# fingerprint differs), the worker exits 3 at once naming the flags that differ, not a silent hang.
+PORT2=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPEC2="{\"ps\": [\"127.0.0.1:$PORT2\"], \"worker\": [\"127.0.0.1:1\"]}"
+timeout 60 "$PODLAB" ps --cluster "$SPEC2" --index 0 "${SMALL[@]}" --epochs 1 --peer-timeout-s 3 >"$TMP/ps-mismatch.out" 2>&1 &
+PS_PID=$!
+for model in "" "--model softmax"; do
+  # shellcheck disable=SC2086
+  timeout 60 "$PODLAB" worker --cluster "$SPEC2" --index 0 "${SMALL[@]}" --epochs 2 $model >"$TMP/out" 2>&1
+  CODE=$?
+  [ "$CODE" -eq 3 ] || { fail "worker with other flags ($model): exit $CODE, expected 3"; sed 's/^/  | /' "$TMP/out"; }
+  grep -q "ps:0 at 127.0.0.1:$PORT2 refused worker:0: they were started with different training flags (.*total_steps: " "$TMP/out" ||
+    { fail "worker with other flags ($model): no clear error"; sed 's/^/  | /' "$TMP/out"; }
+done
+grep -q "model: softmax here, mlp:200,200 on ps:0" "$TMP/out" || fail "the other model is not named"
+wait $PS_PID
+grep -q "ps:0: refused worker:0: it was started with other training flags" "$TMP/ps-mismatch.out" ||
+  { fail "the ps did not say it refused the worker"; sed 's/^/  | /' "$TMP/ps-mismatch.out"; }
 
 # Bad task flags are usage errors.
 timeout 60 "$PODLAB" ps --cluster "$SPEC" >"$TMP/out" 2>&1

@@ -90,6 +90,28 @@ TEST_CASE("messages round trip and follow PROTOCOL.md byte by byte", "[cluster]"
   CHECK(check_message_range(*p, 2, 10).ok());
 }
 
+TEST_CASE("REFUSE carries the ps's plan as text, and only a ps sends it", "[cluster]") {
+  MessageHeader h;
+  h.type = MessageType::kRefuse;
+  h.sender_role = Role::kPs;
+  h.seq = 9;
+  const std::string plan = "model=mlp:200,200 optimizer=adam lr=0.003 total_steps=600";
+  const Bytes b = encode_text_message(h, plan);
+  auto d = decode_message(b);
+  REQUIRE(d.ok());
+  CHECK(d->type == MessageType::kRefuse);
+  CHECK(check_message_range(*d, 1, 7850).ok());
+  CHECK(read_text(b.data(), *d) == plan);
+  CHECK(d->debug_string().rfind("REFUSE ps:0", 0) == 0);
+  h.sender_role = Role::kWorker;
+  auto w = decode_message(encode_text_message(h, plan));
+  REQUIRE(w.ok());
+  CHECK(check_message_range(*w, 1, 7850).message().find("only a ps sends REFUSE") != std::string::npos);
+  w->count = 0;
+  w->aux = 0;
+  CHECK(!check_message_range(*w, 1, 7850).ok());
+}
+
 TEST_CASE("malformed messages are rejected with the reason", "[cluster]") {
   const std::vector<float> floats(8, 1.0f);
   const Bytes good = encode_message(push_header(8), floats.data());
@@ -115,7 +137,7 @@ TEST_CASE("malformed messages are rejected with the reason", "[cluster]") {
   b[kHeaderBytes + 5] ^= 0x40;  // a flipped payload bit
   CHECK(has(decode_error(b), "payload checksum"));
   b = good;
-  b[6] = 10;
+  b[6] = 11;
   reseal(b);
   CHECK(has(decode_error(b), "unknown message type"));
   b = good;

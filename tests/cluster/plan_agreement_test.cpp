@@ -1,0 +1,87 @@
+// plan_agreement_text and plan_fingerprint: what tasks started separately must agree on. Every field
+// that sets the ps's updates, the step count or the data a worker reads changes the fingerprint;
+// per-task choices (overlap, timeouts, compute threads, the chief's checkpoints) do not.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <set>
+
+#include "cluster/context.h"
+#include "engine/network.h"
+
+using namespace podlab;
+
+namespace {
+
+Placement placement_for(const std::string& spec, int num_ps, const std::string& strategy) {
+  auto net = Network::build(*ModelSpec::parse(spec), Shape{28, 28, 1}, 10);
+  REQUIRE(net.ok());
+  auto p = make_placement((*net)->layout(), num_ps, strategy);
+  REQUIRE(p.ok());
+  return *p;
+}
+
+TrainingPlan base_plan() {
+  TrainingPlan p;
+  p.train.model = *ModelSpec::parse("mlp:200,200");
+  p.train.optimizer.name = "adam";
+  p.train.optimizer.lr = 0.003f;
+  p.train.batch = 100;
+  p.num_workers = 2;
+  p.replicas_to_aggregate = 2;
+  p.epochs = 2;
+  p.train_count = 60000;
+  REQUIRE(finish_plan(p).ok());
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the plan's fingerprint changes with every field the tasks must agree on, and only with those", "[cluster]") {
+  const Placement rr = placement_for("mlp:200,200", 1, "round-robin");
+  const TrainingPlan base = base_plan();
+  const std::string text = plan_agreement_text(base, rr);
+  CHECK(text.find("model=mlp:200,200 optimizer=adam lr=0.003 ") == 0);  // floats in their shortest exact form
+  CHECK(text.find("total_steps=1200") != std::string::npos);
+  const uint32_t fp = plan_fingerprint(text);
+  CHECK(fp != 0);
+  CHECK(plan_fingerprint(plan_agreement_text(base_plan(), rr)) == fp);  // deterministic
+
+  const std::vector<std::pair<const char*, std::function<void(TrainingPlan&)>>> must_agree = {
+      {"model", [](TrainingPlan& p) { p.train.model = *ModelSpec::parse("mlp:200,100"); }},
+      {"optimizer", [](TrainingPlan& p) { p.train.optimizer.name = "sgd"; }},
+      {"lr", [](TrainingPlan& p) { p.train.optimizer.lr = 0.0030001f; }},
+      {"momentum", [](TrainingPlan& p) { p.train.optimizer.momentum = 0.5f; }},
+      {"schedule", [](TrainingPlan& p) { p.train.optimizer.schedule = *LrSchedule::parse("step:100"); }},
+      {"batch", [](TrainingPlan& p) { p.train.batch = 50; }},
+      {"seed", [](TrainingPlan& p) { p.train.seed = 2; }},
+      {"mode", [](TrainingPlan& p) { p.mode = *SyncMode::parse("ssp:1"); }},
+      {"workers", [](TrainingPlan& p) { p.num_workers = 3; }},
+      {"replicas", [](TrainingPlan& p) { p.replicas_to_aggregate = 1; }},
+      {"train samples", [](TrainingPlan& p) { p.train_count = 2000; }},
+      {"total steps", [](TrainingPlan& p) { p.total_steps = 5; }},
+  };
+  std::set<uint32_t> seen = {fp};
+  for (const auto& [what, change] : must_agree) {
+    INFO(what);
+    TrainingPlan p = base;
+    change(p);
+    const uint32_t other = plan_fingerprint(plan_agreement_text(p, rr));
+    CHECK(other != fp);
+    seen.insert(other);
+  }
+  CHECK(seen.size() == must_agree.size() + 1);
+  CHECK(plan_fingerprint(plan_agreement_text(base, placement_for("mlp:200,200", 2, "round-robin"))) != fp);
+  CHECK(plan_fingerprint(plan_agreement_text(base, placement_for("mlp:200,200", 1, "balanced"))) != fp);
+
+  TrainingPlan own = base;  // each task's own choices
+  own.overlap = true;
+  own.train.threads = 2;
+  own.retry_ms = 10;
+  own.heartbeat_ms = 100;
+  own.peer_timeout_ms = 1000;
+  own.eval_limit = 500;
+  own.checkpoint_dir = "/tmp/elsewhere";
+  own.checkpoint_every_steps = 7;
+  CHECK(plan_fingerprint(plan_agreement_text(own, rr)) == fp);
+}
