@@ -189,15 +189,7 @@ void PsServer::refuse(const TaskId& to, uint32_t seq) {
   if (refusals_logged_++ < 3)
     std::fprintf(stderr, "podlab: %s: refused %s: it was started with other training flags than this ps (%s)\n",
                  ctx_.self.name().c_str(), to.name().c_str(), plan_text_.c_str());
-  MessageHeader h;
-  h.type = MessageType::kRefuse;
-  h.sender_role = Role::kPs;
-  h.sender_index = static_cast<uint16_t>(ctx_.self.index);
-  h.shard = static_cast<uint32_t>(ctx_.self.index);
-  h.step = st_.step;
-  h.seq = seq;
-  Status st = ctx_.transport->send(ctx_.self, to, encode_text_message(h, plan_text_));
-  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+  send_answer(to, encode_text_message(answer_header(MessageType::kRefuse, seq), plan_text_));
 }
 
 void PsServer::handle(Envelope& env) {
@@ -410,17 +402,10 @@ void PsServer::reply_snapshot(const TaskId& to, uint32_t seq) {
   sum_.resize(n * (1 + blocks));
   std::copy(values_.begin(), values_.end(), sum_.begin());
   std::copy(slots.begin(), slots.end(), sum_.begin() + static_cast<std::ptrdiff_t>(n));
-  MessageHeader h;
-  h.type = MessageType::kSnapshot;
-  h.sender_role = Role::kPs;
-  h.sender_index = static_cast<uint16_t>(ctx_.self.index);
-  h.shard = static_cast<uint32_t>(ctx_.self.index);
-  h.step = st_.step;
-  h.seq = seq;
+  MessageHeader h = answer_header(MessageType::kSnapshot, seq);
   h.aux = static_cast<uint32_t>(blocks);
   h.count = static_cast<uint32_t>(sum_.size());
-  Status st = ctx_.transport->send(ctx_.self, to, encode_message(h, sum_.data()));
-  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+  send_answer(to, encode_message(h, sum_.data()));
 }
 
 bool PsServer::everyone_told() const {
@@ -433,7 +418,7 @@ void PsServer::tell_stop(const TaskId& to, uint32_t seq) {
   reply(to, MessageType::kStop, seq);
 }
 
-void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {
+MessageHeader PsServer::answer_header(MessageType type, uint32_t seq) const {
   MessageHeader h;
   h.type = type;
   h.sender_role = Role::kPs;
@@ -442,12 +427,21 @@ void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {
   h.step = st_.step;
   h.seq = seq;
   h.count = type == MessageType::kParams ? static_cast<uint32_t>(values_.size()) : 0;
+  return h;
+}
+
+void PsServer::send_answer(const TaskId& to, Bytes bytes) {
+  Status st = ctx_.transport->send(ctx_.self, to, std::move(bytes));
+  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+}
+
+void PsServer::reply(const TaskId& to, MessageType type, uint32_t seq) {
+  const MessageHeader h = answer_header(type, seq);
   Bytes b = std::move(spare_);  // the buffer of the last message received, if still unused
   const size_t need = kHeaderBytes + sizeof(float) * h.count;
   if (b.capacity() < need) b = ctx_.transport->reuse_buffer(need);
   encode_message_into(h, values_.data(), &b);
-  Status st = ctx_.transport->send(ctx_.self, to, std::move(b));
-  if (!st.ok() && st.code() != StatusCode::kNetwork && send_error_.ok()) send_error_ = st;
+  send_answer(to, std::move(b));
 }
 
 }  // namespace podlab

@@ -67,6 +67,8 @@ class PsServer {
   bool ready(const Waiter& w) const;
   void release_waiters();
   void reply(const TaskId& to, MessageType type, uint32_t seq);
+  MessageHeader answer_header(MessageType type, uint32_t seq) const;  // from this ps, at st_.step
+  void send_answer(const TaskId& to, Bytes bytes);  // keeps the first error that is not kNetwork
   // Answers a worker's request with STOP and notes it was told (a STOP answering a HEARTBEAT does not
   // count: workers take it as a sign of life only).
   void tell_stop(const TaskId& to, uint32_t seq);
