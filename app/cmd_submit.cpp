@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <unistd.h>
+
 #include "app/cluster_flags.h"
 #include "app/command.h"
 #include "app/json_line.h"
@@ -84,7 +86,9 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     if (!mode.ok()) return report(mode.status());
   }
   catch_stop_signals();
-  const TaskId me{Role::kClient, 0};
+  // Each submitter its own routing id (client:N, N from the process id), so a second submitter,
+  // answered "busy", does not take over the first one's connection to the servers.
+  const TaskId me{Role::kClient, 1 + static_cast<int>(::getpid() % 65535)};
   TransportConfig net;
   net.cluster = *spec;
   net.local = {me};
@@ -101,6 +105,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     MessageHeader h;
     h.type = type;
     h.sender_role = Role::kClient;
+    h.sender_index = static_cast<uint16_t>(me.index);
     h.shard = static_cast<uint32_t>(ps);
     h.step = id;
     h.seq = ++seq;

@@ -28,7 +28,7 @@ EndpointCounters* Transport::counters_for(const TaskId& t) {
 }
 
 Status Transport::send(const TaskId& from, const TaskId& to, Bytes bytes) {
-  if (!config_.cluster.contains(to) && to != TaskId{Role::kClient, 0})
+  if (!config_.cluster.contains(to) && to.role != Role::kClient)
     return Status::Network("send to unknown task " + to.name());
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -96,7 +96,7 @@ void Transport::count_rejected(const TaskId& self) {
 Result<std::unique_ptr<Transport>> make_transport(const std::string& name, const TransportConfig& config) {
   PODLAB_RETURN_IF_ERROR(validate_cluster_spec(config.cluster));
   for (const TaskId& t : config.local)
-    if (!config.cluster.contains(t) && !(t.role == Role::kClient && t.index == 0)) return Status::Config("local task " + t.name() + " is not in the cluster spec");
+    if (!config.cluster.contains(t) && t.role != Role::kClient) return Status::Config("local task " + t.name() + " is not in the cluster spec");
   const LinkModel& l = config.link;
   if (l.latency_ms < 0 || l.jitter_ms < 0 || l.bandwidth_mbps < 0 || !(l.loss >= 0 && l.loss < 1))
     return Status::Usage("simulated network: latency, jitter and bandwidth must be >= 0 and loss in [0, 1)");

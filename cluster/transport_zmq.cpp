@@ -560,11 +560,17 @@ class ZmqTransport : public Transport {
     const ReceiveStatus rs = read_frames(ep.router.get(), &frames, &count);
     if (rs != ReceiveStatus::kMessage) return rs;
     const std::string id(reinterpret_cast<const char*>(frames[0].data()), frames[0].size());
+    // "worker:N", or "client:N" (podlab submit to wait-for-job servers; N its own pick, so two
+    // submitters do not take each other's connection).
     TaskId from{Role::kWorker, -1};
-    if (id.rfind("worker:", 0) == 0 && id.size() > 7 && id.size() < 13 &&
-        std::all_of(id.begin() + 7, id.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      from.index = std::atoi(id.c_str() + 7);
-    if (id == "client:0") from = TaskId{Role::kClient, 0};  // podlab submit (wait-for-job servers)
+    auto index_after = [&id](size_t prefix) {
+      const bool digits = id.size() > prefix && id.size() < prefix + 6 &&
+                          std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const int n = digits ? std::atoi(id.c_str() + prefix) : -1;
+      return n <= 65535 ? n : -1;
+    };
+    if (id.rfind("worker:", 0) == 0) from.index = index_after(7);
+    if (id.rfind("client:", 0) == 0) from = TaskId{Role::kClient, index_after(7)};
     if (from.index < 0 || (!config().cluster.contains(from) && from.role != Role::kClient))
       return drop(self, "a peer that is not a worker of the cluster (routing id '" + printable(id) + "')");
     if (count != 2) return drop(self, from.name() + ": " + std::to_string(count - 1) + " frames, expected 1");

@@ -4,6 +4,7 @@
 #     report and exits 0, and the servers stay up in between;
 #   - a job the servers cannot run (an unknown dataset) comes back as its exit code (2), and the
 #     servers still take the next job;
+#   - a second submitter while a job runs exits 6 ("busy") and the first still gets its report;
 #   - podlab submit --shutdown: every server exits 0 within a few seconds;
 #   - submit with nobody listening exits 6 after --connect-timeout-s;
 #   - servers with CURVE keys: submit with the key directory runs a job and shuts them down; without
@@ -61,6 +62,22 @@ PY
 submit_job bad 2 --epochs 1 --dataset nosuch
 grep -q "unknown dataset 'nosuch'" "$TMP/bad.err" || fail "bad job: no clear message"
 submit_job again 0 --dataset fashion-mnist --epochs 1  # the servers are still there after a failed job
+
+# A second submitter while a job runs is told "busy" (exit 6) and leaves the first one's job alone:
+# the first still gets its report (each submitter has its own routing id).
+timeout 90 "$PODLAB" submit --cluster "$SPEC" --json "${JOB[@]}" --dataset fashion-mnist --epochs 4 \
+  >"$TMP/first.out" 2>"$TMP/first.err" &
+FIRST=$!
+for _ in $(seq 1 200); do grep -q '"event":"submitted"' "$TMP/first.out" 2>/dev/null && break; sleep 0.05; done
+timeout 60 "$PODLAB" submit --cluster "$SPEC" --limit-train 2000 --limit-test 500 --dataset fashion-mnist --epochs 1 \
+  --connect-timeout-s 1 >"$TMP/second.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "second submitter: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/second.out"; }
+grep -q "is busy with another job" "$TMP/second.out" || { fail "second submitter: no busy message"; sed 's/^/  | /' "$TMP/second.out"; }
+wait $FIRST
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "first submitter after a second one: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/first.err" | tail -n 5; }
+tail -n 1 "$TMP/first.out" | grep -q '"event":"result"' || fail "first submitter after a second one: no report"
 
 T0=$(now)
 timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >"$TMP/shutdown.out" 2>&1 || fail "submit --shutdown exited $?"

@@ -211,7 +211,7 @@ TEST_CASE("JOB and RESULT carry text, padded to whole words, and are checked", "
   CHECK(d->aux == text.size());
   CHECK(check_message_range(*d, 2, 0).ok());
   CHECK(read_text(b.data(), *d) == text);
-  CHECK(d->debug_string().rfind("JOB client:0", 0) == 0);
+  CHECK(d->debug_string().rfind("JOB client:0", 0) == 0);  // index 0 in this header
 
   MessageHeader lying = *d;  // the text length and the words disagree
   lying.aux = static_cast<uint32_t>(text.size() + 4);
