@@ -377,6 +377,36 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f);
 
 // One training job of a task over an open transport: set-up, plan, the ps or worker run, the report
 // (task_main.h) to --report when given. *report_json gets the report; returns the exit code.
+// A worker on its own (podlab worker, a pod) ends with one line: the chief its result (stdout, as
+// JSON with --json or when stdout is no terminal), any other worker what it did (stderr).
+void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const ChiefResult* chief) {
+  if (!chief) {
+    std::fprintf(stderr, "podlab: %s: done: %lld pushes, %lld samples, %.1f s computing, %.1f s waiting\n", task.name().c_str(),
+                 static_cast<long long>(ws.pushes), static_cast<long long>(ws.samples), ws.compute_s, ws.wait_s);
+    return;
+  }
+  if (json) {
+    std::printf("%s\n", JsonLine()
+                            .add("event", "result")
+                            .add("task", task.name())
+                            .add("test_accuracy", chief->test.accuracy)
+                            .add("test_loss", chief->test.loss)
+                            .add("test_samples", chief->test.samples)
+                            .add("steps", chief->steps)
+                            .add("epochs", chief->epochs_completed)
+                            .add("seconds", chief->seconds)
+                            .add("interrupted", chief->interrupted)
+                            .str()
+                            .c_str());
+  } else {
+    std::printf("%s: test accuracy %.4f, loss %.4f on %d samples after %lld steps (%d epochs) in %.1f s%s\n",
+                task.name().c_str(), chief->test.accuracy, chief->test.loss, chief->test.samples,
+                static_cast<long long>(chief->steps), chief->epochs_completed, chief->seconds,
+                chief->interrupted ? " (interrupted)" : "");
+  }
+  std::fflush(stdout);
+}
+
 int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, TaskMetrics& metrics, JobDesk* desk,
                  std::string* report_json) {
   const Role role = task.role;
@@ -404,6 +434,8 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
   ctx.data = &setup->data;
   ctx.board = metrics.board();
   ctx.jobs = desk;
+  const bool on_its_own = f.progress_file.empty();  // not a launcher's child (podlab ps|worker, a pod)
+  ctx.log_peers = on_its_own;
   ProgressFileWriter progress_file(f.progress_file, metrics.board(), task);
   const bool json = f.json || !stdout_is_terminal();
   ClusterPrinter printer(json, plan);
@@ -419,6 +451,10 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
   if (role == Role::kPs) {
     auto server = PsServer::create(ctx);
     if (!server.ok()) return fail(server.status());
+    if (on_its_own)
+      std::fprintf(stderr, "podlab: %s: serving %zu floats of the model at %s for %d worker%s\n", task.name().c_str(),
+                   placement->shards[static_cast<size_t>(task.index)].size(), transport->config().cluster.address(task).c_str(),
+                   plan.num_workers, plan.num_workers == 1 ? "" : "s");
     metrics.set_phase("training");
     metrics.set_ready(true);
     st = (*server)->run();
@@ -437,6 +473,7 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
     const auto counters = transport->counters();
     *report_json = task_report_json(task, st, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
     if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
+    if (st.ok() && on_its_own) print_task_end(task, json, ws, chief ? &(*worker)->chief_result() : nullptr);
   }
   if (!f.report_file.empty()) {
     std::ofstream out(f.report_file);

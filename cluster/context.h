@@ -138,6 +138,10 @@ struct Context {
   // Optional, ps of a wait-for-job server: JOB/RESULT/client messages go there; the run ends when
   // the chief has reported the job's result.
   JobDesk* jobs = nullptr;
+  // ps: tell stderr about its peers (a worker first heard, silent past heartbeat_timeout_ms, back
+  // again) and its end. For tasks on their own (`podlab ps`, a pod's log); a launcher or the GUI
+  // shows the same from the progress board instead.
+  bool log_peers = false;
 };
 
 // Staleness buckets: 0, 1, 2, 3, 4-7, 8-15, 16-31, 32+ (updates applied between a gradient's

@@ -76,9 +76,25 @@ PsStats PsServer::stats() const {
   return published_;
 }
 
+void PsServer::log_peers(Clock::time_point now) {
+  for (const auto& [w, t] : heard_) {
+    const double age = seconds_between(t, now);
+    auto [it, first] = reported_silent_.emplace(w, false);
+    const TaskId worker{Role::kWorker, w};
+    if (first) std::fprintf(stderr, "podlab: %s: %s connected\n", ctx_.self.name().c_str(), worker.name().c_str());
+    const bool silent = !stopped_ && age * 1000 > ctx_.plan->heartbeat_timeout_ms;
+    if (silent && !it->second)
+      std::fprintf(stderr, "podlab: %s: %s silent for %.1f s: dead? (training goes on if the mode allows)\n",
+                   ctx_.self.name().c_str(), worker.name().c_str(), age);
+    if (!silent && it->second) std::fprintf(stderr, "podlab: %s: %s is back\n", ctx_.self.name().c_str(), worker.name().c_str());
+    it->second = silent;
+  }
+}
+
 void PsServer::publish() {
   const Clock::time_point now = Clock::now();
   last_publish_ = now;
+  if (ctx_.log_peers) log_peers(now);
   st_.heartbeat_age_s.clear();
   for (const auto& [w, t] : heard_) st_.heartbeat_age_s[TaskId{Role::kWorker, w}.name()] = seconds_between(t, now);
   {
@@ -174,6 +190,12 @@ Status PsServer::run() {
   }
   stopped_ = true;
   publish();
+  if (ctx_.log_peers)
+    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages, %lld worker restarts\n",
+                 ctx_.self.name().c_str(), static_cast<long long>(st_.step), static_cast<long long>(st_.gradients),
+                 static_cast<long long>(st_.applied), static_cast<long long>(st_.dropped_stale),
+                 static_cast<long long>(st_.dropped_late), static_cast<long long>(st_.bad_messages),
+                 static_cast<long long>(st_.worker_restarts));
   if (!lost_state_.ok()) return lost_state_;
   return send_error_.ok() ? end : send_error_;
 }

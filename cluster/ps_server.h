@@ -74,6 +74,7 @@ class PsServer {
   void tell_stop(const TaskId& to, uint32_t seq);
   void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();
+  void log_peers(std::chrono::steady_clock::time_point now);  // Context::log_peers: dead and back
   std::string state_text() const;
   void bad_message(const TaskId& from, const Status& st);
   void refuse(const TaskId& to, uint32_t seq);  // REFUSE with plan_text_ (the worker's plan differs)
@@ -101,6 +102,7 @@ class PsServer {
   std::string plan_text_;     // plan_agreement_text() of this ps's plan
   uint32_t fingerprint_ = 0;  // its plan_fingerprint()
   int refusals_logged_ = 0;
+  std::map<int, bool> reported_silent_;  // Context::log_peers: per worker heard from, reported silent
   Bytes spare_;  // a received message's buffer, reused for the next reply (see encode_message_into)
 
   PsStats st_;  // the run() thread's counters (st_.step is the shard's version)

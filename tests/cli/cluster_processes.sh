@@ -87,6 +87,38 @@ wait $PS_PID
 grep -q "ps:0: refused worker:0: it was started with other training flags" "$TMP/ps-mismatch.out" ||
   { fail "the ps did not say it refused the worker"; sed 's/^/  | /' "$TMP/ps-mismatch.out"; }
 
+# Tasks on their own (as in pods) say what happens: the ps where it serves, each worker it hears,
+# one gone silent, and its counters at the end; the chief ends with its result, another worker with
+# what it did. kill -9 of worker 1 mid-run: async training goes on, every other task exits 0.
+PORTS=($(python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))'))
+SPEC3="{\"ps\": [\"127.0.0.1:${PORTS[0]}\"], \"worker\": [\"127.0.0.1:${PORTS[1]}\", \"127.0.0.1:${PORTS[2]}\"]}"
+ALONE=(--dataset fashion-mnist --limit-train 30000 --limit-test 500 --epochs 20 --heartbeat-timeout-s 1)
+timeout 90 "$PODLAB" ps --cluster "$SPEC3" --index 0 "${ALONE[@]}" >"$TMP/alone-ps.out" 2>"$TMP/alone-ps.err" &
+PS_PID=$!
+"$PODLAB" worker --cluster "$SPEC3" --index 1 "${ALONE[@]}" >"$TMP/alone-w1.out" 2>"$TMP/alone-w1.err" &
+W1_PID=$!
+timeout 90 "$PODLAB" worker --cluster "$SPEC3" --index 0 "${ALONE[@]}" --json >"$TMP/alone-w0.out" 2>"$TMP/alone-w0.err" &
+W0_PID=$!
+for _ in $(seq 1 300); do grep -q "worker:1 connected" "$TMP/alone-ps.err" 2>/dev/null && break; sleep 0.05; done
+sleep 0.3
+kill -KILL $W1_PID
+wait $W0_PID
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "chief on its own: exit $CODE"; sed 's/^/  | /' "$TMP/alone-w0.err" | tail -n 5; }
+wait $PS_PID
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "ps on its own: exit $CODE"; sed 's/^/  | /' "$TMP/alone-ps.err" | tail -n 5; }
+wait $W1_PID 2>/dev/null
+for want in "ps:0: serving 199226 floats of the model at 127.0.0.1:${PORTS[0]} for 2 workers" "ps:0: worker:0 connected" \
+  "ps:0: worker:1 connected" "ps:0: worker:1 silent for" "ps:0: done at step 6000:"; do
+  grep -q "$want" "$TMP/alone-ps.err" || { fail "ps on its own does not say '$want'"; sed 's/^/  | /' "$TMP/alone-ps.err"; }
+done
+tail -n 1 "$TMP/alone-w0.out" | grep -q '"event":"result","task":"worker:0","test_accuracy":0\.[5-9]' ||
+  { fail "chief on its own: no result line"; tail -n 2 "$TMP/alone-w0.out" | sed 's/^/  | /'; }
+
 # Bad task flags are usage errors.
 timeout 60 "$PODLAB" ps --cluster "$SPEC" >"$TMP/out" 2>&1
 [ $? -eq 2 ] || fail "ps without --index: expected exit 2"
