@@ -381,7 +381,7 @@ Status Worker::run() {
   Status s = train();
   if (!s.ok() && s.code() != StatusCode::kInterrupted && interrupted())  // e.g. a send cut short by the signal
     s = Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal (" + s.message() + ")");
-  publish(true);
+  publish(s.ok());  // a worker that gave up is not done: its peers go on seeing it silent (dead)
   return s;
 }
 

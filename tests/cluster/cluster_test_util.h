@@ -41,6 +41,7 @@ struct ClusterSetup {
   bool overlap = false;  // async: compute the next gradient while a push is answered (--overlap)
   int64_t max_steps = 0;
   int heartbeat_ms = 500, heartbeat_timeout_ms = 3000;
+  int peer_timeout_ms = 30000;
   std::string checkpoint_dir;
   int64_t checkpoint_every_steps = 0;
 };
@@ -59,6 +60,7 @@ inline Result<ClusterReport> try_run_cluster(const ClusterSetup& s, const Datase
   o.plan.overlap = s.overlap;
   o.plan.heartbeat_ms = s.heartbeat_ms;
   o.plan.heartbeat_timeout_ms = s.heartbeat_timeout_ms;
+  o.plan.peer_timeout_ms = s.peer_timeout_ms;
   o.plan.checkpoint_dir = s.checkpoint_dir;
   o.plan.checkpoint_every_steps = s.checkpoint_every_steps;
   o.plan.dataset = data.name;

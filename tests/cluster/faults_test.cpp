@@ -32,6 +32,8 @@ class DeathWatch : public LocalClusterObserver {
       }
       if (!t.state.empty()) states_.push_back(t.state);
     }
+    for (const TaskProgress& t : tasks)
+      if (t.name == watched_ && t.done) watched_done_ = true;
     if (stop_when_ && !states_.empty() && states_.back().find(stop_when_) != std::string::npos) stop_ = true;
   }
   bool should_stop() override { return stop_; }
@@ -43,6 +45,7 @@ class DeathWatch : public LocalClusterObserver {
   std::vector<std::string> states_;   // ps states seen
   const char* stop_when_ = nullptr;   // ask the chief to stop once a ps state contains this
   bool stop_ = false;
+  bool watched_done_ = false;         // the watched worker's own progress said "done"
 };
 
 ClusterSetup small_setup(const std::string& mode, int workers) {
@@ -83,6 +86,23 @@ TEST_CASE("heartbeats: a silent worker is reported dead within the timeout, asyn
   const auto& ages = r->ps[0].heartbeat_age_s;
   REQUIRE(ages.count("worker:2"));
   CHECK(ages.at("worker:2") > ages.at("worker:1") + 0.5);
+}
+
+TEST_CASE("a silent worker that gives up on its ps is not shown as done: it stays dead", "[cluster][faults]") {
+  const Dataset data = synthetic_dataset(300, 50);
+  ClusterSetup s = small_setup("async", 2);
+  s.epochs = 16;                          // about 3 s: the silent worker gives up after 1 s
+  s.network.link.latency_ms = 5;
+  s.network.worker_silent_after[1] = 2;
+  s.peer_timeout_ms = 1000;
+  DeathWatch watch("worker:1", 0.5);
+  auto r = try_run_cluster(s, data, &watch, 0.05);
+  REQUIRE(r.ok());
+  CHECK(r->chief.steps == 16 * 19);
+  REQUIRE(r->worker_status.size() == 2);
+  CHECK(r->worker_status[1].code() == StatusCode::kNetwork);  // it gave up on ps:0
+  CHECK(watch.detected_at_ > 0);
+  CHECK_FALSE(watch.watched_done_);  // a "done" worker would drop out of the dead list
 }
 
 TEST_CASE("sync: a backup worker covers a dead one, and without enough workers the ps waits and says so",
