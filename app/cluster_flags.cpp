@@ -7,6 +7,8 @@
 
 #include <cstdio>
 
+#include "app/command.h"
+
 namespace podlab {
 
 // SIGINT/SIGTERM: the first asks the task (or the launcher) to stop at its next chance, which the chief
@@ -101,10 +103,10 @@ void add_fault_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--checkpoint-dir", f.checkpoint_dir,
                  "The chief checkpoints the ps state here; a (re)starting ps restores the newest checkpoint");
   cmd.add_option("--ps-checkpoint-every-steps", f.checkpoint_every_steps, "Checkpoint every N global steps (0: off)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd.add_option("--ps-checkpoint-secs", f.checkpoint_secs,
                  "Checkpoint every S seconds (0: off; default 60 when --checkpoint-dir is given without a cadence)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
 }
 
 }  // namespace podlab

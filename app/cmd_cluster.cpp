@@ -686,15 +686,15 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
   add_fault_flags(cmd, f);
   add_setup_flags(cmd, f.setup);
   cmd.add_option("--cluster", f.cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); default: TF_CONFIG");
-  cmd.add_option("--index", f.index, "This task's index in its job (default: TF_CONFIG's task)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--index", f.index, "This task's index in its job (default: TF_CONFIG's task)")->check(non_negative());
   cmd.add_option("--placement", f.placement, "round-robin or balanced (every task must agree)")
       ->capture_default_str()
       ->check(CLI::IsMember({"round-robin", "balanced"}));
   cmd.add_option("--mode", f.mode, "async, sync or ssp:K (every task must agree)")->capture_default_str();
   cmd.add_option("--replicas-to-aggregate", f.replicas, "sync: gradients averaged per step (default: all workers)")
       ->check(CLI::Range(1, 64));
-  cmd.add_option("--max-steps", f.max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--eval-limit", f.eval_limit, "Chief: evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--max-steps", f.max_steps, "Stop after this many global steps (0: epochs decide)")->check(non_negative());
+  cmd.add_option("--eval-limit", f.eval_limit, "Chief: evaluate on at most this many test samples (0: all)")->check(non_negative());
   cmd.add_option("--retry-ms", f.retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd.add_flag("--overlap", f.overlap,
                "async: compute the next gradient while the last push is answered (faster, each gradient one update staler; default: wait for the answer)");
@@ -735,8 +735,8 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--mode", f->mode, "async, sync (SyncReplicas) or ssp:K (bounded staleness)")->capture_default_str();
   run->add_option("--replicas-to-aggregate", f->replicas, "sync: gradients averaged per step (default: all workers)")
       ->check(CLI::Range(1, 64));
-  run->add_option("--max-steps", f->max_steps, "Stop after this many global steps (0: epochs decide)")->check(CLI::NonNegativeNumber);
-  run->add_option("--eval-limit", f->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(CLI::NonNegativeNumber);
+  run->add_option("--max-steps", f->max_steps, "Stop after this many global steps (0: epochs decide)")->check(non_negative());
+  run->add_option("--eval-limit", f->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(non_negative());
   run->add_option("--retry-ms", f->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
   run->add_flag("--overlap", f->overlap,
                "async: compute the next gradient while the last push is answered (faster, each gradient one update staler; default: wait for the answer)");
@@ -746,9 +746,9 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
                   "processes: restart a task that dies, up to N times in all (give --checkpoint-dir so a ps can recover)")
       ->check(CLI::Range(0, 1000));
   run->add_option("--keys", f->keys_dir, "processes: CURVE key directory (podlab keys generate) for every task; default $PODLAB_KEYS");
-  run->add_option("--sim-latency-ms", f->latency_ms, "Simulated one-way latency per message")->check(CLI::NonNegativeNumber);
-  run->add_option("--sim-jitter-ms", f->jitter_ms, "Simulated latency jitter (+-)")->check(CLI::NonNegativeNumber);
-  run->add_option("--sim-bandwidth-mbps", f->bandwidth_mbps, "Simulated bandwidth per link, Mbit/s (0: unlimited)")->check(CLI::NonNegativeNumber);
+  run->add_option("--sim-latency-ms", f->latency_ms, "Simulated one-way latency per message")->check(non_negative());
+  run->add_option("--sim-jitter-ms", f->jitter_ms, "Simulated latency jitter (+-)")->check(non_negative());
+  run->add_option("--sim-bandwidth-mbps", f->bandwidth_mbps, "Simulated bandwidth per link, Mbit/s (0: unlimited)")->check(non_negative());
   run->add_option("--sim-loss", f->loss, "Simulated probability of losing a message")->check(CLI::Range(0.0, 0.99));
   run->add_option("--sim-slowdown", f->slowdown, "Per-worker compute slow-down factors, e.g. 1,1,4");
   run->add_option("--sim-kill-worker", f->silence, "I:N: worker I goes silent after sending N messages (repeatable)");

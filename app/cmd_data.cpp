@@ -226,7 +226,7 @@ void add_data_commands(CLI::App& root, int& exit_code) {
                                         "or $XDG_CACHE_HOME/podlab/NAME)");
   fetch->add_option("--retries", args->retries, "Extra attempts per mirror after a transient failure "
                                                 "(connection refused, timeout, HTTP 5xx), with doubling waits")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   fetch->add_option("--timeout", args->timeout, "Seconds without any progress (connecting or receiving) "
                                                 "before an attempt is abandoned")

@@ -158,7 +158,7 @@ void add_eval_commands(CLI::App& root, int& exit_code) {
   eval->add_option("--checkpoint", f->checkpoint, "Checkpoint file (ckpt-<step>.podlab)")->required()->check(CLI::ExistingFile);
   eval->add_option("--dataset", f->dataset, "Dataset (default: the one the checkpoint was trained on)");
   eval->add_option("--data", f->data_dir, "Directory holding the dataset's IDX files");
-  eval->add_option("--limit-test", f->limit_test, "Use only the first N test samples (0: all)")->check(CLI::NonNegativeNumber);
+  eval->add_option("--limit-test", f->limit_test, "Use only the first N test samples (0: all)")->check(non_negative());
   eval->add_flag("--json", f->json, "Print one JSON object");
   eval->add_flag("--confusion", f->confusion, "Print the confusion matrix");
   eval->callback([f, &exit_code] { exit_code = run_eval(*f); });
@@ -167,7 +167,7 @@ void add_eval_commands(CLI::App& root, int& exit_code) {
   predict->add_option("--checkpoint", f->checkpoint, "Checkpoint file")->required()->check(CLI::ExistingFile);
   predict->add_option("image", f->image, "An image file (PNG, JPEG, BMP); resized to the model's input")
       ->check(CLI::ExistingFile);
-  predict->add_option("--index", f->index, "Classify test image N instead")->check(CLI::NonNegativeNumber);
+  predict->add_option("--index", f->index, "Classify test image N instead")->check(non_negative());
   predict->add_option("--dataset", f->dataset, "Dataset for --index (default: the checkpoint's)");
   predict->add_option("--data", f->data_dir, "Directory holding the dataset's IDX files");
   predict->add_flag("--json", f->json, "Print one JSON object");

@@ -51,8 +51,8 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
   cmd->add_flag("--lesson-run", o->lesson_run, "With --lesson: run all its steps at once (Run all), e.g. to project a demo");
   cmd->add_option("--screenshot", o->screenshot, "Write a PNG of the last frame (with --frames or --timeout)");
   cmd->add_option("--frames", o->frames, "Exit after N frames (with --train: N frames after training starts)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--timeout", o->timeout_s, "Exit after S seconds")->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
+  cmd->add_option("--timeout", o->timeout_s, "Exit after S seconds")->check(non_negative());
   cmd->add_flag("--train", o->train, "Press Play as soon as the model is ready");
   cmd->add_flag("--cluster", o->cluster, "Start the Cluster tab's run (set-up's ps, workers, mode) once the data is loaded");
   cmd->add_flag("--cluster-processes", o->cluster_processes,
@@ -61,7 +61,7 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
   cmd->add_flag("--stats", o->stats, "Print frame times (fps, mean/p95/max ms) to stderr every second and at exit");
   cmd->add_option("--fps", o->fps, "Frame rate cap (0: uncapped)")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--limit-train", o->limit_train, "Use only the first N training samples")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--size", [o](const CLI::results_t& r) {
        return r.size() == 1 && std::sscanf(r[0].c_str(), "%dx%d", &o->width, &o->height) == 2 && o->width >= 320 &&
               o->height >= 240;

@@ -299,7 +299,7 @@ void add_k8s_commands(CLI::App& root, int& exit_code) {
   auto lf = std::make_shared<K8sRunFlags>();
   CLI::App* logs = add_run_command(*k8s, "logs", "The run's pod logs (kubectl logs), each line prefixed with its pod", lf);
   logs->add_option("--role", lf->role, "Only ps or worker pods")->check(CLI::IsMember({"ps", "worker"}));
-  logs->add_option("--index", lf->index, "Only the task with this index (with --role)")->check(CLI::NonNegativeNumber);
+  logs->add_option("--index", lf->index, "Only the task with this index (with --role)")->check(non_negative());
   logs->add_option("--format", lf->format, "jobs or tfjob (as rendered)")->capture_default_str()->check(CLI::IsMember({"jobs", "tfjob"}));
   logs->add_flag("-f,--follow", lf->follow, "Keep streaming");
   logs->callback([lf, &exit_code] { exit_code = run_logs(*lf); });

@@ -251,9 +251,9 @@ void add_train_commands(CLI::App& root, int& exit_code) {
   train->add_flag("--json", flags->json, "Print one JSON object per line, even on a terminal");
   train->add_flag("--confusion", flags->confusion, "Print the test confusion matrix at the end");
   train->add_option("--max-steps", flags->max_steps, "Stop after this many steps in total (0: no limit)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   train->add_option("--eval-limit", flags->eval_limit, "Evaluate on at most this many test samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   train->callback([flags, &exit_code] { exit_code = run_train(*flags); });
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <string>
 
 #include "engine/status.h"
@@ -31,5 +32,19 @@ bool gui_built();
 bool gui_default_available();
 int run_default_gui();
 void add_keys_commands(CLI::App& root, int& exit_code);   // keys generate
+
+// A flag's value must be a number >= 0. CLI::NonNegativeNumber does the same but its error quotes
+// its upper bound, a 300-digit number; this one says "must be 0 or more".
+inline const CLI::Validator& non_negative() {
+  static const CLI::Validator v(
+      [](std::string& in) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(in.c_str(), &end);
+        if (in.empty() || end != in.c_str() + in.size()) return "'" + in + "' is not a number";
+        return x >= 0 ? std::string() : "must be 0 or more, got " + in;
+      },
+      "NONNEGATIVE");
+  return v;
+}
 
 }  // namespace podlab

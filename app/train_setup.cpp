@@ -1,6 +1,7 @@
 // Shared model/data flags and building a trainer from them.
 #include "app/train_setup.h"
 
+#include "app/command.h"
 #include "engine/train_defaults.h"
 
 namespace podlab {
@@ -27,9 +28,9 @@ void add_setup_flags(CLI::App& cmd, SetupFlags& f) {
       ->check(CLI::Range(1, 256));
   cmd.add_option("--seed", f.seed, "Seed for initialisation, data order and dropout")->capture_default_str();
   cmd.add_option("--limit-train", f.limit_train, "Use only the first N training samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd.add_option("--limit-test", f.limit_test, "Use only the first N test samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
 }
 
 void apply_checkpoint_defaults(const Checkpoint& ck, SetupFlags& f) {

@@ -11,6 +11,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -185,7 +186,11 @@ Result<ClusterSpec> parse_cluster_spec(const std::string& text) {
 
 Result<ClusterSpec> load_cluster_spec(const std::string& json_or_file) {
   const size_t first = json_or_file.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && json_or_file[first] == '{') return parse_cluster_spec(json_or_file);
+  if (first != std::string::npos && (json_or_file[first] == '{' || json_or_file[first] == '['))
+    return parse_cluster_spec(json_or_file);  // inline JSON (an array is then reported as not an object)
+  std::error_code ec;
+  if (std::filesystem::is_directory(json_or_file, ec))
+    return Status::Io("cluster spec \"" + json_or_file + "\" is a directory: pass inline JSON or the path of a JSON file");
   std::ifstream in(json_or_file);
   if (!in) return Status::Io("cannot read cluster spec file \"" + json_or_file + "\" (pass inline JSON or a file path)");
   std::stringstream ss;

@@ -18,8 +18,9 @@ Result<SyncMode> SyncMode::parse(const std::string& text) {
   }
   if (text.rfind("ssp:", 0) == 0) {
     const std::string k = text.substr(4);
-    if (k.empty() || k.size() > 6 || k.find_first_not_of("0123456789") != std::string::npos)
+    if (k.empty() || k.find_first_not_of("0123456789") != std::string::npos)
       return Status::Usage("bad mode '" + text + "': K in ssp:K must be a non-negative integer (e.g. ssp:3)");
+    if (k.size() > 6) return Status::Usage("bad mode '" + text + "': K in ssp:K is at most 999999 (e.g. ssp:3)");
     m.kind = Kind::kSsp;
     m.staleness = std::atoi(k.c_str());
     return m;

@@ -30,6 +30,10 @@ expect 2 "bad optimizer" -- "$PODLAB" train --optimizer rmsprop
 expect 2 "bad schedule" -- "$PODLAB" train --lr-schedule exp:7:3 "${SMALL[@]}"
 contains "RATE must be in"
 expect 2 "negative batch" -- "$PODLAB" train --batch -3
+expect 2 "negative limit" -- "$PODLAB" train --limit-train -1
+contains "--limit-train: must be 0 or more, got -1"
+expect 2 "limit not a number" -- "$PODLAB" train --limit-test abc
+contains "'abc' is not a number"
 expect 2 "unknown dataset" -- "$PODLAB" train --dataset cifar
 contains "unknown dataset 'cifar'"
 # A dataset that is not anywhere: data error (4) with the fetch command.

@@ -90,6 +90,14 @@ TEST_CASE("cluster specs load inline or from a file", "[cluster]") {
   auto missing = load_cluster_spec("/nonexistent/cluster.json");
   REQUIRE(!missing.ok());
   CHECK(missing.status().code() == StatusCode::kIo);
+  // Inline JSON that is not an object is inline JSON, not a file name; a directory is named as one.
+  auto array = load_cluster_spec("[1, 2]");
+  REQUIRE(!array.ok());
+  CHECK(array.status().code() == StatusCode::kConfig);
+  CHECK(contains(array.status().message(), "must be a JSON object"));
+  auto dir = load_cluster_spec("/tmp");
+  REQUIRE(!dir.ok());
+  CHECK(contains(dir.status().message(), "is a directory"));
 }
 
 TEST_CASE("TF_CONFIG gives the cluster and this task", "[cluster]") {

@@ -85,3 +85,12 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
   own.checkpoint_every_steps = 7;
   CHECK(plan_fingerprint(plan_agreement_text(own, rr)) == fp);
 }
+
+TEST_CASE("modes parse, and a bad one says what is wrong with it", "[cluster]") {
+  CHECK(SyncMode::parse("ssp:3")->staleness == 3);
+  CHECK(SyncMode::parse("ssp:999999")->staleness == 999999);
+  CHECK(SyncMode::parse("ssp:99999999999").status().message().find("at most 999999") != std::string::npos);
+  CHECK(SyncMode::parse("ssp:-1").status().message().find("non-negative integer") != std::string::npos);
+  CHECK(SyncMode::parse("ssp:").status().code() == StatusCode::kUsage);
+  CHECK(SyncMode::parse("hogwild").status().message().find("expected sync, async or ssp:K") != std::string::npos);
+}
