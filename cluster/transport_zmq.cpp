@@ -153,6 +153,13 @@ class ZmqTransport : public Transport {
     if (!ctx_) return Status::Network(zmq_error("zmq_ctx_new"));
     if (keys.enabled && has_local(Role::kPs)) PODLAB_RETURN_IF_ERROR(open_zap());
     const ClusterSpec& spec = config().cluster;
+    // IPv6 literals anywhere in the spec ("[::1]:2222"): sockets speak IPv6 too (zmq's default is IPv4
+    // only). Host names keep the default, so a name with both A and AAAA records still means IPv4.
+    bool ipv6 = false;
+    for (const TaskId& t : spec.tasks()) {
+      auto hp = parse_host_port(spec.address(t));
+      ipv6 = ipv6 || (hp.ok() && hp->host.find(':') != std::string::npos);
+    }
     for (const TaskId& t : config().local) {
       auto ep = std::make_unique<Endpoint>();
       if (t.role == Role::kPs) {
@@ -164,6 +171,7 @@ class ZmqTransport : public Transport {
         PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
         PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_ROUTER_HANDOVER, 1, "ZMQ_ROUTER_HANDOVER"));  // a restarted worker takes its id back
         PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));  // unroutable: an error, not silence
+        if (ipv6) PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_IPV6, 1, "ZMQ_IPV6"));
         const int64_t max_size = static_cast<int64_t>(kHeaderBytes) + 4 * static_cast<int64_t>(kMaxPayloadFloats);
         if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size) != 0) return Status::Network(zmq_error("ZMQ_MAXMSGSIZE"));
         if (keys.enabled) {
@@ -190,6 +198,7 @@ class ZmqTransport : public Transport {
           if (zmq_setsockopt(s, ZMQ_ROUTING_ID, id.data(), id.size()) != 0) return Status::Network(zmq_error("ZMQ_ROUTING_ID"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE"));
+          if (ipv6) PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_IPV6, 1, "ZMQ_IPV6"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_SNDTIMEO, timeout, "ZMQ_SNDTIMEO"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_RECONNECT_IVL, 100, "ZMQ_RECONNECT_IVL"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "ZMQ_RECONNECT_IVL_MAX"));

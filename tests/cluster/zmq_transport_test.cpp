@@ -121,6 +121,28 @@ TEST_CASE("zmq: a worker and a ps exchange messages over 127.0.0.1", "[cluster][
   CHECK(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 1)).code() == StatusCode::kNetwork);
 }
 
+TEST_CASE("zmq: a worker and a ps exchange messages over IPv6 loopback ([::1])", "[cluster][zmq]") {
+  // A free port on ::1, or no IPv6 on this machine (some containers): then there is nothing to test.
+  const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  socklen_t len = sizeof a;
+  const bool have_v6 = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!have_v6) {
+    WARN("no IPv6 loopback here: skipped");
+    return;
+  }
+  ClusterSpec spec;
+  spec.ps = {"[::1]:" + std::to_string(ntohs(a.sin6_port))};
+  spec.worker = {"[::1]:1"};
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto worker = zmq_endpoint(spec, kW0);
+  for (uint32_t seq = 1; seq <= 3; ++seq) round_trip(*ps, *worker, seq);
+}
+
 TEST_CASE("zmq: garbage sent to the ps port is dropped and the ps keeps serving", "[cluster][zmq]") {
   const int port = free_port();
   const ClusterSpec spec = loopback_spec(port);
