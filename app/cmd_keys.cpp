@@ -10,11 +10,15 @@ namespace {
 
 struct KeysFlags {
   std::string out;
+  std::string dir;  // the same as --out, given as the one positional argument
   int workers = 1;
   bool force = false;
 };
 
-int generate_keys(const KeysFlags& f) {
+int generate_keys(KeysFlags f) {
+  if (!f.dir.empty() && !f.out.empty() && f.dir != f.out)
+    return report(Status::Usage("two directories given (" + f.dir + " and --out " + f.out + "): give one"));
+  if (f.out.empty()) f.out = f.dir;
   const std::string dir = f.out.empty() ? (curve_keys_dir("").empty() ? "podlab-keys" : curve_keys_dir("")) : f.out;
   auto written = generate_curve_key_dir(dir, f.workers, f.force);
   if (!written.ok()) return report(written.status());
@@ -34,6 +38,7 @@ void add_keys_commands(CLI::App& root, int& exit_code) {
   auto f = std::make_shared<KeysFlags>();
   CLI::App* gen = keys->add_subcommand("generate", "Write a server key pair, client key pair(s) and authorized_clients");
   gen->add_option("--out", f->out, "Directory to write (created with mode 0700; default $PODLAB_KEYS, else ./podlab-keys)");
+  gen->add_option("dir", f->dir, "The directory to write, as --out");
   gen->add_option("--workers", f->workers, "One client key per worker (client-<index>.key) instead of one shared client.key")
       ->check(CLI::Range(1, 1024));
   gen->add_flag("--force", f->force, "Replace existing keys (every task holding the old ones is locked out)");

@@ -32,7 +32,10 @@ done
 "$PODLAB" keys generate --out "$TMP/keys" >"$TMP/out" 2>&1
 [ $? -eq 3 ] || fail "a second keys generate into the same directory should exit 3"
 grep -q -- "--force" "$TMP/out" || { fail "no hint about --force"; show "$TMP/out"; }
-"$PODLAB" keys generate --out "$TMP/other" >/dev/null 2>&1 || fail "keys generate (other)"
+"$PODLAB" keys generate "$TMP/other" >/dev/null 2>&1 || fail "keys generate DIR (the directory as its argument)"
+[ -f "$TMP/other/server.key" ] || fail "keys generate DIR did not write DIR/server.key"
+"$PODLAB" keys generate "$TMP/a" --out "$TMP/b" >"$TMP/out" 2>&1
+[ $? -eq 2 ] || fail "keys generate with two directories should exit 2"
 
 # A cluster of processes with keys (from PODLAB_KEYS) trains as usual.
 PODLAB_KEYS=$TMP/keys timeout 120 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" \
