@@ -236,6 +236,9 @@ int run_cluster(ClusterFlags& f) {
   }
   auto slowdown = parse_factors(f.slowdown);
   if (!slowdown.ok()) return report(slowdown.status());
+  if (slowdown->size() > static_cast<size_t>(f.workers))
+    return report(Status::Usage("--sim-slowdown gives " + std::to_string(slowdown->size()) + " factors for " +
+                                std::to_string(f.workers) + " workers: give at most one per worker"));
   auto silence = parse_silence(f.silence, f.workers);
   if (!silence.ok()) return report(silence.status());
 
@@ -305,6 +308,13 @@ int run_cluster(ClusterFlags& f) {
 Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   auto mode = SyncMode::parse(f.mode);
   if (!mode.ok()) return mode.status();
+  // Flags that mean nothing in this mode: said once (by the launcher, not by each of its children),
+  // not silently ignored.
+  const bool say = f.progress_file.empty();
+  if (say && mode->kind != SyncMode::Kind::kSync && f.replicas > 0)
+    std::fprintf(stderr, "podlab: note: --replicas-to-aggregate applies to --mode sync only; ignored in %s\n", f.mode.c_str());
+  if (say && mode->kind != SyncMode::Kind::kAsync && f.overlap)
+    std::fprintf(stderr, "podlab: note: --overlap applies to --mode async only; %s workers wait for every answer\n", f.mode.c_str());
   const bool default_schedule = f.setup.lr_schedule.empty();
   const Dataset& data = setup.data;
   TrainingPlan& plan = *out;

@@ -66,4 +66,14 @@ TEST_CASE("podlab cluster run: bad flags are usage errors", "[cluster]") {
   CHECK(r.out.find("duplicate address") != std::string::npos);
   r = run_podlab("cluster run --sim-kill-worker 5:3 --workers 2");
   CHECK(r.exit_code == 2);
+  r = run_podlab("cluster run --sim-slowdown 1,1,1,1 --workers 2");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("4 factors for 2 workers") != std::string::npos);
+  // Flags that mean nothing in the mode are said, not silently ignored.
+  r = run_podlab("cluster run --workers 2 --replicas-to-aggregate 2 --dataset fashion-mnist --limit-train 100 --limit-test 10 --epochs 1");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("--replicas-to-aggregate applies to --mode sync only") != std::string::npos);
+  r = run_podlab("cluster run --workers 2 --mode sync --overlap --dataset fashion-mnist --limit-train 100 --limit-test 10 --epochs 1");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("--overlap applies to --mode async only") != std::string::npos);
 }
