@@ -733,9 +733,13 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   auto f = std::make_shared<ClusterFlags>();
   CLI::App* run = cluster->add_subcommand("run", "Run a whole cluster in this process and train a model");
   add_setup_flags(*run, f->setup);
-  run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, 64));
-  run->add_option("--workers", f->workers, "Worker tasks (worker 0 is the chief)")->capture_default_str()->check(CLI::Range(1, 64));
-  run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers");
+  CLI::Option* ps_count = run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, 64));
+  CLI::Option* worker_count = run->add_option("--workers", f->workers, "Worker tasks (worker 0 is the chief)")
+                             ->capture_default_str()
+                             ->check(CLI::Range(1, 64));
+  run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers")
+      ->excludes(ps_count)
+      ->excludes(worker_count);  // the spec's task counts win: giving both would silently ignore one
   run->add_option("--transport", f->transport, "threads (one process) or processes (a podlab ps|worker process per task, zmq on 127.0.0.1)")
       ->capture_default_str()
       ->check(CLI::IsMember({"threads", "processes"}));

@@ -66,6 +66,9 @@ TEST_CASE("podlab cluster run: bad flags are usage errors", "[cluster]") {
   CHECK(r.out.find("duplicate address") != std::string::npos);
   r = run_podlab("cluster run --sim-kill-worker 5:3 --workers 2");
   CHECK(r.exit_code == 2);
+  r = run_podlab("cluster run --cluster '{\"ps\": [\"a:1\"], \"worker\": [\"b:1\"]}' --ps 2");  // the spec sets the counts
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("excludes") != std::string::npos);
   r = run_podlab("cluster run --sim-slowdown 1,1,1,1 --workers 2");
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("4 factors for 2 workers") != std::string::npos);
