@@ -290,6 +290,8 @@ int run_cluster(ClusterFlags& f) {
     po.num_workers = f.workers;
     po.task_args = task_args(given, json);
     po.restarts = f.restart_failed;
+    po.mode = plan.mode;
+    po.replicas_to_aggregate = plan.replicas_to_aggregate;
     po.has_checkpoint_dir = !f.checkpoint_dir.empty();
     po.observer = &printer;
     result = run_process_cluster(po, &g_cluster_stop);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -86,9 +87,12 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     if (!mode.ok()) return report(mode.status());
   }
   catch_stop_signals();
-  // Each submitter its own routing id (client:N, N from the process id), so a second submitter,
-  // answered "busy", does not take over the first one's connection to the servers.
-  const TaskId me{Role::kClient, 1 + static_cast<int>(::getpid() % 65535)};
+  // Each submitter its own routing id (client:N, N random in 1..65535: a process id alone repeats,
+  // e.g. 1 in every container), so a second submitter, answered "busy", does not take over the first
+  // one's connection to the servers.
+  std::random_device entropy;
+  const uint32_t pick = entropy() ^ (static_cast<uint32_t>(::getpid()) * 2654435761u);
+  const TaskId me{Role::kClient, 1 + static_cast<int>(pick % 65535)};
   TransportConfig net;
   net.cluster = *spec;
   net.local = {me};

@@ -77,7 +77,9 @@ std::string plan_agreement_text(const TrainingPlan& p, const Placement& placemen
   for (const Shard& sh : placement.shards) shards += (shards.empty() ? "" : ",") + std::to_string(sh.size());
   return "model=" + p.train.model.to_string() + " " + optimiser + " lr_schedule=" + o.schedule.to_string() +
          " batch=" + std::to_string(p.train.batch) + " seed=" + std::to_string(p.train.seed) + " mode=" + p.mode.to_string() +
-         " workers=" + std::to_string(p.num_workers) + " replicas_to_aggregate=" + std::to_string(p.replicas_to_aggregate) +
+         " workers=" + std::to_string(p.num_workers) +
+         // R means something in sync only: elsewhere a task given --replicas-to-aggregate is not refused
+         (p.mode.kind == SyncMode::Kind::kSync ? " replicas_to_aggregate=" + std::to_string(p.replicas_to_aggregate) : "") +
          " train_samples=" + std::to_string(p.train_count) + " total_steps=" + std::to_string(p.total_steps) +
          " placement=" + placement.strategy + ":" + shards;
 }

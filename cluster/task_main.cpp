@@ -63,6 +63,8 @@ struct Child {
   std::string lost;  // a non-chief worker killed while training went on without it: how and when
   // The chief ends with 130 when it stopped the cluster on an interrupt (a clean end); any other
   // non-zero code, or being killed by a signal, is a failure.
+  // Ended by SIGKILL or SIGTERM, which come from outside; SIGSEGV, SIGABRT and the like are crashes.
+  bool killed() const { return signaled && (exit_code == 128 + SIGKILL || exit_code == 128 + SIGTERM); }
   bool failed(bool is_chief) const { return exit_code != 0 && lost.empty() && !(is_chief && exit_code == 130 && !signaled); }
 };
 
@@ -110,7 +112,7 @@ Status child_failure(const Child& c) {
   if (code == static_cast<int>(StatusCode::kInterrupted) && !c.signaled) sc = StatusCode::kInterrupted;
   if (code == static_cast<int>(StatusCode::kPreempted) && !c.signaled) sc = StatusCode::kPreempted;
   std::string how = c.signaled ? "was killed by signal " + std::to_string(code - 128) : "exited with code " + std::to_string(code);
-  if (c.signaled)  // killed from outside (kill -9, the OOM killer): a lost peer, not a podlab bug
+  if (c.killed())  // from outside (kill -9, the OOM killer, a TERM): a lost peer, not a podlab bug (a crash is)
     return Status::Network(c.task.name() + " " + how + "; stopped every other task (--restart-failed N starts killed tasks again)");
   return Status::Error(sc, c.task.name() + " " + how + " (its messages are above); stopped every other task");
 }
@@ -347,7 +349,14 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
       // Without restarts, training goes on without a killed worker other than the chief, as it does
       // in a real cluster: async never waits for it, sync waits only when too few workers remain (the
       // ps's state says so). A worker that exits with an error code is a failure (its flags, data).
-      if (c.task.role == Role::kWorker && i != chief && c.signaled && !forwarded && !(stop && *stop)) {
+      auto live_workers = [&] {
+        int n = 0;
+        for (size_t j = chief; j < children.size(); ++j) n += children[j].running ? 1 : 0;
+        return n;
+      };
+      const bool can_go_on = o.mode.kind == SyncMode::Kind::kAsync ||
+                             (o.mode.kind == SyncMode::Kind::kSync && live_workers() >= o.replicas_to_aggregate);
+      if (c.task.role == Role::kWorker && i != chief && c.killed() && can_go_on && !forwarded && !(stop && *stop)) {
         char when[32];
         std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());
         c.lost = "was killed by signal " + std::to_string(c.exit_code - 128) + " at " + when +

@@ -31,7 +31,12 @@ struct ProcessClusterOptions {
   int grace_ms = 20000;                // after the chief ends (or after forwarding a signal): then SIGKILL
   std::string podlab = "/proc/self/exe";
   int restarts = 0;                    // a task that dies while training goes on is started again, up to
-                                       //   this many times in all (0: any death fails the run)
+                                       //   this many times in all
+  // Without a restart left, a non-chief worker killed by SIGKILL or SIGTERM is left behind when
+  // training can go on without it: async, or sync while at least replicas_to_aggregate workers live
+  // (ssp never: its clock would hold everyone). Any other death fails the run.
+  SyncMode mode;
+  int replicas_to_aggregate = 1;
   bool has_checkpoint_dir = false;     // task_args name one; otherwise, with restarts, the launcher adds
                                        //   its own so a restarted ps can restore its shard
   LocalClusterObserver* observer = nullptr;  // gets every task's progress (read from the tasks' progress

@@ -153,8 +153,9 @@ class ZmqTransport : public Transport {
     if (!ctx_) return Status::Network(zmq_error("zmq_ctx_new"));
     if (keys.enabled && has_local(Role::kPs)) PODLAB_RETURN_IF_ERROR(open_zap());
     const ClusterSpec& spec = config().cluster;
-    // IPv6 literals anywhere in the spec ("[::1]:2222"): sockets speak IPv6 too (zmq's default is IPv4
-    // only). Host names keep the default, so a name with both A and AAAA records still means IPv4.
+    // IPv6 literals anywhere in the spec ("[::1]:2222"): every socket speaks IPv6 too (zmq's default is
+    // IPv4 only); host names in such a spec may then resolve to IPv6. A spec without IPv6 literals
+    // keeps the default, so there a name with both A and AAAA records still means IPv4.
     bool ipv6 = false;
     for (const TaskId& t : spec.tasks()) {
       auto hp = parse_host_port(spec.address(t));

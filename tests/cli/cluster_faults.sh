@@ -5,7 +5,8 @@
 #   - kill -9 the ps mid-run: it is restarted, restores the chief's last checkpoint, the workers
 #     reconnect, and the run completes with exit 0;
 #   - without --restart-failed, kill -9 a worker: async training goes on without it and completes
-#     with exit 0, the report naming the lost worker; kill -9 the ps: exit 6 with a clear message;
+#     with exit 0, the report naming the lost worker; in sync with every worker needed, and for a
+#     killed ps, the run ends at once with 6 and a clear message;
 #   - SIGTERM to the chief process (a pod going away): it checkpoints and exits 143 without stopping
 #     the ps; the launcher restarts it, the new chief carries on from the ps state, the run completes;
 #   - SIGTERM to the launcher: the chief checkpoints and every task exits promptly with 130;
@@ -171,21 +172,29 @@ else
   kill -KILL $LAUNCHER 2>/dev/null
   wait $LAUNCHER 2>/dev/null
 fi
-timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs "$EPOCHS" --json \
-  --checkpoint-dir "$TMP/ckpt-lostps" --ps-checkpoint-every-steps 10 >"$TMP/lostps.out" 2>"$TMP/lostps.err" &
-LAUNCHER=$!
-if wait_for_step "$TMP/lostps.out" 20; then
-  pkill -KILL -f -- "ps --cluster $TMP/.*--index 0 "
-  wait $LAUNCHER
-  CODE=$?
-  [ "$CODE" -eq 6 ] || { fail "ps lost without restarts: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/lostps.err" | tail -n 10; }
-  grep -q "ps:0 was killed by signal 9; stopped every other task (--restart-failed N" "$TMP/lostps.err" ||
-    fail "ps lost without restarts: no clear message"
-else
-  fail "lost-ps run never reached step 20"
-  kill -KILL $LAUNCHER 2>/dev/null
-  wait $LAUNCHER 2>/dev/null
-fi
+# end_by_kill NAME ROLE INDEX MESSAGE [FLAGS...]: without restarts, kill -9 task ROLE:INDEX at step 20;
+# the run must end at once with 6 and MESSAGE on stderr.
+end_by_kill() {
+  local name=$1 role=$2 index=$3 message=$4
+  shift 4
+  timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 2 "${SMALL[@]}" --epochs "$EPOCHS" --json \
+    --checkpoint-dir "$TMP/ckpt-$name" --ps-checkpoint-every-steps 10 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  local launcher=$!
+  if ! wait_for_step "$TMP/$name.out" 20; then
+    fail "$name: never reached step 20"
+    kill -KILL $launcher 2>/dev/null
+    wait $launcher 2>/dev/null
+    return
+  fi
+  pkill -KILL -f -- "$role --cluster $TMP/.*--index $index "
+  wait $launcher
+  local code=$?
+  [ "$code" -eq 6 ] || { fail "$name: exit $code, expected 6"; sed 's/^/  | /' "$TMP/$name.err" | tail -n 10; }
+  grep -q -- "$message" "$TMP/$name.err" || fail "$name: no clear message ($message)"
+}
+# Sync with every worker needed (R = 2 of 2) cannot go on without one: not a wait that never ends.
+end_by_kill lostsync worker 1 "worker:1 was killed by signal 9; stopped every other task" --mode sync
+end_by_kill lostps ps 0 "ps:0 was killed by signal 9; stopped every other task (--restart-failed N"
 
 # 3. SIGTERM to the chief, as Kubernetes sends a pod it preempts, evicts or deletes: the chief
 # checkpoints and exits 143 (retried by the rendered policies) without telling the ps to stop; its

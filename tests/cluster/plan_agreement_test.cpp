@@ -57,7 +57,6 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
       {"seed", [](TrainingPlan& p) { p.train.seed = 2; }},
       {"mode", [](TrainingPlan& p) { p.mode = *SyncMode::parse("ssp:1"); }},
       {"workers", [](TrainingPlan& p) { p.num_workers = 3; }},
-      {"replicas", [](TrainingPlan& p) { p.replicas_to_aggregate = 1; }},
       {"train samples", [](TrainingPlan& p) { p.train_count = 2000; }},
       {"total steps", [](TrainingPlan& p) { p.total_steps = 5; }},
   };
@@ -71,6 +70,12 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
     seen.insert(other);
   }
   CHECK(seen.size() == must_agree.size() + 1);
+  // replicas_to_aggregate counts in sync only (elsewhere the flag is ignored, so it must not refuse).
+  TrainingPlan sync = base, sync_r1 = base, async_r1 = base;
+  sync.mode = sync_r1.mode = *SyncMode::parse("sync");
+  sync_r1.replicas_to_aggregate = async_r1.replicas_to_aggregate = 1;
+  CHECK(plan_fingerprint(plan_agreement_text(sync, rr)) != plan_fingerprint(plan_agreement_text(sync_r1, rr)));
+  CHECK(plan_fingerprint(plan_agreement_text(async_r1, rr)) == fp);
   CHECK(plan_fingerprint(plan_agreement_text(base, placement_for("mlp:200,200", 2, "round-robin"))) != fp);
   CHECK(plan_fingerprint(plan_agreement_text(base, placement_for("mlp:200,200", 1, "balanced"))) != fp);
 
