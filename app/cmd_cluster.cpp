@@ -71,6 +71,17 @@ std::string task_line(const TaskProgress& t) {
   return buf;
 }
 
+// The chief's result fields of a final `result` JSON line (the launcher's and a lone chief's).
+void add_chief_result(const ChiefResult& c, JsonLine* j) {
+  j->add("test_accuracy", c.test.accuracy)
+      .add("test_loss", c.test.loss)
+      .add("test_samples", c.test.samples)
+      .add("epochs", c.epochs_completed)
+      .add("steps", c.steps)
+      .add("seconds", c.seconds)
+      .add("interrupted", c.interrupted);
+}
+
 class ClusterPrinter : public LocalClusterObserver {
  public:
   ClusterPrinter(bool json, const TrainingPlan& plan) : json_(json), plan_(plan) {}
@@ -200,17 +211,11 @@ void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Datas
                 c.seconds, cluster_samples_per_s(r), cluster_computed_samples_per_s(r));
     return;
   }
-  JsonLine()
-      .add("event", "result")
-      .add("test_accuracy", c.test.accuracy)
-      .add("test_loss", c.test.loss)
-      .add("test_samples", c.test.samples)
-      .add("epochs", c.epochs_completed)
-      .add("steps", c.steps)
-      .add("seconds", c.seconds)
-      .add("samples_per_s", cluster_samples_per_s(r))
+  JsonLine j;
+  j.add("event", "result");
+  add_chief_result(c, &j);
+  j.add("samples_per_s", cluster_samples_per_s(r))
       .add("computed_samples_per_s", cluster_computed_samples_per_s(r))
-      .add("interrupted", c.interrupted)
       .add("model", plan.train.model.to_string())
       .add("dataset", data.name)
       .add("mode", plan.mode.to_string())
@@ -398,18 +403,10 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
     return;
   }
   if (json) {
-    std::printf("%s\n", JsonLine()
-                            .add("event", "result")
-                            .add("task", task.name())
-                            .add("test_accuracy", chief->test.accuracy)
-                            .add("test_loss", chief->test.loss)
-                            .add("test_samples", chief->test.samples)
-                            .add("steps", chief->steps)
-                            .add("epochs", chief->epochs_completed)
-                            .add("seconds", chief->seconds)
-                            .add("interrupted", chief->interrupted)
-                            .str()
-                            .c_str());
+    JsonLine j;
+    j.add("event", "result").add("task", task.name());
+    add_chief_result(*chief, &j);
+    j.print();
   } else {
     std::printf("%s: test accuracy %.4f, loss %.4f on %d samples after %lld steps (%d epochs) in %.1f s%s\n",
                 task.name().c_str(), chief->test.accuracy, chief->test.loss, chief->test.samples,
