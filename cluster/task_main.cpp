@@ -307,7 +307,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
       cleanup();
       return Status::Internal("fork failed");
     }
-    children.push_back({t, pid, true, 0});
+    children.push_back(Child{t, pid, true, 0, false, {}});
   }
 
   const size_t chief = static_cast<size_t>(o.num_ps);  // worker:0
