@@ -4,7 +4,7 @@
 // PUSH (header + CRC-32C) into a buffer the transport recycled, the zmq transport sends it (zero-copy),
 // checks the checksums in zmq's receive buffer and hands the ps a view of it; the ps applies plain SGD
 // to its values reading the gradient where it lies and answers PARAMS the same way, which the worker
-// copies into its parameters. Raw path: DEALER zmq_send of the same byte count,
+// copies into its parameters, checking the payload checksum as it copies (PayloadCheck::kByReader). Raw path: DEALER zmq_send of the same byte count,
 // ROUTER receives it and zmq_sends as many bytes back, DEALER receives.
 // Usage: podlab_pushpull [FLOATS=199210] [ROUNDS=200] [BLOCKS=10]
 #include <time.h>
@@ -139,10 +139,10 @@ Timing podlab_block(int ps_port, int worker_port, size_t floats, int rounds) {
     encode_message_into(h, grads.data(), &spare);
     (void)(*worker)->send(w_id, ps_id, std::move(spare));
     Envelope e;
-    if ((*worker)->receive(w_id, &e, std::chrono::milliseconds(10000)) != ReceiveStatus::kMessage) std::exit(1);
+    if ((*worker)->receive(w_id, &e, std::chrono::milliseconds(10000), PayloadCheck::kByReader) != ReceiveStatus::kMessage)
+      std::exit(1);
     auto r = decode_header(e.data(), e.size());
-    if (!r.ok()) std::exit(1);
-    read_payload(e.data(), *r, params.data());
+    if (!r.ok() || !e.copy_payload(*r, params.data())) std::exit(1);
   };
   once();
   const auto t0 = Clock::now();

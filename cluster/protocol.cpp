@@ -160,6 +160,11 @@ void read_payload(const uint8_t* bytes, const MessageHeader& h, float* out) {
   std::memcpy(out, bytes + kHeaderBytes, static_cast<size_t>(h.count) * sizeof(float));
 }
 
+bool copy_payload_checked(const uint8_t* bytes, const MessageHeader& h, float* out) {
+  const size_t n = static_cast<size_t>(h.count) * sizeof(float);
+  return get32(bytes + kOffPayloadCrc) == (n ? wire_crc32c_copy(out, bytes + kHeaderBytes, n) : 0u);
+}
+
 Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_floats) {
   const std::string what = h.debug_string() + ": ";
   if (h.shard >= static_cast<uint32_t>(num_shards))

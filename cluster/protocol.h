@@ -91,6 +91,9 @@ Result<MessageHeader> decode_message_copy(const uint8_t* bytes, size_t size, Byt
 
 // Copies the payload of an already decoded message into `out` (header.count floats).
 void read_payload(const uint8_t* bytes, const MessageHeader& header, float* out);
+// The same for a message whose payload checksum is not checked yet (decode_header() accepted it):
+// computes it while copying and returns whether it matches. On false `out` holds garbage.
+bool copy_payload_checked(const uint8_t* bytes, const MessageHeader& header, float* out);
 // The payload of an already decoded message as floats where it lies (little-endian hosts, which
 // podlab assumes everywhere), or nullptr when they are not float-aligned (then use read_payload()).
 inline const float* payload_floats(const uint8_t* bytes) {

@@ -18,6 +18,16 @@ Bytes Envelope::take_bytes() {
   return b;
 }
 
+bool Envelope::copy_payload(const MessageHeader& header, float* out) const {
+  if (!payload_unchecked) {
+    read_payload(data(), header, out);
+    return true;
+  }
+  return copy_payload_checked(data(), header, out);
+}
+
+bool Envelope::check_payload() const { return !payload_unchecked || decode_message(data(), size()).ok(); }
+
 Transport::Transport(std::string name, TransportConfig config) : name_(std::move(name)), config_(std::move(config)) {
   for (const TaskId& t : config_.local) counters_[t].name = t.name();
 }
@@ -43,8 +53,9 @@ Status Transport::send(const TaskId& from, const TaskId& to, Bytes bytes) {
   return deliver(from, to, std::move(bytes));
 }
 
-ReceiveStatus Transport::receive(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout) {
-  const ReceiveStatus st = wait_for(self, out, timeout);
+ReceiveStatus Transport::receive(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout, PayloadCheck check) {
+  out->payload_unchecked = false;
+  const ReceiveStatus st = wait_for(self, out, timeout, check);
   if (st != ReceiveStatus::kMessage) return st;
   std::lock_guard<std::mutex> lock(mu_);
   if (EndpointCounters* c = counters_for(self)) {

@@ -14,6 +14,11 @@
 // out a view of it, no copy); the in-process transport hands out what was sent, since those bytes
 // never leave memory. Receivers decode with decode_header(), which repeats
 // every header check but not the payload checksum, so a payload is checksummed once per trip.
+// A receiver that copies the payload out anyway may take the payload check on itself
+// (PayloadCheck::kByReader): the transport then checks everything but the payload checksum, and the
+// receiver reads the payload only through Envelope::copy_payload() / check_payload(), which compute
+// the checksum while copying (one pass over the floats instead of two) and report a mismatch, which
+// the receiver hands to Transport::reject() and otherwise ignores, as the transport would have.
 #pragma once
 
 #include <array>
@@ -93,6 +98,7 @@ struct Envelope {
   size_t view_size = 0;
   std::shared_ptr<void> held;
   double delay_ms = 0;  // simulated network delay it went through (0 for real transports)
+  bool payload_unchecked = false;  // received with PayloadCheck::kByReader and its checksum not yet seen
 
   const uint8_t* data() const { return view ? view : bytes.data(); }
   size_t size() const { return view ? view_size : bytes.size(); }
@@ -102,9 +108,17 @@ struct Envelope {
   // A buffer the receiver may encode its next message into: `bytes` when it is one (the receiver
   // has read the payload), else empty. The Envelope's `bytes` is moved out.
   Bytes reusable_buffer() { return std::move(bytes); }
+  // For messages received with PayloadCheck::kByReader, after decode_header() accepted `header`:
+  // copies the header.count payload floats to `out` and returns whether the payload checksum holds
+  // (always true when the transport checked it already). On false, `out` holds garbage.
+  bool copy_payload(const MessageHeader& header, float* out) const;
+  // Whether the payload checksum holds, for a reader that uses the payload where it lies.
+  bool check_payload() const;
 };
 
 enum class ReceiveStatus { kMessage, kTimeout, kClosed };
+// Who checks a received message's payload checksum (see the top of this file).
+enum class PayloadCheck { kTransport, kByReader };
 
 class Transport {
  public:
@@ -119,8 +133,13 @@ class Transport {
   // slow worker is held back here, see TransportConfig). Errors: unknown task, not local, closed.
   Status send(const TaskId& from, const TaskId& to, Bytes bytes);
   // Waits up to `timeout` for the next message to local task `self`. Thread-safe; one receiver per
-  // task. kClosed once shutdown() was called.
-  ReceiveStatus receive(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout);
+  // task. kClosed once shutdown() was called. With kByReader, `out` may hold a message whose payload
+  // checksum is still to be checked (Envelope::payload_unchecked).
+  ReceiveStatus receive(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout,
+                        PayloadCheck check = PayloadCheck::kTransport);
+  // A message the receiver found malformed (a payload checksum it checked): counted as malformed_in
+  // and logged (the first few), as the transport does with the messages it drops itself.
+  virtual void reject(const TaskId& self, const std::string& why) { count_malformed(self); (void)why; }
   // Wakes every receiver; later sends fail and receives return kClosed. Idempotent.
   virtual void shutdown() = 0;
   // A buffer of at least `bytes` capacity to encode a message into, recycled from messages this
@@ -139,7 +158,7 @@ class Transport {
   // Hands the message to the network. `bytes` is already counted as sent.
   virtual Status deliver(const TaskId& from, const TaskId& to, Bytes bytes) = 0;
   // Waits for the next message to `self` (see receive()).
-  virtual ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout) = 0;
+  virtual ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout, PayloadCheck check) = 0;
 
   // For implementations: a message lost on the way, queue depth changes, slow-worker hold-back.
   void count_lost(const TaskId& from);

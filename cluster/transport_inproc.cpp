@@ -100,7 +100,7 @@ class InprocTransport : public Transport {
     return Status::Ok();
   }
 
-  ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout) override {
+  ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout, PayloadCheck) override {
     auto box_it = boxes_.find(self);
     if (box_it == boxes_.end()) return ReceiveStatus::kClosed;
     Mailbox& box = *box_it->second;

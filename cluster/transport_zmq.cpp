@@ -233,6 +233,8 @@ class ZmqTransport : public Transport {
 
   int64_t malformed() const { return malformed_.load(); }
 
+  void reject(const TaskId& self, const std::string& why) override { drop(self, why); }
+
  protected:
   Status deliver(const TaskId& from, const TaskId& to, Bytes bytes) override {
     if (closed_.load()) return Status::Network("transport closed");
@@ -261,7 +263,7 @@ class ZmqTransport : public Transport {
     return Status::Network("the zmq transport only carries worker <-> ps messages, not " + from.name() + " -> " + to.name());
   }
 
-  ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout) override {
+  ReceiveStatus wait_for(const TaskId& self, Envelope* out, std::chrono::milliseconds timeout, PayloadCheck check) override {
     auto it = endpoints_.find(self);
     if (it == endpoints_.end()) return ReceiveStatus::kClosed;
     Endpoint& ep = *it->second;
@@ -282,7 +284,7 @@ class ZmqTransport : public Transport {
         }
         for (size_t i = 0; n > 0 && i < items.size(); ++i) {
           if (!(items[i].revents & ZMQ_POLLIN)) continue;
-          const ReceiveStatus rs = ep.router ? read_router(self, ep, out) : read_dealer(self, static_cast<int>(i), ep, out);
+          const ReceiveStatus rs = ep.router ? read_router(self, ep, check, out) : read_dealer(self, static_cast<int>(i), ep, check, out);
           if (rs == ReceiveStatus::kMessage || rs == ReceiveStatus::kClosed) return rs;
         }
       }
@@ -564,7 +566,7 @@ class ZmqTransport : public Transport {
     }
   }
 
-  ReceiveStatus read_router(const TaskId& self, Endpoint& ep, Envelope* out) {
+  ReceiveStatus read_router(const TaskId& self, Endpoint& ep, PayloadCheck check, Envelope* out) {
     std::array<Frame, kMaxFrames> frames;
     int count = 0;
     const ReceiveStatus rs = read_frames(ep.router.get(), &frames, &count);
@@ -584,23 +586,25 @@ class ZmqTransport : public Transport {
     if (from.index < 0 || (!config().cluster.contains(from) && from.role != Role::kClient))
       return drop(self, "a peer that is not a worker of the cluster (routing id '" + printable(id) + "')");
     if (count != 2) return drop(self, from.name() + ": " + std::to_string(count - 1) + " frames, expected 1");
-    return accept(self, from, frames[1], out);
+    return accept(self, from, frames[1], check, out);
   }
 
-  ReceiveStatus read_dealer(const TaskId& self, int ps, Endpoint& ep, Envelope* out) {
+  ReceiveStatus read_dealer(const TaskId& self, int ps, Endpoint& ep, PayloadCheck check, Envelope* out) {
     std::array<Frame, kMaxFrames> frames;
     int count = 0;
     const ReceiveStatus rs = read_frames(ep.dealers[static_cast<size_t>(ps)].get(), &frames, &count);
     if (rs != ReceiveStatus::kMessage) return rs;
     const TaskId from{Role::kPs, ps};
     if (count != 1) return drop(self, from.name() + ": " + std::to_string(count) + " frames, expected 1");
-    return accept(self, from, frames[0], out);
+    return accept(self, from, frames[0], check, out);
   }
 
-  // Validates the whole message (payload checksum included) where it is, in zmq's buffer, and hands
-  // out a view of it: the receiver's own copy (into its gradient or parameters) is the only one.
-  ReceiveStatus accept(const TaskId& self, const TaskId& from, Frame& frame, Envelope* out) {
-    auto h = decode_message(frame.data(), frame.size());
+  // Validates the whole message (payload checksum included, unless the reader checks it while it
+  // copies the payload out) where it is, in zmq's buffer, and hands out a view of it: the receiver's
+  // own copy (into its gradient or parameters) is the only one.
+  ReceiveStatus accept(const TaskId& self, const TaskId& from, Frame& frame, PayloadCheck check, Envelope* out) {
+    const bool by_reader = check == PayloadCheck::kByReader;
+    auto h = by_reader ? decode_header(frame.data(), frame.size()) : decode_message(frame.data(), frame.size());
     if (!h.ok()) return drop(self, from.name() + ": " + h.status().message());
     if (TaskId{h->sender_role, h->sender_index} != from)
       return drop(self, from.name() + ": " + h->debug_string() + " claims another sender");
@@ -612,6 +616,7 @@ class ZmqTransport : public Transport {
     out->view_size = held->size();
     out->held = std::move(held);
     out->delay_ms = 0;
+    out->payload_unchecked = by_reader && h->count > 0;
     return ReceiveStatus::kMessage;
   }
 

@@ -220,7 +220,8 @@ Status Worker::finish(bool* stop) {
     }
     const auto slice = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
     Envelope env;
-    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, slice);
+    // The payload checksum is checked here, while copying the floats out (one pass, not two).
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, slice, PayloadCheck::kByReader);
     if (rs == ReceiveStatus::kClosed) return Status::Network("transport closed before training was over");
     if (rs == ReceiveStatus::kTimeout) {
       // The chief may be waiting on workers that will never push (sync or ssp with a dead worker):
@@ -253,15 +254,33 @@ Status Worker::finish(bool* stop) {
       *stop = true;
       return Status::Ok();
     }
-    if (h->type == MessageType::kRefuse) return refused(env.from, read_text(env.data(), *h));
-    if (h->type != (type == MessageType::kSnapshot ? MessageType::kSnapshot : MessageType::kParams)) continue;
+    const bool answer = h->type == (type == MessageType::kSnapshot ? MessageType::kSnapshot : MessageType::kParams);
+    if (h->type != MessageType::kRefuse && !answer) continue;
+    const auto corrupt = [&] {
+      ctx_.transport->reject(ctx_.self, env.from.name() + ": " + h->debug_string() + ": payload checksum mismatch");
+    };
+    if (h->type == MessageType::kRefuse) {
+      if (!env.check_payload()) {
+        corrupt();
+        continue;
+      }
+      return refused(env.from, read_text(env.data(), *h));
+    }
+    // A corrupt answer leaves garbage where its floats were copied; the request stays pending (the
+    // values are read only once every shard has answered) and the retry brings a whole one.
     const Shard& sh = pl.shards[k];
     const size_t n = sh.size();
     if (sh.pieces.size() == 1 && h->type == MessageType::kParams) {
-      read_payload(env.data(), *h, grad_->values().data() + sh.pieces[0].begin);
+      if (!env.copy_payload(*h, grad_->values().data() + sh.pieces[0].begin)) {
+        corrupt();
+        continue;
+      }
     } else {
       shard_buf_.resize(h->count);
-      read_payload(env.data(), *h, shard_buf_.data());
+      if (!env.copy_payload(*h, shard_buf_.data())) {
+        corrupt();
+        continue;
+      }
       scatter_shard(sh, shard_buf_.data(), grad_->values().data());
       if (h->type == MessageType::kSnapshot) {  // then h->aux blocks of optimiser slots
         const size_t total = grad_->values().size();

@@ -187,6 +187,59 @@ TEST_CASE("zmq: garbage sent to the ps port is dropped and the ps keeps serving"
   CHECK(zmq_malformed_messages(*worker) == 0);
 }
 
+TEST_CASE("zmq: a reader that takes on the payload check (kByReader) finds a corrupt payload while copying",
+          "[cluster][zmq]") {
+  const ClusterSpec spec = loopback_spec(free_port());
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto worker = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *worker, 1);
+  const std::vector<float> values{1.f, 2.f, 3.f, 4.f, 5.f};
+  Bytes corrupt = test_message(MessageType::kParams, kPs0, 2, values);
+  corrupt[kHeaderBytes + 5] ^= 0x10;
+  Bytes bad_header = test_message(MessageType::kParams, kPs0, 3, values);
+  bad_header[20] ^= 0x01;  // the step: the header checksum no longer holds
+  REQUIRE(ps->send(kPs0, kW0, corrupt).ok());
+  REQUIRE(ps->send(kPs0, kW0, bad_header).ok());
+  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 4, values)).ok());
+  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kHeartbeat, kPs0, 5)).ok());
+
+  // The corrupt payload reaches the reader, marked unchecked; copying it out says it is corrupt.
+  Envelope e;
+  std::vector<float> out(values.size());
+  REQUIRE(worker->receive(kW0, &e, milliseconds(5000), PayloadCheck::kByReader) == ReceiveStatus::kMessage);
+  CHECK(e.payload_unchecked);
+  auto h = decode_header(e.data(), e.size());
+  REQUIRE(h.ok());
+  CHECK(h->seq == 2);
+  CHECK_FALSE(e.copy_payload(*h, out.data()));
+  CHECK_FALSE(e.check_payload());
+  worker->reject(kW0, "ps:0: payload checksum mismatch");
+  CHECK(zmq_malformed_messages(*worker) == 1);
+  CHECK(worker->counters()[0].malformed_in == 1);
+  // A bad header is still the transport's to drop; the good message after it copies out whole.
+  REQUIRE(worker->receive(kW0, &e, milliseconds(5000), PayloadCheck::kByReader) == ReceiveStatus::kMessage);
+  h = decode_header(e.data(), e.size());
+  REQUIRE(h.ok());
+  CHECK(h->seq == 4);
+  CHECK(e.check_payload());
+  CHECK(e.copy_payload(*h, out.data()));
+  CHECK(out == values);
+  CHECK(zmq_malformed_messages(*worker) == 2);
+  // A message without floats has nothing left to check.
+  REQUIRE(worker->receive(kW0, &e, milliseconds(5000), PayloadCheck::kByReader) == ReceiveStatus::kMessage);
+  CHECK_FALSE(e.payload_unchecked);
+
+  // By default the transport checks the payload itself: the corrupt message never reaches the reader.
+  REQUIRE(ps->send(kPs0, kW0, corrupt).ok());
+  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 6, values)).ok());
+  REQUIRE(worker->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  CHECK_FALSE(e.payload_unchecked);
+  h = decode_header(e.data(), e.size());
+  REQUIRE(h.ok());
+  CHECK(h->seq == 6);
+  CHECK(zmq_malformed_messages(*worker) == 3);
+}
+
 TEST_CASE("zmq: a worker whose ps never comes up gets a network error, not a hang", "[cluster][zmq]") {
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", "300", 1);
   const ClusterSpec spec = loopback_spec(free_port());  // nobody listens there
