@@ -591,10 +591,11 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       code = run_task_job(*f, task, transport, metrics, nullptr, &report_json);
     }
     metrics.set_phase("waiting-for-job");
-    if (task.index == 0)  // the chief hands the job's report to ps 0, for the client
+    // The chief hands the job's report to ps 0, for the client; another worker its failure, so that
+    // ps 0 ends a job that cannot go on without it (and the client hears why).
+    if (task.index == 0 || code != 0)
       for (int tries = 0; tries < 20; ++tries)
         if (ask(MessageType::kResult, id, report_json, &a, &bytes).ok() && a.type == MessageType::kResult) break;
-    (void)code;
     heard = Clock::now();
   }
 }

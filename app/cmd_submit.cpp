@@ -119,9 +119,10 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   // connect timeout); answers[k] gets ps k's answer.
   std::map<int, std::pair<MessageHeader, Bytes>> answers;
   int busy = -1;  // a ps that answered JOB with "busy" in the last round
-  auto ask_all = [&](const std::vector<int>& which, MessageType type, const std::string& payload) -> Status {
+  auto ask_all = [&](const std::vector<int>& which, MessageType type, const std::string& payload, double timeout_s = 0) -> Status {
     answers.clear();
-    const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(f.connect_timeout_s * 1000));
+    if (timeout_s <= 0) timeout_s = f.connect_timeout_s;
+    const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
     while (answers.size() < which.size()) {
       if (g_cluster_stop) return Status::Error(StatusCode::kInterrupted, "podlab submit interrupted");
       if (Clock::now() > give_up && busy >= 0)
@@ -193,6 +194,9 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
+  // The other ps tasks hear the report too: one still serving this job (ps 0 ended it, or its chief
+  // failed before any training) ends its run now instead of after --peer-timeout-s. Best effort.
+  if (st.ok() && !others.empty()) (void)ask_all(others, MessageType::kResult, result, 2.0);
   t.shutdown();
   progress.finish();
   if (!st.ok()) return report(st);
@@ -201,9 +205,12 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     const int code = r.at("code").get<int>();
     const std::string message = r.at("message").get<std::string>();
     const nlohmann::json c = r.value("chief", nlohmann::json::object());
+    const std::string task = r.at("task").get<std::string>();
+    // Workers other than the chief that failed the job: [{task, code, message}] (PROTOCOL.md, "Jobs").
+    const nlohmann::json failed = r.value("workers_failed", nlohmann::json::array());
     if (json) {
       JsonLine line;
-      line.add("event", "result").add("job", id).add("code", code).add("task", r.at("task").get<std::string>()).add("message", message);
+      line.add("event", "result").add("job", id).add("code", code).add("task", task).add("message", message);
       if (!c.empty())
         line.add("test_accuracy", c.at("test_accuracy").get<double>())
             .add("test_loss", c.at("test_loss").get<double>())
@@ -211,6 +218,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
             .add("epochs", c.at("epochs_completed").get<int64_t>())
             .add("seconds", c.at("seconds").get<double>())
             .add("interrupted", c.at("interrupted").get<bool>());
+      if (!failed.empty()) line.raw("workers_failed", failed.dump());
       line.print();
     } else if (!c.empty()) {
       std::printf("job %lld: exit %d, test accuracy %.4f (test loss %.4f, %lld steps, %.1f s)%s%s\n", static_cast<long long>(id), code,
@@ -220,7 +228,13 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     } else {
       std::printf("job %lld: exit %d: %s\n", static_cast<long long>(id), code, message.c_str());
     }
-    if (code != 0 && !message.empty()) std::fprintf(stderr, "podlab: error: job %lld: %s\n", static_cast<long long>(id), message.c_str());
+    if (!json)
+      for (const auto& w : failed)
+        if (w.at("task").get<std::string>() != task || code == 0)
+          std::printf("  %s failed (exit %d): %s\n", w.at("task").get<std::string>().c_str(), w.at("code").get<int>(),
+                      w.at("message").get<std::string>().c_str());
+    if (code != 0 && !message.empty())
+      std::fprintf(stderr, "podlab: error: job %lld: %s: %s\n", static_cast<long long>(id), task.c_str(), message.c_str());
     return code;
   } catch (const std::exception& e) {
     return report(Status::Network(std::string("the job's report from ps:0 is malformed: ") + e.what()));

@@ -1,10 +1,53 @@
 // The ps side of wait-for-job servers (job_desk.h).
 #include "cluster/job_desk.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 namespace podlab {
+namespace {
+
+// {"task": T, "code": C, "message": M} from a worker's task report (a report that does not parse is
+// kept as its message, code 1).
+std::string failure_entry(const std::string& task, const std::string& report) {
+  nlohmann::json e{{"task", task}, {"code", 1}, {"message", report}};
+  try {
+    const auto r = nlohmann::json::parse(report);
+    e["code"] = r.at("code").get<int>();
+    e["message"] = r.at("message").get<std::string>();
+  } catch (const std::exception&) {
+  }
+  return e.dump();
+}
+
+int failure_code(const std::string& report) {
+  try {
+    return nlohmann::json::parse(report).at("code").get<int>();
+  } catch (const std::exception&) {
+    return 1;
+  }
+}
+
+std::string failure_task(const std::string& entry) { return nlohmann::json::parse(entry).at("task").get<std::string>(); }
+
+// `report` with "workers_failed": [entries] added (unchanged when there are none).
+std::string with_failures(const std::string& report, const std::vector<std::string>& failures) {
+  if (failures.empty()) return report;
+  try {
+    auto r = nlohmann::json::parse(report);
+    auto list = nlohmann::json::array();
+    for (const std::string& f : failures) list.push_back(nlohmann::json::parse(f));
+    r["workers_failed"] = list;
+    return r.dump();
+  } catch (const std::exception&) {
+    return report;
+  }
+}
+
+}  // namespace
 
 void JobDesk::reply(const TaskId& to, MessageType type, const MessageHeader& request, uint32_t aux, const std::string& text) {
   MessageHeader h;
@@ -47,6 +90,14 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
       result_.clear();
       reply(env.from, MessageType::kJob, h, 0, "");
     }
+  } else if (client && h.type == MessageType::kResult && h.count > 0) {
+    // The client has the job's report from ps 0 (this is another ps): a run still going on for that
+    // job ends (its workers were told STOP by ps 0, or failed).
+    if (running_ && h.step == job_.id && result_id_ != job_.id) {
+      result_id_ = h.step;
+      result_ = read_text(env.data(), h);
+    }
+    reply(env.from, MessageType::kResult, h, 0, "");
   } else if (client && h.type == MessageType::kResult && h.count == 0) {
     if (result_id_ == h.step && !result_.empty()) reply(env.from, MessageType::kResult, h, 0, result_);
     else if (job_.id == h.step) reply(env.from, MessageType::kHeartbeat, h, 0, progress_text());
@@ -56,8 +107,24 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     else if ((running_ || fresh_) && job_.id > h.step) reply(env.from, MessageType::kJob, JobHeader(h, job_.id), 0, job_.text);
     else reply(env.from, MessageType::kHeartbeat, h, 0, "");
   } else if (!client && h.type == MessageType::kResult && h.count > 0 && env.from == TaskId{Role::kWorker, 0}) {
-    result_id_ = h.step;
-    result_ = read_text(env.data(), h);
+    const std::string report = read_text(env.data(), h);
+    if (!(aborted_ && h.step == job_.id)) {
+      result_id_ = h.step;
+      result_ = with_failures(report, h.step == job_.id ? failures_ : std::vector<std::string>{});
+    } else if (failure_code(report) != 0 && result_id_ == job_.id) {  // an aborted job keeps its first failure
+      failures_.push_back(failure_entry(env.from.name(), report));
+      result_ = with_failures(failures_.front(), failures_);
+    }
+    reply(env.from, MessageType::kResult, h, 0, "");
+  } else if (!client && h.type == MessageType::kResult && h.count > 0) {
+    // Another worker failed the job (its set-up, or while training): noted once per worker, while
+    // the job runs and the chief has not reported.
+    const std::string task = env.from.name();
+    const bool known = std::any_of(failures_.begin(), failures_.end(), [&](const std::string& f) { return failure_task(f) == task; });
+    if (running_ && h.step == job_.id && result_id_ != job_.id && !known) {
+      failures_.push_back(failure_entry(task, read_text(env.data(), h)));
+      std::fprintf(stderr, "podlab: %s: %s failed job %lld\n", self_.name().c_str(), task.c_str(), static_cast<long long>(job_.id));
+    }
     reply(env.from, MessageType::kResult, h, 0, "");
   } else {
     std::fprintf(stderr, "podlab: %s: ignored %s (not a job message it expects)\n", self_.name().c_str(), h.debug_string().c_str());
@@ -78,12 +145,21 @@ MessageHeader JobDesk::JobHeader(const MessageHeader& request, int64_t id) {
 
 JobOrder JobDesk::start_job() {
   fresh_ = false;
+  failures_.clear();
+  aborted_ = false;
   progress_step_ = -1;
   running_ = true;
   return job_;
 }
 
 void JobDesk::finish_job() { running_ = false; }
+
+void JobDesk::abort_job() {
+  if (failures_.empty() || aborted_ || !running_) return;
+  aborted_ = true;
+  result_id_ = job_.id;
+  result_ = with_failures(failures_.front(), failures_);
+}
 
 void JobDesk::fail_job(int64_t id, const std::string& report_json) {
   result_id_ = id;
@@ -113,9 +189,11 @@ Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
     auto h = decode_message(env.data(), env.size());
     if (!h.ok()) continue;  // the transport counted and logged it
     if (desk->handle(env, *h)) continue;
-    if (env.from.role == Role::kWorker && h->type == MessageType::kPush) {
-      // A gradient between jobs: its worker is still in the last one, which is over. (A PULL or INIT
-      // may be the next job's, arriving before its JOB: unanswered, it is sent again.)
+    if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat) {
+      // A training request between jobs: its worker is still in the last one, which is over (ps 0
+      // ended it, or its chief failed before this worker's first PULL). It cannot be the next job's:
+      // workers learn a job from ps 0 after every ps has taken it, and a ps that has taken a job runs
+      // it before it receives anything more.
       MessageHeader r;
       r.type = MessageType::kStop;
       r.sender_role = Role::kPs;

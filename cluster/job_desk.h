@@ -7,6 +7,7 @@
 #include <csignal>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "cluster/protocol.h"
 #include "cluster/transport.h"
@@ -29,6 +30,12 @@ class JobDesk {
   JobOrder start_job();           // the new job, now running
   void finish_job();              // the run ended (the ps serves jobs again)
   bool job_over() const { return running_ && result_id_ == job_.id; }  // the chief reported: end the run
+  // ps 0: the workers other than the chief that reported a failure (RESULT with a non-zero code) in
+  // the running job, in the order they reported.
+  int workers_failed() const { return static_cast<int>(failures_.size()); }
+  // ps 0: the running job cannot go on without the failed workers: its result is the first
+  // failure's report (with every failure listed), whatever the chief reports later; job_over().
+  void abort_job();
   // ps 0: what the client gets when the job could not even start here (bad flags, missing data).
   void fail_job(int64_t id, const std::string& report_json);
   bool shutdown() const { return shutdown_; }
@@ -51,10 +58,14 @@ class JobDesk {
   int64_t result_id_ = 0;
   int64_t progress_step_ = -1, progress_total_ = 0;  // -1: no progress known (not started)
   std::string result_;
+  // ps 0, the running job: reports of failed workers other than the chief (JSON objects: task, code,
+  // message), and whether they ended the job.
+  std::vector<std::string> failures_;
+  bool aborted_ = false;
 };
 
-// The idle loop of a wait-for-job ps: answers the desk's messages, answers STOP to a PUSH (a worker
-// still in the last job), and calls run_job for each new job (it builds the plan and runs a
+// The idle loop of a wait-for-job ps: answers the desk's messages, answers STOP to a worker's
+// training request (it is still in the last job, which is over), and calls run_job for each new job (it builds the plan and runs a
 // PsServer whose Context::jobs is `desk`). Returns after the client's STOP (once linger_ms have
 // passed, so polling workers hear it), or kInterrupted when *stop is set.
 Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,

@@ -221,7 +221,17 @@ void PsServer::handle(Envelope& env) {
   if (ctx_.jobs) ctx_.jobs->set_progress(st_.step, ctx_.plan->total_steps);
   if (ctx_.jobs && ctx_.jobs->handle(env, h)) {
     desk_message_ = true;
+    const int failed = ctx_.jobs->workers_failed();
+    if (failed > 0 && !ctx_.jobs->job_over() && !can_go_on_without(failed)) {
+      std::fprintf(stderr, "podlab: %s: ending the job: %s training cannot go on without %d of its %d workers\n",
+                   ctx_.self.name().c_str(), ctx_.plan->mode.to_string().c_str(), failed, ctx_.plan->num_workers);
+      ctx_.jobs->abort_job();
+    }
     job_over_ = ctx_.jobs->job_over();
+    if (job_over_) {  // requests still waiting will not be answered by this run: they end too
+      for (const Waiter& w : waiters_) tell_stop(w.to, w.seq);
+      waiters_.clear();
+    }
     return;
   }
   // A worker started with other training flags (its plan's fingerprint in aux): refused before the
@@ -433,6 +443,17 @@ void PsServer::reply_snapshot(const TaskId& to, uint32_t seq) {
 bool PsServer::everyone_told() const {
   if (!ctx_.plan->checkpoint_dir.empty() && !final_snapshot_) return false;
   return std::all_of(told_stop_.begin(), told_stop_.end(), [](bool t) { return t; });
+}
+
+// Async applies whatever arrives; sync needs R gradients a step; ssp waits for its slowest worker.
+bool PsServer::can_go_on_without(int workers) const {
+  const TrainingPlan& p = *ctx_.plan;
+  switch (p.mode.kind) {
+    case SyncMode::Kind::kAsync: return workers < p.num_workers;
+    case SyncMode::Kind::kSync: return p.num_workers - workers >= p.replicas_to_aggregate;
+    case SyncMode::Kind::kSsp: return false;
+  }
+  return false;
 }
 
 void PsServer::tell_stop(const TaskId& to, uint32_t seq) {

@@ -72,6 +72,8 @@ class PsServer {
   // Answers a worker's request with STOP and notes it was told (a STOP answering a HEARTBEAT does not
   // count: workers take it as a sign of life only).
   void tell_stop(const TaskId& to, uint32_t seq);
+  // Whether the mode trains on with `workers` of its workers gone (wait-for-job: they failed the job).
+  bool can_go_on_without(int workers) const;
   void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();
   void log_peers(std::chrono::steady_clock::time_point now);  // Context::log_peers: dead and back

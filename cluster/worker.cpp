@@ -429,16 +429,21 @@ Status Worker::train() {
   std::vector<int64_t> computed_on;
   double loss_sum = 0;
   int cur = 0;  // the gradient buffer computed next (the other may be in flight)
-  while (!stop) {
+  for (;;) {
+    if (stop && !is_chief()) break;
     const int64_t step = global_step();
     if (is_chief()) {
       if (ctx_.observer && ctx_.observer->should_leave() && step < p.total_steps) return leave(t0);
       const bool interrupted = ctx_.observer && ctx_.observer->should_stop();
-      if (step >= p.total_steps || interrupted) {
+      // A ps answered STOP before the chief decided to stop (a wait-for-job ps 0 ended the job): the
+      // chief still stops the other ps tasks, and keeps the last checkpoint rather than this state.
+      const bool told_to_stop = stop;
+      if (step >= p.total_steps || interrupted || told_to_stop) {
         // Stop the others first (they would only compute gradients the ps drops), then evaluate.
         result_.interrupted = interrupted && step < p.total_steps;
+        stop = false;
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
-        if (s.ok()) s = checkpoint(false, &stop);  // the final state: the ps tasks still answer SNAPSHOT
+        if (s.ok() && !told_to_stop) s = checkpoint(false, &stop);  // the final state: the ps tasks still answer SNAPSHOT
         result_.steps = global_step();
         result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
         evaluate_epochs(result_.steps, seconds_since(t0));
@@ -453,7 +458,7 @@ Status Worker::train() {
       }
       evaluate_epochs(step, seconds_since(t0));
       PODLAB_RETURN_IF_ERROR(checkpoint(true, &stop));
-      if (stop) break;
+      if (stop) continue;
     } else if (interrupted()) {
       return Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
     }

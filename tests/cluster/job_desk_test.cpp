@@ -72,3 +72,65 @@ TEST_CASE("a client polling a running job hears its progress", "[cluster]") {
   forged.sender_role = Role::kWorker;
   CHECK(!check_message_range(forged, 1, 0).ok());
 }
+
+TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job keeps the first failure", "[cluster]") {
+  TransportConfig c;
+  c.cluster = local_cluster_spec(1, 3);
+  const TaskId chief{Role::kWorker, 0}, w1{Role::kWorker, 1}, w2{Role::kWorker, 2};
+  c.local = {kPs0, kClient, chief, w1, w2};
+  auto t = make_transport("inproc", c);
+  REQUIRE(t.ok());
+  JobDesk desk(t->get(), kPs0);
+  const std::string order = R"({"id": 1795741763702, "args": ["--epochs", "2"]})";
+  ask(**t, desk, encode_text_message(client_request(MessageType::kJob, 1), order));
+  desk.start_job();
+  // A worker's report to ps 0, handed to the desk as PsServer does; returns the desk's answer type.
+  auto report = [&](const TaskId& from, const std::string& text) {
+    MessageHeader h;
+    h.type = MessageType::kResult;
+    h.sender_role = Role::kWorker;
+    h.sender_index = static_cast<uint16_t>(from.index);
+    h.step = kJobId;
+    h.seq = 7;
+    REQUIRE((*t)->send(from, kPs0, encode_text_message(h, text)).ok());
+    Envelope in, out;
+    REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    auto d = decode_message(in.bytes);
+    REQUIRE(d.ok());
+    REQUIRE(desk.handle(in, *d));
+    REQUIRE((*t)->receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    return decode_message(out.bytes)->type;
+  };
+  auto result = [&] {
+    auto [h, bytes] = ask(**t, desk, encode_message(client_request(MessageType::kResult, 9), nullptr));
+    REQUIRE(h.type == MessageType::kResult);
+    REQUIRE(h.count > 0);
+    return read_text(bytes.data(), h);
+  };
+  const std::string w1_failed = R"({"task":"worker:1","code":4,"message":"worker:1: data/train-images: wrong magic"})";
+  CHECK(report(w1, w1_failed) == MessageType::kResult);
+  CHECK(report(w1, w1_failed) == MessageType::kResult);  // a re-sent report counts once
+  CHECK(desk.workers_failed() == 1);
+  CHECK_FALSE(desk.job_over());
+
+  SECTION("the job trains on: the chief's report lists the failure") {
+    report(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":20}})");
+    CHECK(desk.job_over());
+    CHECK(result() ==
+          R"({"chief":{"steps":20},"code":0,"message":"","task":"worker:0","workers_failed":[{"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1"}]})");
+  }
+  SECTION("the job cannot train on: ended, its result is the first failure whatever comes later") {
+    desk.abort_job();
+    CHECK(desk.job_over());
+    report(w2, R"({"task":"worker:2","code":6,"message":"lost ps:0"})");  // after the end: not listed
+    report(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":3}})");
+    CHECK(result() ==
+          R"({"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1","workers_failed":[{"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1"}]})");
+  }
+  SECTION("a report that is not JSON is kept as the failure's message") {
+    report(w2, "segfault");
+    CHECK(desk.workers_failed() == 2);
+    desk.abort_job();
+    CHECK(result().find(R"({"code":1,"message":"segfault","task":"worker:2"})") != std::string::npos);
+  }
+}

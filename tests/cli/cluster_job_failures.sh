@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Wait-for-job servers where one worker cannot run a job (its data directory holds files that are not
+# a dataset; PODLAB_DATA differs per server, as machines' disks do), on 127.0.0.1:
+#   - sync, 2 workers aggregating 2: ps 0 ends the job at once; submit exits 4 naming the worker and
+#     its file, and the servers take the next job right away;
+#   - async on the same servers: training goes on with the chief alone; exit 0, and the report lists
+#     the failed worker under workers_failed;
+#   - 2 ps, the chief cannot run the job: submit exits 4 at once, and ps 1 (which the chief never
+#     reached) is free for the next job at once, not after --peer-timeout-s.
+# Nothing is left running, also on failure.
+# Usage: cluster_job_failures.sh PATH_TO_PODLAB
+set -u
+PODLAB=${1:?usage: cluster_job_failures.sh PATH_TO_PODLAB}
+TMP=$(mktemp -d /tmp/podlab_cli_job_failures.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP
+unset PODLAB_DATA TF_CONFIG PODLAB_KEYS
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+now() { date +%s.%N; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+mkdir -p "$TMP/bad/fashion-mnist"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  echo "not a dataset" >"$TMP/bad/fashion-mnist/$f"
+done
+PORTS=""  # of every ps started, for the final check
+JOB=(--dataset fashion-mnist --limit-train 2000 --limit-test 500 --retry-ms 200 --connect-timeout-s 20 --json)
+
+# start_servers NUM_PS BAD_WORKER: 2 workers, worker BAD_WORKER reading $TMP/bad; sets SPEC.
+start_servers() {
+  local num_ps=$1 bad=$2 ps_list="" k port
+  for k in $(seq 0 $((num_ps - 1))); do
+    port=$(free_port)
+    PORTS+="${PORTS:+|}127.0.0.1:$port"
+    ps_list+="${ps_list:+, }\"127.0.0.1:$port\""
+  done
+  SPEC="{\"ps\": [$ps_list], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
+  for k in $(seq 0 $((num_ps - 1))); do
+    timeout 120 "$PODLAB" ps --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 >"$TMP/ps$k.out" 2>&1 &
+    PIDS+=($!)
+  done
+  for k in 0 1; do
+    local data=""
+    [ "$k" -eq "$bad" ] && data=$TMP/bad
+    PODLAB_DATA=$data timeout 120 "$PODLAB" worker --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 \
+      >"$TMP/worker$k.out" 2>&1 &
+    PIDS+=($!)
+  done
+}
+stop_servers() {
+  timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >/dev/null 2>&1 || fail "submit --shutdown exited $?"
+  for p in "${PIDS[@]}"; do wait "$p" || fail "a server exited $? after --shutdown"; done
+  PIDS=()
+}
+# submit_job NAME EXPECTED_CODE MAX_SECONDS FLAGS...: output in $TMP/NAME.out and .err.
+submit_job() {
+  local name=$1 want=$2 max=$3
+  shift 3
+  local t0
+  t0=$(now)
+  timeout 90 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+  local code=$?
+  [ "$code" -eq "$want" ] || { fail "$name: submit exited $code, expected $want"; sed 's/^/  | /' "$TMP/$name.out" "$TMP/$name.err" | tail -n 8; }
+  python3 -c "import sys; t = $(now) - $t0; print('%s: exit %d after %.2f s' % ('$name', $code, t)); sys.exit(t > $max)" ||
+    fail "$name: took more than $max s"
+}
+
+start_servers 1 1
+submit_job sync 4 15 --epochs 1 --mode sync
+python3 - "$TMP/sync.out" <<'PY' || fail "sync job's report"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]
+assert r["event"] == "result" and r["code"] == 4 and r["task"] == "worker:1", r
+assert "bad/fashion-mnist" in r["message"], r
+assert [w["task"] for w in r["workers_failed"]] == ["worker:1"], r
+PY
+grep -q "job .*: worker:1: .*bad/fashion-mnist" "$TMP/sync.err" || { fail "sync job: no error naming the worker"; cat "$TMP/sync.err"; }
+grep -q "ending the job: sync training cannot go on without 1 of its 2 workers" "$TMP/ps0.out" || fail "ps:0 does not say why it ended the job"
+submit_job async 0 30 --epochs 1 --mode async
+python3 - "$TMP/async.out" <<'PY' || fail "async job's report"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]
+assert r["event"] == "result" and r["code"] == 0 and r["task"] == "worker:0" and r["steps"] == 20, r
+w = r["workers_failed"]
+assert len(w) == 1 and w[0]["task"] == "worker:1" and w[0]["code"] == 4 and "bad/fashion-mnist" in w[0]["message"], r
+PY
+stop_servers
+
+start_servers 2 0
+submit_job chief 4 15 --epochs 1 --mode async
+grep -q '"task":"worker:0"' "$TMP/chief.out" || fail "chief job: the report does not name the chief"
+# ps 1 never heard from the chief; the client's report ended its run, so the next job is taken at once.
+submit_job chief-again 4 15 --epochs 1 --mode async
+stop_servers
+
+if pgrep -f "$PORTS" >/dev/null; then fail "processes left running:"; pgrep -af "$PORTS"; fi
+[ "$FAILS" -eq 0 ] && echo "cluster_job_failures.sh: all checks passed"
+exit $((FAILS > 0))
