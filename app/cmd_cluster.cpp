@@ -528,7 +528,7 @@ Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& jo
   return f;
 }
 
-// A wait-for-job worker: asks ps 0 for a job newer than the last it ran (JOB), runs it, the chief
+// A wait-for-job worker: asks ps 0 for a job other than the last it ran (JOB), runs it, the chief
 // hands the report to ps 0 (RESULT); until ps 0 answers STOP (exit 0) or nothing for --peer-timeout-s.
 int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport* transport, TaskMetrics& metrics) {
   using Clock = std::chrono::steady_clock;

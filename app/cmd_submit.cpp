@@ -102,7 +102,12 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   auto transport = make_transport("zmq", net);
   if (!transport.ok()) return report(transport.status());
   Transport& t = **transport;
-  const int64_t id = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // The job id: milliseconds since the epoch times 1000, plus this client's N modulo 1000, so that
+  // submitters started in the same millisecond (almost always) differ: the servers would take them
+  // for one job. Below 2^53 until the year 2255, so JSON tools that read numbers as doubles keep it.
+  const int64_t id =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() * 1000 +
+      me.index % 1000;
   const std::string text = nlohmann::json{{"id", id}, {"args", task_args(f, false)}}.dump();
   uint32_t seq = 0;
   auto send = [&](int ps, MessageType type, const std::string& payload) {
@@ -119,7 +124,10 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   // connect timeout); answers[k] gets ps k's answer.
   std::map<int, std::pair<MessageHeader, Bytes>> answers;
   int busy = -1;  // a ps that answered JOB with "busy" in the last round
-  auto ask_all = [&](const std::vector<int>& which, MessageType type, const std::string& payload, double timeout_s = 0) -> Status {
+  // keep_ticket: also re-send the queue ticket to ps 0 each round (its answers are not waited for),
+  // so ps 0 keeps the admission while the job is handed to the other ps tasks.
+  auto ask_all = [&](const std::vector<int>& which, MessageType type, const std::string& payload, double timeout_s = 0,
+                     bool keep_ticket = false) -> Status {
     answers.clear();
     if (timeout_s <= 0) timeout_s = f.connect_timeout_s;
     const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
@@ -131,6 +139,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
         return Status::Network("no answer from the servers (ps:" + std::to_string(which[answers.size()]) + " at " +
                                spec->address(TaskId{Role::kPs, which[answers.size()]}) + ") within --connect-timeout-s; are they running with --wait-for-job?");
       std::map<uint32_t, int> asked;  // seq -> ps
+      if (keep_ticket) PODLAB_RETURN_IF_ERROR(send(0, MessageType::kJob, ""));
       for (int k : which)
         if (!answers.count(k)) {
           PODLAB_RETURN_IF_ERROR(send(k, type, payload));
@@ -164,9 +173,30 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     else std::printf("shut down %d ps task(s); the workers follow within a few seconds\n", spec->num_ps());
     return 0;
   }
-  // ps 0 last: workers learn the job from ps 0, so by then every other ps has taken it.
+  // First our turn in ps 0's queue: a ticket (JOB without text) every 500 ms until ps 0 admits the
+  // job; it answers how many jobs are ahead meanwhile.
+  Status st;
+  for (int64_t shown = -1;;) {
+    st = ask_all({0}, MessageType::kJob, "");
+    if (!st.ok()) break;
+    const auto& [h, bytes] = answers.at(0);
+    if (h.type == MessageType::kJob) break;  // admitted
+    int64_t ahead = -1;
+    try {
+      ahead = nlohmann::json::parse(read_text(bytes.data(), h)).at("ahead").get<int64_t>();
+    } catch (const std::exception&) {
+    }
+    if (ahead != shown && ahead >= 0) {
+      if (json) JsonLine().add("event", "queued").add("job", id).add("ahead", ahead).print();
+      else std::printf("job %lld queued: %lld job(s) ahead of it\n", static_cast<long long>(id), static_cast<long long>(ahead));
+      std::fflush(stdout);
+      shown = ahead;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // Then ps 0 last: workers learn the job from ps 0, so by then every other ps has taken it.
   std::vector<int> others(every_ps.begin() + 1, every_ps.end());
-  Status st = others.empty() ? Status::Ok() : ask_all(others, MessageType::kJob, text);
+  if (st.ok() && !others.empty()) st = ask_all(others, MessageType::kJob, text, 0, /*keep_ticket=*/true);
   if (st.ok()) st = ask_all({0}, MessageType::kJob, text);
   if (!st.ok()) {
     t.shutdown();

@@ -79,15 +79,21 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
   if (client && h.type == MessageType::kStop) {
     shutdown_ = true;
     reply(env.from, MessageType::kStop, h, 0, "");
+  } else if (client && h.type == MessageType::kJob && h.count == 0) {
+    ticket(env, h);
   } else if (client && h.type == MessageType::kJob && h.count > 0) {
+    expire_tickets(Clock::now());
+    // ps 0 takes only the admitted job (or any, when nobody queues); another ps takes what comes.
+    const bool turn = self_.index != 0 || admitted_.id == h.step || (admitted_.id == 0 && queue_.empty());
     if (h.step == job_.id && h.step > 0) {
       reply(env.from, MessageType::kJob, h, 0, "");  // a re-sent order: already taken
-    } else if (running_ || fresh_ || shutdown_ || h.step <= 0) {
+    } else if (running_ || fresh_ || shutdown_ || h.step <= 0 || !turn) {
       reply(env.from, MessageType::kJob, h, 1, "");  // busy
     } else {
       job_ = JobOrder{h.step, read_text(env.data(), h)};
       fresh_ = true;
       result_.clear();
+      admitted_ = Ticket{0, {}};
       reply(env.from, MessageType::kJob, h, 0, "");
     }
   } else if (client && h.type == MessageType::kResult && h.count > 0) {
@@ -104,7 +110,7 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     else reply(env.from, MessageType::kResult, h, 1, "");  // a job this ps does not know (it restarted?)
   } else if (!client && h.type == MessageType::kJob && h.count == 0) {
     if (shutdown_ && !running_) reply(env.from, MessageType::kStop, h, 0, "");
-    else if ((running_ || fresh_) && job_.id > h.step) reply(env.from, MessageType::kJob, JobHeader(h, job_.id), 0, job_.text);
+    else if ((running_ || fresh_) && job_.id != h.step) reply(env.from, MessageType::kJob, JobHeader(h, job_.id), 0, job_.text);
     else reply(env.from, MessageType::kHeartbeat, h, 0, "");
   } else if (!client && h.type == MessageType::kResult && h.count > 0 && env.from == TaskId{Role::kWorker, 0}) {
     const std::string report = read_text(env.data(), h);
@@ -130,6 +136,37 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     std::fprintf(stderr, "podlab: %s: ignored %s (not a job message it expects)\n", self_.name().c_str(), h.debug_string().c_str());
   }
   return true;
+}
+
+void JobDesk::expire_tickets(Clock::time_point now) {
+  queue_.erase(std::remove_if(queue_.begin(), queue_.end(), [&](const Ticket& t) { return now - t.seen > ticket_expiry_; }),
+               queue_.end());
+  if (admitted_.id != 0 && now - admitted_.seen > ticket_expiry_) admitted_ = Ticket{0, {}};
+}
+
+// A client's ticket for job `step`: JOB (aux 0) "your turn", JOB (aux 1) shutting down, or HEARTBEAT
+// with {"ahead": N} (jobs before it: the one running or admitted, and the tickets in front).
+void JobDesk::ticket(const Envelope& env, const MessageHeader& h) {
+  const Clock::time_point now = Clock::now();
+  expire_tickets(now);
+  const int64_t id = h.step;
+  if (shutdown_ || id <= 0) return reply(env.from, MessageType::kJob, h, 1, "");
+  if (id == job_.id && (fresh_ || running_)) return reply(env.from, MessageType::kJob, h, 0, "");  // taken already
+  if (admitted_.id == id) {
+    admitted_.seen = now;
+    return reply(env.from, MessageType::kJob, h, 0, "");
+  }
+  auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Ticket& t) { return t.id == id; });
+  if (it == queue_.end()) it = queue_.insert(queue_.end(), Ticket{id, now});
+  it->seen = now;
+  const bool busy = running_ || fresh_ || admitted_.id != 0;
+  if (!busy && it == queue_.begin()) {
+    admitted_ = *it;
+    queue_.erase(it);
+    return reply(env.from, MessageType::kJob, h, 0, "");
+  }
+  const int64_t ahead = (busy ? 1 : 0) + (it - queue_.begin());
+  reply(env.from, MessageType::kHeartbeat, h, 0, "{\"ahead\":" + std::to_string(ahead) + "}");
 }
 
 std::string JobDesk::progress_text() const {

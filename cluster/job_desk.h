@@ -1,9 +1,13 @@
 // Wait-for-job servers (`podlab ps|worker --wait-for-job`, `podlab submit`; PROTOCOL.md, "Jobs").
 // Every ps keeps a JobDesk: the job the client handed in, and (ps 0) the chief's final report for the
-// client. Workers ask ps 0 for a job newer than the last one they ran. Messages reach the desk from
+// client. Workers ask ps 0 for a job other than the last one they ran. Messages reach the desk from
 // the ps's idle loop (serve_ps_jobs) or, while a job trains, from PsServer::run (Context::jobs).
+// ps 0's desk also keeps the queue: clients hold a ticket (re-sent every ~500 ms) until ps 0 admits
+// their job, the first in line once the servers are free; only the admitted client hands its job to
+// the ps tasks, so jobs run one at a time, in the order their clients first asked.
 #pragma once
 
+#include <chrono>
 #include <csignal>
 #include <functional>
 #include <string>
@@ -21,7 +25,9 @@ struct JobOrder {
 
 class JobDesk {
  public:
-  JobDesk(Transport* transport, TaskId self) : transport_(transport), self_(self) {}
+  // ticket_expiry: how long ps 0 keeps a queue ticket (or an admission) its client does not re-send.
+  JobDesk(Transport* transport, TaskId self, std::chrono::milliseconds ticket_expiry = std::chrono::milliseconds(5000))
+      : transport_(transport), self_(self), ticket_expiry_(ticket_expiry) {}
 
   // Answers JOB, RESULT and any client message; returns false for anything else (training traffic).
   bool handle(const Envelope& env, const MessageHeader& h);
@@ -62,6 +68,19 @@ class JobDesk {
   // message), and whether they ended the job.
   std::vector<std::string> failures_;
   bool aborted_ = false;
+
+  // ps 0's queue (see the top of this file). A ticket not re-sent for ticket_expiry_ is dropped (its
+  // client went away); so is an admission, whose client re-sends its ticket while it hands the job on.
+  using Clock = std::chrono::steady_clock;
+  std::chrono::milliseconds ticket_expiry_;
+  struct Ticket {
+    int64_t id;
+    Clock::time_point seen;
+  };
+  void ticket(const Envelope& env, const MessageHeader& h);
+  void expire_tickets(Clock::time_point now);
+  std::vector<Ticket> queue_;  // waiting, in order of their first ticket
+  Ticket admitted_{0, {}};     // id 0: none
 };
 
 // The idle loop of a wait-for-job ps: answers the desk's messages, answers STOP to a worker's

@@ -4,7 +4,8 @@
 #     report and exits 0, and the servers stay up in between;
 #   - a job the servers cannot run (an unknown dataset) comes back as its exit code (2), and the
 #     servers still take the next job;
-#   - a second submitter while a job runs exits 6 ("busy") and the first still gets its report;
+#   - two more submitters while a job runs wait in ps 0's queue and run after it, in order; the
+#     first still gets its report;
 #   - podlab submit --shutdown: every server exits 0 within a few seconds;
 #   - submit with nobody listening exits 6 after --connect-timeout-s;
 #   - servers with CURVE keys: submit with the key directory runs a job and shuts them down; without
@@ -63,21 +64,41 @@ submit_job bad 2 --epochs 1 --dataset nosuch
 grep -q "unknown dataset 'nosuch'" "$TMP/bad.err" || fail "bad job: no clear message"
 submit_job again 0 --dataset fashion-mnist --epochs 1  # the servers are still there after a failed job
 
-# A second submitter while a job runs is told "busy" (exit 6) and leaves the first one's job alone:
-# the first still gets its report (each submitter has its own routing id).
+# Submitters while a job runs wait in ps 0's queue (saying how many jobs are ahead) and run after it,
+# one at a time, in the order they came; the first still gets its report (each submitter has its own
+# routing id and job id).
 timeout 90 "$PODLAB" submit --cluster "$SPEC" --json "${JOB[@]}" --dataset fashion-mnist --epochs 4 \
   >"$TMP/first.out" 2>"$TMP/first.err" &
 FIRST=$!
 for _ in $(seq 1 200); do grep -q '"event":"submitted"' "$TMP/first.out" 2>/dev/null && break; sleep 0.05; done
-timeout 60 "$PODLAB" submit --cluster "$SPEC" --limit-train 2000 --limit-test 500 --dataset fashion-mnist --epochs 1 \
-  --connect-timeout-s 1 >"$TMP/second.out" 2>&1
-CODE=$?
-[ "$CODE" -eq 6 ] || { fail "second submitter: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/second.out"; }
-grep -q "is busy with another job" "$TMP/second.out" || { fail "second submitter: no busy message"; sed 's/^/  | /' "$TMP/second.out"; }
+QUEUED=()
+for n in 2 3; do
+  timeout 90 "$PODLAB" submit --cluster "$SPEC" --json "${JOB[@]}" --dataset fashion-mnist --epochs 1 \
+    >"$TMP/queued$n.out" 2>"$TMP/queued$n.err" &
+  QUEUED+=($!)
+  sleep 0.3
+done
 wait $FIRST
 CODE=$?
-[ "$CODE" -eq 0 ] || { fail "first submitter after a second one: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/first.err" | tail -n 5; }
-tail -n 1 "$TMP/first.out" | grep -q '"event":"result"' || fail "first submitter after a second one: no report"
+[ "$CODE" -eq 0 ] || { fail "first submitter: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/first.err" | tail -n 5; }
+tail -n 1 "$TMP/first.out" | grep -q '"event":"result"' || fail "first submitter after the queued ones: no report"
+for n in 2 3; do
+  wait "${QUEUED[$((n - 2))]}"
+  CODE=$?
+  [ "$CODE" -eq 0 ] || { fail "queued submitter $n: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/queued$n.out" "$TMP/queued$n.err" | tail -n 5; }
+done
+python3 - "$TMP/first.out" "$TMP/queued2.out" "$TMP/queued3.out" "$TMP/ps:0.out" <<'PY' || fail "queued jobs"
+import json, re, sys
+reports = [[json.loads(l) for l in open(p) if l.startswith("{")] for p in sys.argv[1:4]]
+ids = [r[-1]["job"] for r in reports]
+assert all(r[-1]["event"] == "result" and r[-1]["code"] == 0 for r in reports), reports
+assert len(set(ids)) == 3, ids
+first_ahead = lambda r: [e["ahead"] for e in r if e["event"] == "queued"][:1]
+assert first_ahead(reports[1]) == [1] and first_ahead(reports[2]) == [2], reports
+ran = [int(j) for j in re.findall(r"running job (\d+)", open(sys.argv[4]).read())]
+assert ran[-3:] == ids, (ran, ids)
+print("queue: jobs %s ran one after another, in the order they were submitted" % ids)
+PY
 
 T0=$(now)
 timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >"$TMP/shutdown.out" 2>&1 || fail "submit --shutdown exited $?"

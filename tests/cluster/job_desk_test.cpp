@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <thread>
 
 #include "cluster/job_desk.h"
 
@@ -133,4 +134,66 @@ TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job kee
     desk.abort_job();
     CHECK(result().find(R"({"code":1,"message":"segfault","task":"worker:2"})") != std::string::npos);
   }
+}
+
+TEST_CASE("ps 0's queue admits one job at a time, in the order clients came, and forgets clients that left",
+          "[cluster]") {
+  TransportConfig c;
+  c.cluster = local_cluster_spec(1, 1);
+  const TaskId a{Role::kClient, 1}, b{Role::kClient, 2}, d{Role::kClient, 3};
+  c.local = {kPs0, a, b, d};
+  auto t = make_transport("inproc", c);
+  REQUIRE(t.ok());
+  JobDesk desk(t->get(), kPs0, std::chrono::milliseconds(300));
+  // Client `from` sends job `id`'s ticket (no text) or order (text); returns ps 0's answer: the type,
+  // JOB's aux, and HEARTBEAT's text.
+  struct Answer {
+    MessageType type;
+    uint32_t aux;
+    std::string text;
+  };
+  auto send = [&](const TaskId& from, int64_t id, const std::string& order) {
+    MessageHeader h;
+    h.type = MessageType::kJob;
+    h.sender_role = Role::kClient;
+    h.sender_index = static_cast<uint16_t>(from.index);
+    h.step = id;
+    h.seq = 1;
+    REQUIRE((*t)->send(from, kPs0, order.empty() ? encode_message(h, nullptr) : encode_text_message(h, order)).ok());
+    Envelope in, out;
+    REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    auto m = decode_message(in.bytes);
+    REQUIRE(m.ok());
+    REQUIRE(desk.handle(in, *m));
+    REQUIRE((*t)->receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    auto r = decode_message(out.bytes);
+    REQUIRE(r.ok());
+    REQUIRE(r->step == id);
+    return Answer{r->type, r->aux, read_text(out.bytes.data(), *r)};
+  };
+  auto admitted = [](const Answer& x) { return x.type == MessageType::kJob && x.aux == 0; };
+  auto ahead = [](const Answer& x) { return x.type == MessageType::kHeartbeat ? x.text : "not queued"; };
+  const std::string order = R"({"id": 1, "args": []})";
+
+  CHECK(admitted(send(a, 101, "")));                      // free: admitted at once
+  CHECK(ahead(send(b, 202, "")) == R"({"ahead":1})");     // behind the admitted job
+  CHECK(ahead(send(d, 303, "")) == R"({"ahead":2})");
+  CHECK(send(d, 303, order).aux == 1);                    // an order out of turn: busy
+  CHECK(admitted(send(a, 101, "")));                      // the admitted client keeps its turn
+  CHECK(admitted(send(a, 101, order)));                   // ... and hands in its job
+  REQUIRE(desk.has_new_job());
+  CHECK(desk.start_job().id == 101);
+  CHECK(ahead(send(b, 202, "")) == R"({"ahead":1})");     // the running job is ahead
+  CHECK(ahead(send(d, 303, "")) == R"({"ahead":2})");
+  desk.finish_job();
+  CHECK(ahead(send(d, 303, "")) == R"({"ahead":1})");     // not first in line
+  CHECK(admitted(send(b, 202, "")));
+  // b goes away without handing its job in; d keeps asking: b's admission expires, d's turn comes.
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (admitted(send(d, 303, ""))) break;
+  }
+  CHECK(admitted(send(d, 303, "")));
+  CHECK(send(b, 202, order).aux == 1);  // too late: busy
+  CHECK(admitted(send(d, 303, order)));
 }
