@@ -39,6 +39,7 @@ struct ClusterFlags {
   double dns_timeout_s = 60;  // workers: wait this long for the ps names to resolve
   std::string keys_dir;  // --keys (else $PODLAB_KEYS): CURVE key directory for the zmq transport
   bool wait_for_job = false;  // podlab ps|worker: a server running submitted jobs
+  int64_t job_id = 0;         // the submitted job these flags run (set by the server, not a flag)
 };
 
 // The training flags a task process needs to build the same plan as its launcher (as given, before

@@ -333,6 +333,7 @@ Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   plan.train_count = data.train.count;
   plan.eval_limit = f.eval_limit;
   plan.retry_ms = f.retry_ms;
+  plan.job_id = f.job_id;
   plan.overlap = f.overlap;
   plan.heartbeat_ms = f.heartbeat_ms;
   plan.heartbeat_timeout_ms = static_cast<int>(f.heartbeat_timeout_s * 1000);
@@ -525,6 +526,7 @@ Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& jo
   f.ps = server.ps;
   f.workers = server.workers;
   f.wait_for_job = true;
+  f.job_id = *id;
   return f;
 }
 
@@ -593,7 +595,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
     metrics.set_phase("waiting-for-job");
     // The chief hands the job's report to ps 0, for the client; another worker its failure, so that
     // ps 0 ends a job that cannot go on without it (and the client hears why).
-    if (task.index == 0 || code != 0)
+    if (task.index == 0 || (code != 0 && !g_cluster_stop))
       for (int tries = 0; tries < 20; ++tries)
         if (ask(MessageType::kResult, id, report_json, &a, &bytes).ok() && a.type == MessageType::kResult) break;
     heard = Clock::now();
@@ -683,7 +685,7 @@ int run_task(ClusterFlags& f, Role role) {
         std::string ps_report;
         const int code = jf.ok() ? run_task_job(*jf, tc.task, transport->get(), metrics, &desk, &ps_report)
                                  : report(jf.status().With(tc.task.name() + ": job " + std::to_string(id)));
-        if (code != 0 && tc.task.index == 0)  // the job did not run here: tell the client why
+        if (code != 0)  // the job did not run here: ps 0 tells the client why, any ps its workers
           desk.fail_job(id, jf.ok() ? ps_report : task_report_json(tc.task, jf.status(), nullptr, nullptr, nullptr, nullptr));
         metrics.set_phase("waiting-for-job");
       },

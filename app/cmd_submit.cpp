@@ -249,6 +249,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
             .add("seconds", c.at("seconds").get<double>())
             .add("interrupted", c.at("interrupted").get<bool>());
       if (!failed.empty()) line.raw("workers_failed", failed.dump());
+      if (r.contains("reason")) line.add("reason", r.at("reason").get<std::string>());
       line.print();
     } else if (!c.empty()) {
       std::printf("job %lld: exit %d, test accuracy %.4f (test loss %.4f, %lld steps, %.1f s)%s%s\n", static_cast<long long>(id), code,
@@ -263,8 +264,13 @@ int run_submit(ClusterFlags& f, bool shutdown) {
         if (w.at("task").get<std::string>() != task || code == 0)
           std::printf("  %s failed (exit %d): %s\n", w.at("task").get<std::string>().c_str(), w.at("code").get<int>(),
                       w.at("message").get<std::string>().c_str());
-    if (code != 0 && !message.empty())
-      std::fprintf(stderr, "podlab: error: job %lld: %s: %s\n", static_cast<long long>(id), task.c_str(), message.c_str());
+    if (code != 0 && !message.empty()) {
+      const bool named = message.rfind(task + ":", 0) == 0 || message.rfind(task + " ", 0) == 0;
+      std::fprintf(stderr, "podlab: error: job %lld: %s%s%s\n", static_cast<long long>(id), named ? "" : task.c_str(),
+                   named ? "" : ": ", message.c_str());
+    }
+    const std::string reason = r.value("reason", "");
+    if (!reason.empty()) std::fprintf(stderr, "podlab: job %lld was ended: %s\n", static_cast<long long>(id), reason.c_str());
     return code;
   } catch (const std::exception& e) {
     return report(Status::Network(std::string("the job's report from ps:0 is malformed: ") + e.what()));

@@ -81,7 +81,9 @@ std::string plan_agreement_text(const TrainingPlan& p, const Placement& placemen
          // R means something in sync only: elsewhere a task given --replicas-to-aggregate is not refused
          (p.mode.kind == SyncMode::Kind::kSync ? " replicas_to_aggregate=" + std::to_string(p.replicas_to_aggregate) : "") +
          " train_samples=" + std::to_string(p.train_count) + " total_steps=" + std::to_string(p.total_steps) +
-         " placement=" + placement.strategy + ":" + shards;
+         " placement=" + placement.strategy + ":" + shards +
+         // a task still in an earlier job (same flags or not) is refused by the next job's ps
+         (p.job_id ? " job=" + std::to_string(p.job_id) : "");
 }
 
 uint32_t plan_fingerprint(const std::string& agreement_text) {

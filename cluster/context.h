@@ -64,6 +64,7 @@ struct TrainingPlan {
   int64_t checkpoint_every_steps = 0;
   double checkpoint_secs = 0;
   std::string dataset;  // the dataset's name, recorded in checkpoints
+  int64_t job_id = 0;   // wait-for-job servers: the job this plan is for (0: not a submitted job)
 };
 
 // Fills steps_per_epoch and total_steps; checks R and the mode against the worker count.

@@ -33,14 +33,16 @@ int failure_code(const std::string& report) {
 
 std::string failure_task(const std::string& entry) { return nlohmann::json::parse(entry).at("task").get<std::string>(); }
 
-// `report` with "workers_failed": [entries] added (unchanged when there are none).
-std::string with_failures(const std::string& report, const std::vector<std::string>& failures) {
+// `report` with "workers_failed": [entries] and, when ps 0 ended the job, its "reason" added
+// (unchanged when there are none).
+std::string with_failures(const std::string& report, const std::vector<std::string>& failures, const std::string& reason = "") {
   if (failures.empty()) return report;
   try {
     auto r = nlohmann::json::parse(report);
     auto list = nlohmann::json::array();
     for (const std::string& f : failures) list.push_back(nlohmann::json::parse(f));
     r["workers_failed"] = list;
+    if (!reason.empty()) r["reason"] = reason;
     return r.dump();
   } catch (const std::exception&) {
     return report;
@@ -112,24 +114,17 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     if (shutdown_ && !running_) reply(env.from, MessageType::kStop, h, 0, "");
     else if ((running_ || fresh_) && job_.id != h.step) reply(env.from, MessageType::kJob, JobHeader(h, job_.id), 0, job_.text);
     else reply(env.from, MessageType::kHeartbeat, h, 0, "");
-  } else if (!client && h.type == MessageType::kResult && h.count > 0 && env.from == TaskId{Role::kWorker, 0}) {
-    const std::string report = read_text(env.data(), h);
-    if (!(aborted_ && h.step == job_.id)) {
-      result_id_ = h.step;
-      result_ = with_failures(report, h.step == job_.id ? failures_ : std::vector<std::string>{});
-    } else if (failure_code(report) != 0 && result_id_ == job_.id) {  // an aborted job keeps its first failure
-      failures_.push_back(failure_entry(env.from.name(), report));
-      result_ = with_failures(failures_.front(), failures_);
-    }
-    reply(env.from, MessageType::kResult, h, 0, "");
   } else if (!client && h.type == MessageType::kResult && h.count > 0) {
-    // Another worker failed the job (its set-up, or while training): noted once per worker, while
-    // the job runs and the chief has not reported.
-    const std::string task = env.from.name();
-    const bool known = std::any_of(failures_.begin(), failures_.end(), [&](const std::string& f) { return failure_task(f) == task; });
-    if (running_ && h.step == job_.id && result_id_ != job_.id && !known) {
-      failures_.push_back(failure_entry(task, read_text(env.data(), h)));
-      std::fprintf(stderr, "podlab: %s: %s failed job %lld\n", self_.name().c_str(), task.c_str(), static_cast<long long>(job_.id));
+    // A worker's report on job `step`: the chief's final one, or another worker's failure. A report
+    // on another job (a worker still finishing an earlier one) is only acknowledged.
+    const std::string report = read_text(env.data(), h);
+    if (h.step == job_.id && job_.id > 0) {
+      if (env.from == TaskId{Role::kWorker, 0} && !aborted_) {
+        result_id_ = h.step;
+        result_ = with_failures(report, failures_);
+      } else if (failure_code(report) != 0) {
+        note_failure(failure_entry(env.from.name(), report));
+      }
     }
     reply(env.from, MessageType::kResult, h, 0, "");
   } else {
@@ -184,6 +179,7 @@ JobOrder JobDesk::start_job() {
   fresh_ = false;
   failures_.clear();
   aborted_ = false;
+  abort_reason_.clear();
   progress_step_ = -1;
   running_ = true;
   return job_;
@@ -191,17 +187,40 @@ JobOrder JobDesk::start_job() {
 
 void JobDesk::finish_job() { running_ = false; }
 
-void JobDesk::abort_job() {
+// Once per task; not after the chief reported (unless the job was ended), when it is too late to
+// change the result.
+void JobDesk::note_failure(const std::string& entry) {
+  const std::string task = failure_task(entry);
+  if (std::any_of(failures_.begin(), failures_.end(), [&](const std::string& f) { return failure_task(f) == task; })) return;
+  if (result_id_ == job_.id && !aborted_) {
+    std::fprintf(stderr, "podlab: %s: %s failed job %lld after it was over; not reported\n", self_.name().c_str(), task.c_str(),
+                 static_cast<long long>(job_.id));
+    return;
+  }
+  failures_.push_back(entry);
+  std::fprintf(stderr, "podlab: %s: %s failed job %lld\n", self_.name().c_str(), task.c_str(), static_cast<long long>(job_.id));
+  if (aborted_) result_ = with_failures(failures_.front(), failures_, abort_reason_);
+}
+
+void JobDesk::add_failure(const TaskId& task, int code, const std::string& message) {
+  note_failure(nlohmann::json{{"task", task.name()}, {"code", code}, {"message", message}}.dump());
+}
+
+void JobDesk::abort_job(const std::string& reason) {
   if (failures_.empty() || aborted_ || !running_) return;
   aborted_ = true;
+  abort_reason_ = reason;
   result_id_ = job_.id;
-  result_ = with_failures(failures_.front(), failures_);
+  result_ = with_failures(failures_.front(), failures_, reason);
 }
 
 void JobDesk::fail_job(int64_t id, const std::string& report_json) {
   result_id_ = id;
   result_ = report_json;
+  failed_id_ = id;
 }
+
+std::string JobDesk::failed_here() const { return failed_id_ == job_.id && result_id_ == job_.id ? result_ : ""; }
 
 Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
                      const std::function<void(const JobOrder&)>& run_job, const volatile std::sig_atomic_t* stop,
@@ -226,7 +245,16 @@ Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
     auto h = decode_message(env.data(), env.size());
     if (!h.ok()) continue;  // the transport counted and logged it
     if (desk->handle(env, *h)) continue;
-    if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat) {
+    if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat && !desk->failed_here().empty()) {
+      // This ps could not start the current job: its workers hear why, and fail the job with that.
+      MessageHeader r;
+      r.type = MessageType::kRefuse;
+      r.sender_role = Role::kPs;
+      r.sender_index = static_cast<uint16_t>(self.index);
+      r.shard = static_cast<uint32_t>(self.index);
+      r.seq = h->seq;
+      (void)transport->send(self, env.from, encode_text_message(r, desk->failed_here()));
+    } else if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat) {
       // A training request between jobs: its worker is still in the last one, which is over (ps 0
       // ended it, or its chief failed before this worker's first PULL). It cannot be the next job's:
       // workers learn a job from ps 0 after every ps has taken it, and a ps that has taken a job runs

@@ -39,11 +39,17 @@ class JobDesk {
   // ps 0: the workers other than the chief that reported a failure (RESULT with a non-zero code) in
   // the running job, in the order they reported.
   int workers_failed() const { return static_cast<int>(failures_.size()); }
-  // ps 0: the running job cannot go on without the failed workers: its result is the first
-  // failure's report (with every failure listed), whatever the chief reports later; job_over().
-  void abort_job();
-  // ps 0: what the client gets when the job could not even start here (bad flags, missing data).
+  // ps 0: a worker that failed the running job without reporting it (silent past the timeout).
+  void add_failure(const TaskId& task, int code, const std::string& message);
+  // ps 0: the running job cannot go on without the failed workers (`reason` says why): its result is
+  // the first failure's report (with every failure listed and the reason), whatever the chief reports
+  // later; job_over().
+  void abort_job(const std::string& reason);
+  // The job could not even start here (bad flags, missing data): at ps 0, what the client gets.
   void fail_job(int64_t id, const std::string& report_json);
+  // This ps's report when it could not start the current job (fail_job), else "": the idle loop
+  // answers that job's training requests with it (REFUSE), so its workers fail the job with it.
+  std::string failed_here() const;
   bool shutdown() const { return shutdown_; }
   // The running job's progress (this ps's global step of total_steps), told to a client polling for
   // the result; PsServer sets it before each message it hands the desk.
@@ -68,6 +74,9 @@ class JobDesk {
   // message), and whether they ended the job.
   std::vector<std::string> failures_;
   bool aborted_ = false;
+  std::string abort_reason_;
+  int64_t failed_id_ = 0;  // the job that failed to start here (fail_job)
+  void note_failure(const std::string& entry);
 
   // ps 0's queue (see the top of this file). A ticket not re-sent for ticket_expiry_ is dropped (its
   // client went away); so is an admission, whose client re-sends its ticket while it hands the job on.

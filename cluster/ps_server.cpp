@@ -177,6 +177,8 @@ Status PsServer::run() {
         break;
       }
       if (now - last_publish_ > std::chrono::milliseconds(250)) publish();
+      note_silent_workers(now);
+      if (job_over_) break;
       continue;
     }
     const Clock::time_point before = last_message_;
@@ -186,7 +188,11 @@ Status PsServer::run() {
     if (desk_message_) last_message_ = before;  // job traffic does not keep a stopped ps lingering
     desk_message_ = false;
     if (!send_error_.ok() || !lost_state_.ok() || job_over_) break;
-    if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) publish();
+    if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) {
+      publish();
+      note_silent_workers(now);
+      if (job_over_) break;
+    }
   }
   stopped_ = true;
   publish();
@@ -221,19 +227,13 @@ void PsServer::handle(Envelope& env) {
   if (ctx_.jobs) ctx_.jobs->set_progress(st_.step, ctx_.plan->total_steps);
   if (ctx_.jobs && ctx_.jobs->handle(env, h)) {
     desk_message_ = true;
-    const int failed = ctx_.jobs->workers_failed();
-    if (failed > 0 && !ctx_.jobs->job_over() && !can_go_on_without(failed)) {
-      std::fprintf(stderr, "podlab: %s: ending the job: %s training cannot go on without %d of its %d workers\n",
-                   ctx_.self.name().c_str(), ctx_.plan->mode.to_string().c_str(), failed, ctx_.plan->num_workers);
-      ctx_.jobs->abort_job();
-    }
-    job_over_ = ctx_.jobs->job_over();
-    if (job_over_) {  // requests still waiting will not be answered by this run: they end too
-      for (const Waiter& w : waiters_) tell_stop(w.to, w.seq);
-      waiters_.clear();
-    }
+    end_job_if_stuck();
     return;
   }
+  // A wait-for-job ps: a gradient from a worker that has not asked this run for values (PULL or
+  // INIT) comes from a worker still in an earlier job; STOP ends that job for it.
+  if (ctx_.jobs && h.type == MessageType::kPush && env.from.role == Role::kWorker && !last_seq_.count(h.sender_index))
+    return reply(env.from, MessageType::kStop, h.seq);
   // A worker started with other training flags (its plan's fingerprint in aux): refused before the
   // range checks, which its other model or placement would fail.
   if ((h.type == MessageType::kInit || h.type == MessageType::kPull) && env.from.role == Role::kWorker &&
@@ -443,6 +443,50 @@ void PsServer::reply_snapshot(const TaskId& to, uint32_t seq) {
 bool PsServer::everyone_told() const {
   if (!ctx_.plan->checkpoint_dir.empty() && !final_snapshot_) return false;
   return std::all_of(told_stop_.begin(), told_stop_.end(), [](bool t) { return t; });
+}
+
+// A wait-for-job ps: once its desk says the job is over (the chief's report; at ps 1..N-1 the client's)
+// the run ends, and so do the requests still waiting. ps 0 also ends the job when workers that failed
+// it (reported, or silent past peer_timeout_ms) are ones the mode cannot train on without; not once
+// training is over (STOP): then the chief's report is due, and lists the failures.
+void PsServer::end_job_if_stuck() {
+  if (!ctx_.jobs || job_over_) return;
+  const TrainingPlan& p = *ctx_.plan;
+  const int failed = ctx_.jobs->workers_failed();  // only ps 0 hears of failures
+  if (!stopped_ && failed > 0 && !ctx_.jobs->job_over() && !can_go_on_without(failed)) {
+    std::string reason = p.mode.to_string() + " training cannot go on without " + std::to_string(failed) + " of its " +
+                         std::to_string(p.num_workers) + " workers";
+    if (p.mode.kind == SyncMode::Kind::kSync)
+      reason += " (it aggregates " + std::to_string(p.replicas_to_aggregate) + " a step)";
+    reason += ": fix the failed worker" + std::string(failed > 1 ? "s" : "") + ", or submit with --mode async" +
+              (p.mode.kind == SyncMode::Kind::kSync ? " or a smaller --replicas-to-aggregate" : "");
+    std::fprintf(stderr, "podlab: %s: ending the job: %s\n", ctx_.self.name().c_str(), reason.c_str());
+    ctx_.jobs->abort_job(reason);
+  }
+  job_over_ = ctx_.jobs->job_over();
+  if (job_over_) {  // requests still waiting will not be answered by this run: they end too
+    for (const Waiter& w : waiters_) tell_stop(w.to, w.seq);
+    waiters_.clear();
+  }
+}
+
+// A wait-for-job ps 0: a worker not heard from for peer_timeout_ms (since this run started, if never)
+// has failed the job without a word (killed, its machine gone).
+void PsServer::note_silent_workers(Clock::time_point now) {
+  if (!ctx_.jobs || ctx_.self.index != 0 || stopped_ || job_over_) return;
+  const auto timeout = std::chrono::milliseconds(ctx_.plan->peer_timeout_ms);
+  for (int w = 0; w < ctx_.plan->num_workers; ++w) {
+    auto it = heard_.find(w);
+    const Clock::time_point last = it == heard_.end() ? started_ : it->second;
+    if (now - last <= timeout || silent_failed_.count(w)) continue;
+    silent_failed_.insert(w);
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);
+    const TaskId t{Role::kWorker, w};
+    ctx_.jobs->add_failure(t, static_cast<int>(StatusCode::kNetwork),
+                           "ps:0 has not heard from " + t.name() + " for " + secs + " s (killed, or its machine is unreachable)");
+  }
+  end_job_if_stuck();
 }
 
 // Async applies whatever arrives; sync needs R gradients a step; ssp waits for its slowest worker.

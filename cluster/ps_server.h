@@ -74,6 +74,9 @@ class PsServer {
   void tell_stop(const TaskId& to, uint32_t seq);
   // Whether the mode trains on with `workers` of its workers gone (wait-for-job: they failed the job).
   bool can_go_on_without(int workers) const;
+  void end_job_if_stuck();
+  void note_silent_workers(std::chrono::steady_clock::time_point now);
+  std::set<int> silent_failed_;  // wait-for-job ps 0: workers counted as failed for their silence
   void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();
   void log_peers(std::chrono::steady_clock::time_point now);  // Context::log_peers: dead and back

@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/checkpoint.h"
 
 namespace podlab {
@@ -70,6 +72,19 @@ Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
 }
 
 Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
+  if (!ps_plan.empty() && ps_plan[0] == '{') {  // a wait-for-job ps that could not start this job: its report
+    int code = static_cast<int>(StatusCode::kInternal);
+    std::string message = ps_plan;
+    try {
+      const auto r = nlohmann::json::parse(ps_plan);
+      code = r.at("code").get<int>();
+      message = r.at("message").get<std::string>();
+    } catch (const std::exception&) {
+    }
+    if (code == 0) code = static_cast<int>(StatusCode::kInternal);
+    return Status::Error(static_cast<StatusCode>(code), ps.name() + " at " + ctx_.transport->config().cluster.address(ps) +
+                                                             " could not start this job: " + message);
+  }
   return Status::Config(ps.name() + " at " + ctx_.transport->config().cluster.address(ps) + " refused " + ctx_.self.name() +
                         ": they were started with different training flags (" +
                         plan_differences(plan_text_, ps_plan, ps.name()) +

@@ -6,7 +6,10 @@
 #   - async on the same servers: training goes on with the chief alone; exit 0, and the report lists
 #     the failed worker under workers_failed;
 #   - 2 ps, the chief cannot run the job: submit exits 4 at once, and ps 1 (which the chief never
-#     reached) is free for the next job at once, not after --peer-timeout-s.
+#     reached) is free for the next job at once, not after --peer-timeout-s;
+#   - 2 ps, ps 1 cannot start the job: the workers hear why from it; exit 4 naming ps:1;
+#   - a worker killed during a sync job, without a word: ps 0 ends the job after --peer-timeout-s
+#     (exit 6, naming the worker).
 # Nothing is left running, also on failure.
 # Usage: cluster_job_failures.sh PATH_TO_PODLAB
 set -u
@@ -32,9 +35,9 @@ done
 PORTS=""  # of every ps started, for the final check
 JOB=(--dataset fashion-mnist --limit-train 2000 --limit-test 500 --retry-ms 200 --connect-timeout-s 20 --json)
 
-# start_servers NUM_PS BAD_WORKER: 2 workers, worker BAD_WORKER reading $TMP/bad; sets SPEC.
+# start_servers NUM_PS BAD: 2 workers; the task BAD (worker0, worker1, ps1, ...) reads $TMP/bad; sets SPEC.
 start_servers() {
-  local num_ps=$1 bad=$2 ps_list="" k port
+  local num_ps=$1 bad=$2 ps_list="" k port data
   for k in $(seq 0 $((num_ps - 1))); do
     port=$(free_port)
     PORTS+="${PORTS:+|}127.0.0.1:$port"
@@ -42,12 +45,15 @@ start_servers() {
   done
   SPEC="{\"ps\": [$ps_list], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
   for k in $(seq 0 $((num_ps - 1))); do
-    timeout 120 "$PODLAB" ps --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 >"$TMP/ps$k.out" 2>&1 &
+    data=""
+    [ "ps$k" = "$bad" ] && data=$TMP/bad
+    PODLAB_DATA=$data timeout 120 "$PODLAB" ps --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 \
+      >"$TMP/ps$k.out" 2>&1 &
     PIDS+=($!)
   done
   for k in 0 1; do
-    local data=""
-    [ "$k" -eq "$bad" ] && data=$TMP/bad
+    data=""
+    [ "worker$k" = "$bad" ] && data=$TMP/bad
     PODLAB_DATA=$data timeout 120 "$PODLAB" worker --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 \
       >"$TMP/worker$k.out" 2>&1 &
     PIDS+=($!)
@@ -71,7 +77,7 @@ submit_job() {
     fail "$name: took more than $max s"
 }
 
-start_servers 1 1
+start_servers 1 worker1
 submit_job sync 4 15 --epochs 1 --mode sync
 python3 - "$TMP/sync.out" <<'PY' || fail "sync job's report"
 import json, sys
@@ -82,6 +88,7 @@ assert [w["task"] for w in r["workers_failed"]] == ["worker:1"], r
 PY
 grep -q "job .*: worker:1: .*bad/fashion-mnist" "$TMP/sync.err" || { fail "sync job: no error naming the worker"; cat "$TMP/sync.err"; }
 grep -q "ending the job: sync training cannot go on without 1 of its 2 workers" "$TMP/ps0.out" || fail "ps:0 does not say why it ended the job"
+grep -q "was ended: sync training cannot go on .*--mode async" "$TMP/sync.err" || { fail "sync job: submit does not say why it ended"; cat "$TMP/sync.err"; }
 submit_job async 0 30 --epochs 1 --mode async
 python3 - "$TMP/async.out" <<'PY' || fail "async job's report"
 import json, sys
@@ -92,12 +99,37 @@ assert len(w) == 1 and w[0]["task"] == "worker:1" and w[0]["code"] == 4 and "bad
 PY
 stop_servers
 
-start_servers 2 0
+start_servers 2 worker0
 submit_job chief 4 15 --epochs 1 --mode async
 grep -q '"task":"worker:0"' "$TMP/chief.out" || fail "chief job: the report does not name the chief"
 # ps 1 never heard from the chief; the client's report ended its run, so the next job is taken at once.
 submit_job chief-again 4 15 --epochs 1 --mode async
 stop_servers
+
+# ps 1 cannot start the job: its workers hear why from it, and the job fails with its code.
+start_servers 2 ps1
+submit_job ps1 4 15 --epochs 1 --mode sync
+grep -q "ps:1 at 127.0.0.1:[0-9]* could not start this job: .*bad/fashion-mnist" "$TMP/ps1.err" ||
+  { fail "ps1 job: no error naming ps:1 and its file"; cat "$TMP/ps1.err"; }
+stop_servers
+
+# A worker killed during a sync job (no report): ps 0 ends the job after --peer-timeout-s, exit 6.
+start_servers 1 none
+timeout 90 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 50 --mode sync --peer-timeout-s 2 \
+  >"$TMP/killed.out" 2>"$TMP/killed.err" &
+SUBMIT=$!
+for _ in $(seq 1 200); do grep -q '"event":"progress"' "$TMP/killed.out" 2>/dev/null && break; sleep 0.05; done
+kill -KILL "$(pgrep -P "${PIDS[-1]}")"  # worker 1 (under its `timeout`), started last
+T0=$(now)
+wait $SUBMIT
+CODE=$?
+[ "$CODE" -eq 6 ] || { fail "killed worker: submit exited $CODE, expected 6"; tail -n 4 "$TMP/killed.out" "$TMP/killed.err"; }
+python3 -c "import sys; t = $(now) - $T0; print('killed worker: exit $CODE %.2f s after the kill' % t); sys.exit(t > 15)" ||
+  fail "killed worker: the job took too long to end"
+grep -q "has not heard from worker:1 for 2.0 s" "$TMP/killed.err" || { fail "killed worker: no message naming it"; cat "$TMP/killed.err"; }
+timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >/dev/null 2>&1 || fail "submit --shutdown exited $?"
+for p in "${PIDS[@]}"; do wait "$p"; done  # worker 1 was killed: its code is 137
+PIDS=()
 
 if pgrep -f "$PORTS" >/dev/null; then fail "processes left running:"; pgrep -af "$PORTS"; fi
 [ "$FAILS" -eq 0 ] && echo "cluster_job_failures.sh: all checks passed"

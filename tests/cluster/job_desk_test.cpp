@@ -121,17 +121,37 @@ TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job kee
           R"({"chief":{"steps":20},"code":0,"message":"","task":"worker:0","workers_failed":[{"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1"}]})");
   }
   SECTION("the job cannot train on: ended, its result is the first failure whatever comes later") {
-    desk.abort_job();
+    desk.abort_job("sync training cannot go on without 1 of its 3 workers");
     CHECK(desk.job_over());
-    report(w2, R"({"task":"worker:2","code":6,"message":"lost ps:0"})");  // after the end: not listed
-    report(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":3}})");
+    report(w2, R"({"task":"worker:2","code":6,"message":"lost ps:0"})");  // listed, once
+    report(w2, R"({"task":"worker:2","code":6,"message":"lost ps:0"})");
+    report(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":3}})");  // not the result
     CHECK(result() ==
-          R"({"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1","workers_failed":[{"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1"}]})");
+          R"({"code":4,"message":"worker:1: data/train-images: wrong magic","reason":"sync training cannot go on without 1 of its 3 workers","task":"worker:1","workers_failed":[{"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1"},{"code":6,"message":"lost ps:0","task":"worker:2"}]})");
+  }
+  SECTION("reports on another job are only acknowledged") {
+    auto other_job = [&](const TaskId& from, const std::string& text) {
+      MessageHeader h;
+      h.type = MessageType::kResult;
+      h.sender_role = Role::kWorker;
+      h.sender_index = static_cast<uint16_t>(from.index);
+      h.step = kJobId - 1;  // an earlier job, which this worker was still finishing
+      h.seq = 8;
+      REQUIRE((*t)->send(from, kPs0, encode_text_message(h, text)).ok());
+      Envelope in, out;
+      REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+      REQUIRE(desk.handle(in, *decode_message(in.bytes)));
+      REQUIRE((*t)->receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    };
+    other_job(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":20}})");
+    other_job(w2, R"({"task":"worker:2","code":3,"message":"refused"})");
+    CHECK_FALSE(desk.job_over());
+    CHECK(desk.workers_failed() == 1);
   }
   SECTION("a report that is not JSON is kept as the failure's message") {
     report(w2, "segfault");
     CHECK(desk.workers_failed() == 2);
-    desk.abort_job();
+    desk.abort_job("sync training cannot go on without 1 of its 3 workers");
     CHECK(result().find(R"({"code":1,"message":"segfault","task":"worker:2"})") != std::string::npos);
   }
 }
