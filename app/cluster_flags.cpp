@@ -97,7 +97,9 @@ void add_fault_flags(CLI::App& cmd, ClusterFlags& f) {
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
   cmd.add_option("--peer-timeout-s", f.peer_timeout_s,
-                 "Give up (exit 6) when a ps answers nothing, or a ps hears from no worker, for this long")
+                 "Give up (exit 6) when a ps answers a request with nothing, or a ps hears from no worker, for this long; in a "
+                 "submitted job, ps 0 also counts a worker it has not heard from for this long as failed (make it longer "
+                 "than the chief's evaluation)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
   cmd.add_option("--checkpoint-dir", f.checkpoint_dir,

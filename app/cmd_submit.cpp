@@ -129,6 +129,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   auto ask_all = [&](const std::vector<int>& which, MessageType type, const std::string& payload, double timeout_s = 0,
                      bool keep_ticket = false) -> Status {
     answers.clear();
+    busy = -1;
     if (timeout_s <= 0) timeout_s = f.connect_timeout_s;
     const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
     while (answers.size() < which.size()) {
@@ -181,6 +182,11 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     if (!st.ok()) break;
     const auto& [h, bytes] = answers.at(0);
     if (h.type == MessageType::kJob) break;  // admitted
+    if (h.type == MessageType::kStop) {
+      st = Status::Network("the servers are shutting down (podlab submit --shutdown): job " + std::to_string(id) +
+                           " was not run; start them again and submit it again");
+      break;
+    }
     int64_t ahead = -1;
     try {
       ahead = nlohmann::json::parse(read_text(bytes.data(), h)).at("ahead").get<int64_t>();
@@ -196,9 +202,28 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   }
   // Then ps 0 last: workers learn the job from ps 0, so by then every other ps has taken it.
   std::vector<int> others(every_ps.begin() + 1, every_ps.end());
+  const bool admitted = st.ok();
   if (st.ok() && !others.empty()) st = ask_all(others, MessageType::kJob, text, 0, /*keep_ticket=*/true);
   if (st.ok()) st = ask_all({0}, MessageType::kJob, text);
   if (!st.ok()) {
+    // Interrupted or timed out after ps 1..N-1 may have taken the job, before ps 0 did: no worker
+    // will come, so they are told the job is over (a RESULT with text) rather than wait for
+    // --peer-timeout-s. Best effort, for at most a second, whatever the stop flag says.
+    if (admitted && !others.empty()) {
+      const std::string cancelled = nlohmann::json{{"task", "client:" + std::to_string(me.index)},
+                                                   {"code", st.exit_code()},
+                                                   {"message", "its submitter gave up before it started: " + st.message()}}.dump();
+      std::map<uint32_t, int> pending;
+      for (int k : others)
+        if (send(k, MessageType::kResult, cancelled).ok()) pending[seq] = k;
+      const Clock::time_point until = Clock::now() + std::chrono::seconds(1);
+      while (!pending.empty() && Clock::now() < until) {
+        Envelope env;
+        if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
+        auto h = decode_message(env.data(), env.size());
+        if (h.ok() && h->type == MessageType::kResult) pending.erase(h->seq);
+      }
+    }
     t.shutdown();
     return report(st);
   }

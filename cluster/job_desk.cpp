@@ -102,12 +102,12 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     // The client has the job's report from ps 0 (this is another ps): a run still going on for that
     // job ends (its workers were told STOP by ps 0, or failed).
     if (running_ && h.step == job_.id && result_id_ != job_.id) {
-      result_id_ = h.step;
-      result_ = read_text(env.data(), h);
+      set_result(h.step, read_text(env.data(), h));
     }
     reply(env.from, MessageType::kResult, h, 0, "");
   } else if (client && h.type == MessageType::kResult && h.count == 0) {
-    if (result_id_ == h.step && !result_.empty()) reply(env.from, MessageType::kResult, h, 0, result_);
+    auto done = recent_.find(h.step);
+    if (done != recent_.end()) reply(env.from, MessageType::kResult, h, 0, done->second);
     else if (job_.id == h.step) reply(env.from, MessageType::kHeartbeat, h, 0, progress_text());
     else reply(env.from, MessageType::kResult, h, 1, "");  // a job this ps does not know (it restarted?)
   } else if (!client && h.type == MessageType::kJob && h.count == 0) {
@@ -120,8 +120,7 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     const std::string report = read_text(env.data(), h);
     if (h.step == job_.id && job_.id > 0) {
       if (env.from == TaskId{Role::kWorker, 0} && !aborted_) {
-        result_id_ = h.step;
-        result_ = with_failures(report, failures_);
+        set_result(h.step, with_failures(report, failures_));
       } else if (failure_code(report) != 0) {
         note_failure(failure_entry(env.from.name(), report));
       }
@@ -145,7 +144,8 @@ void JobDesk::ticket(const Envelope& env, const MessageHeader& h) {
   const Clock::time_point now = Clock::now();
   expire_tickets(now);
   const int64_t id = h.step;
-  if (shutdown_ || id <= 0) return reply(env.from, MessageType::kJob, h, 1, "");
+  if (id <= 0) return reply(env.from, MessageType::kJob, h, 1, "");
+  if (shutdown_) return reply(env.from, MessageType::kStop, h, 0, "");  // the job will not run
   if (id == job_.id && (fresh_ || running_)) return reply(env.from, MessageType::kJob, h, 0, "");  // taken already
   if (admitted_.id == id) {
     admitted_.seen = now;
@@ -199,7 +199,7 @@ void JobDesk::note_failure(const std::string& entry) {
   }
   failures_.push_back(entry);
   std::fprintf(stderr, "podlab: %s: %s failed job %lld\n", self_.name().c_str(), task.c_str(), static_cast<long long>(job_.id));
-  if (aborted_) result_ = with_failures(failures_.front(), failures_, abort_reason_);
+  if (aborted_) set_result(job_.id, with_failures(failures_.front(), failures_, abort_reason_));
 }
 
 void JobDesk::add_failure(const TaskId& task, int code, const std::string& message) {
@@ -210,14 +210,21 @@ void JobDesk::abort_job(const std::string& reason) {
   if (failures_.empty() || aborted_ || !running_) return;
   aborted_ = true;
   abort_reason_ = reason;
-  result_id_ = job_.id;
-  result_ = with_failures(failures_.front(), failures_, reason);
+  set_result(job_.id, with_failures(failures_.front(), failures_, reason));
 }
 
 void JobDesk::fail_job(int64_t id, const std::string& report_json) {
-  result_id_ = id;
-  result_ = report_json;
+  set_result(id, report_json);
   failed_id_ = id;
+}
+
+// The next job may start before a job's submitter, polling every 300 ms, has fetched its report:
+// the last kRecentResults reports stay answerable.
+void JobDesk::set_result(int64_t id, const std::string& report) {
+  result_id_ = id;
+  result_ = report;
+  recent_[id] = report;
+  while (recent_.size() > kRecentResults) recent_.erase(recent_.begin());
 }
 
 std::string JobDesk::failed_here() const { return failed_id_ == job_.id && result_id_ == job_.id ? result_ : ""; }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,9 @@ class JobDesk {
   std::string abort_reason_;
   int64_t failed_id_ = 0;  // the job that failed to start here (fail_job)
   void note_failure(const std::string& entry);
+  void set_result(int64_t id, const std::string& report);  // result_id_, result_ and recent_
+  static constexpr size_t kRecentResults = 64;
+  std::map<int64_t, std::string> recent_;  // job id -> its report, the latest kRecentResults
 
   // ps 0's queue (see the top of this file). A ticket not re-sent for ticket_expiry_ is dropped (its
   // client went away); so is an admission, whose client re-sends its ticket while it hands the job on.

@@ -174,6 +174,10 @@ Status Worker::send(MessageType type, const float* flat, uint32_t samples, bool*
     if (*stop) return Status::Ok();
   }
   const int shards = ctx_.placement->num_shards();
+  // A ps's silence counts from here: it had nothing to answer while this worker computed or
+  // evaluated (longer than --peer-timeout-s, that made the worker give up at once).
+  const Clock::time_point now = Clock::now();
+  for (auto& heard : heard_) heard = std::max(heard, now);
   ++seq_;
   req_.type = type;
   req_.flat = flat;

@@ -120,6 +120,14 @@ done
 tail -n 1 "$TMP/alone-w0.out" | grep -q '"event":"result","task":"worker:0","test_accuracy":0\.[5-9]' ||
   { fail "chief on its own: no result line"; tail -n 2 "$TMP/alone-w0.out" | sed 's/^/  | /'; }
 
+# A worker that computes or evaluates for longer than --peer-timeout-s (the CNN's evaluation of the
+# 10,000 test images after epoch 1 takes about 2 s here) does not take its ps's silence meanwhile for a dead ps:
+# the silence counts from its next request.
+timeout 120 "$PODLAB" cluster run --transport processes --workers 2 --model cnn --epochs 2 --limit-train 600 \
+  --peer-timeout-s 1 --dataset fashion-mnist --json >"$TMP/slow-eval.out" 2>"$TMP/slow-eval.err"
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "a chief evaluating longer than --peer-timeout-s: exit $CODE"; tail -n 3 "$TMP/slow-eval.err" | sed 's/^/  | /'; }
+
 # Bad task flags are usage errors.
 timeout 60 "$PODLAB" ps --cluster "$SPEC" >"$TMP/out" 2>&1
 [ $? -eq 2 ] || fail "ps without --index: expected exit 2"

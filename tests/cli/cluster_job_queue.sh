@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The job queue of wait-for-job servers with one ps (where the next job starts the moment the last
+# one ends), on 127.0.0.1:
+#   - six submitters at once: every one exits 0 with its own job's report;
+#   - a queued submitter interrupted (SIGINT) exits 130 and the others still run;
+#   - podlab submit --shutdown while two are queued: they exit 6 at once, saying the servers are
+#     shutting down, and every server exits 0.
+# Nothing is left running, also on failure.
+# Usage: cluster_job_queue.sh PATH_TO_PODLAB
+set -u
+PODLAB=${1:?usage: cluster_job_queue.sh PATH_TO_PODLAB}
+TMP=$(mktemp -d /tmp/podlab_cli_job_queue.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP
+unset PODLAB_DATA TF_CONFIG PODLAB_KEYS
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+now() { date +%s.%N; }
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPEC="{\"ps\": [\"127.0.0.1:$PORT\"], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
+JOB=(--dataset fashion-mnist --limit-train 2000 --limit-test 500 --retry-ms 200 --json)
+SERVERS=()
+for role in ps:0 worker:0 worker:1; do
+  timeout 120 "$PODLAB" "${role%%:*}" --cluster "$SPEC" --index "${role##*:}" --wait-for-job >"$TMP/$role.out" 2>&1 &
+  SERVERS+=($!)
+done
+PIDS+=("${SERVERS[@]}")
+
+# Six at once, and a seventh interrupted while it waits in the queue.
+SUBS=()
+for n in 1 2 3 4 5 6; do
+  timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 2 >"$TMP/sub$n.out" 2>"$TMP/sub$n.err" &
+  SUBS+=($!)
+done
+for _ in $(seq 1 200); do [ "$(cat "$TMP"/sub*.out 2>/dev/null | grep -c '"event":"queued"')" -ge 4 ] && break; sleep 0.05; done
+timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 2 >"$TMP/quitter.out" 2>"$TMP/quitter.err" &
+QUITTER=$!
+for _ in $(seq 1 200); do grep -q '"event":"queued"' "$TMP/quitter.out" 2>/dev/null && break; sleep 0.05; done
+kill -INT "$(pgrep -P $QUITTER)"
+wait $QUITTER
+CODE=$?
+[ "$CODE" -eq 130 ] || { fail "interrupted queued submitter: exit $CODE, expected 130"; cat "$TMP/quitter.err"; }
+for n in 1 2 3 4 5 6; do
+  wait "${SUBS[$((n - 1))]}"
+  CODE=$?
+  [ "$CODE" -eq 0 ] || { fail "submitter $n: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/sub$n.err" | tail -n 3; }
+done
+python3 - "$TMP" <<'PY' || fail "the six jobs' reports"
+import json, sys
+reports = [[json.loads(l) for l in open("%s/sub%d.out" % (sys.argv[1], n)) if l.startswith("{")] for n in range(1, 7)]
+results = [r[-1] for r in reports]
+assert all(r["event"] == "result" and r["code"] == 0 and r["steps"] == 40 for r in results), results
+assert len({r["job"] for r in results}) == 6, results
+assert all(r[0]["job"] == r[-1]["job"] for r in reports), "a submitter got another job's report"
+print("queue with one ps: 6 jobs, 6 reports, each its own")
+PY
+
+# --shutdown while two submitters wait behind a running job.
+timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 6 >"$TMP/running.out" 2>"$TMP/running.err" &
+RUNNING=$!
+for _ in $(seq 1 200); do grep -q '"event":"submitted"' "$TMP/running.out" 2>/dev/null && break; sleep 0.05; done
+WAITING=()
+for n in 1 2; do
+  timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 1 >"$TMP/waiting$n.out" 2>"$TMP/waiting$n.err" &
+  WAITING+=($!)
+done
+for n in 1 2; do
+  for _ in $(seq 1 200); do grep -q '"event":"queued"' "$TMP/waiting$n.out" 2>/dev/null && break; sleep 0.05; done
+done
+T0=$(now)
+timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >"$TMP/shutdown.out" 2>&1 || fail "submit --shutdown exited $?"
+for n in 1 2; do
+  wait "${WAITING[$((n - 1))]}"
+  CODE=$?
+  [ "$CODE" -eq 6 ] || fail "queued submitter $n at shutdown: exit $CODE, expected 6"
+  grep -q "the servers are shutting down" "$TMP/waiting$n.err" || { fail "queued submitter $n: no clear message"; cat "$TMP/waiting$n.err"; }
+done
+python3 -c "import sys; t = $(now) - $T0; print('queued submitters ended %.2f s after --shutdown' % t); sys.exit(t > 5)" ||
+  fail "queued submitters took too long to end"
+wait $RUNNING || fail "the running job's submitter exited $? at shutdown"
+for p in "${SERVERS[@]}"; do wait "$p" || fail "a server exited $? after --shutdown"; done
+PIDS=()
+
+if pgrep -f "127.0.0.1:$PORT" >/dev/null; then fail "processes left running:"; pgrep -af "127.0.0.1:$PORT"; fi
+[ "$FAILS" -eq 0 ] && echo "cluster_job_queue.sh: all checks passed"
+exit $((FAILS > 0))
