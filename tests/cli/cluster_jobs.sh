@@ -13,21 +13,7 @@
 # Nothing is left running, also on failure.
 # Usage: cluster_jobs.sh PATH_TO_PODLAB
 set -u
-PODLAB=${1:?usage: cluster_jobs.sh PATH_TO_PODLAB}
-TMP=$(mktemp -d /tmp/podlab_cli_jobs.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP
-unset PODLAB_DATA TF_CONFIG PODLAB_KEYS
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-now() { date +%s.%N; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/lib/job_servers.sh" podlab_cli_jobs "$@"
 P0=$(free_port)
 P1=$(free_port)
 SPEC="{\"ps\": [\"127.0.0.1:$P0\", \"127.0.0.1:$P1\"], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
