@@ -244,7 +244,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     }
     if (h.type == MessageType::kHeartbeat && h.count > 0) progress.update(read_text(bytes.data(), h));
     if (h.type == MessageType::kResult) {
-      st = Status::Network("ps:0 no longer knows job " + std::to_string(id) + " (was it restarted?)");
+      st = Status::Network("ps:0 no longer knows job " + std::to_string(id) + " (was it restarted?); submit the job again");
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
