@@ -138,8 +138,9 @@ void JobDesk::expire_tickets(Clock::time_point now) {
   if (admitted_.id != 0 && now - admitted_.seen > ticket_expiry_) admitted_ = Ticket{0, {}};
 }
 
-// A client's ticket for job `step`: JOB (aux 0) "your turn", JOB (aux 1) shutting down, or HEARTBEAT
-// with {"ahead": N} (jobs before it: the one running or admitted, and the tickets in front).
+// A client's ticket for job `step`: JOB (aux 0) "your turn", STOP (shutting down: it will not run),
+// or HEARTBEAT with {"ahead": N} (jobs before it: the one running or admitted, and the tickets in
+// front).
 void JobDesk::ticket(const Envelope& env, const MessageHeader& h) {
   const Clock::time_point now = Clock::now();
   expire_tickets(now);
