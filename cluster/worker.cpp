@@ -169,15 +169,16 @@ Status Worker::send_to(int k, MessageType t) {
 }
 
 Status Worker::send(MessageType type, const float* flat, uint32_t samples, bool* stop, const std::vector<int64_t>* computed_on) {
+  // A ps's silence counts from here, when this worker turns back to its ps tasks: while it computed
+  // or evaluated (for longer than --peer-timeout-s, say) it read nothing, not even an answer already
+  // waiting (with --overlap, the one to its last push).
+  const Clock::time_point now = Clock::now();
+  for (auto& heard : heard_) heard = std::max(heard, now);
   if (req_.active) {
     PODLAB_RETURN_IF_ERROR(finish(stop));
     if (*stop) return Status::Ok();
   }
   const int shards = ctx_.placement->num_shards();
-  // A ps's silence counts from here: it had nothing to answer while this worker computed or
-  // evaluated (longer than --peer-timeout-s, that made the worker give up at once).
-  const Clock::time_point now = Clock::now();
-  for (auto& heard : heard_) heard = std::max(heard, now);
   ++seq_;
   req_.type = type;
   req_.flat = flat;
