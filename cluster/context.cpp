@@ -86,6 +86,15 @@ std::string plan_agreement_text(const TrainingPlan& p, const Placement& placemen
          (p.job_id ? " job=" + std::to_string(p.job_id) : "");
 }
 
+bool trains_on_with(const SyncMode& mode, int replicas_to_aggregate, int live) {
+  switch (mode.kind) {
+    case SyncMode::Kind::kAsync: return live >= 1;
+    case SyncMode::Kind::kSync: return live >= replicas_to_aggregate;
+    case SyncMode::Kind::kSsp: return false;
+  }
+  return false;
+}
+
 uint32_t plan_fingerprint(const std::string& agreement_text) {
   const uint32_t crc = crc32c(agreement_text.data(), agreement_text.size());
   return crc ? crc : 1;

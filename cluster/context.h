@@ -70,6 +70,12 @@ struct TrainingPlan {
 // Fills steps_per_epoch and total_steps; checks R and the mode against the worker count.
 Status finish_plan(TrainingPlan& plan, int64_t max_steps = 0);
 
+// Whether training in `mode` goes on with only `live` of its workers, the others dead or failed:
+// async with any worker left, sync with at least `replicas_to_aggregate`, ssp never (its clock
+// waits for the slowest worker). The launcher leaves a killed worker behind by it, and a wait-for-job
+// ps 0 ends a job by it.
+bool trains_on_with(const SyncMode& mode, int replicas_to_aggregate, int live);
+
 // What the ps tasks and workers of one job must agree on, as text: "model=mlp:200,200 optimizer=adam
 // lr=0.003 ... placement=round-robin:199226" (everything that sets the ps's updates, the global step
 // count or the data each worker reads; not timeouts, overlap or the chief's checkpoints). Tasks

@@ -253,27 +253,20 @@ Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
     auto h = decode_message(env.data(), env.size());
     if (!h.ok()) continue;  // the transport counted and logged it
     if (desk->handle(env, *h)) continue;
-    if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat && !desk->failed_here().empty()) {
-      // This ps could not start the current job: its workers hear why, and fail the job with that.
-      MessageHeader r;
-      r.type = MessageType::kRefuse;
-      r.sender_role = Role::kPs;
-      r.sender_index = static_cast<uint16_t>(self.index);
-      r.shard = static_cast<uint32_t>(self.index);
-      r.seq = h->seq;
-      (void)transport->send(self, env.from, encode_text_message(r, desk->failed_here()));
-    } else if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat) {
+    if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat) {
       // A training request between jobs: its worker is still in the last one, which is over (ps 0
-      // ended it, or its chief failed before this worker's first PULL). It cannot be the next job's:
-      // workers learn a job from ps 0 after every ps has taken it, and a ps that has taken a job runs
-      // it before it receives anything more.
+      // ended it, or its chief failed before this worker's first PULL), and hears STOP. It cannot be
+      // the next job's: workers learn a job from ps 0 after every ps has taken it, and a ps that has
+      // taken a job runs it before it receives anything more. When this ps could not start the
+      // current job, its workers hear why instead (REFUSE with its report), and fail the job with it.
       MessageHeader r;
-      r.type = MessageType::kStop;
       r.sender_role = Role::kPs;
       r.sender_index = static_cast<uint16_t>(self.index);
       r.shard = static_cast<uint32_t>(self.index);
       r.seq = h->seq;
-      (void)transport->send(self, env.from, encode_message(r, nullptr));
+      const std::string failure = desk->failed_here();
+      r.type = failure.empty() ? MessageType::kStop : MessageType::kRefuse;
+      (void)transport->send(self, env.from, failure.empty() ? encode_message(r, nullptr) : encode_text_message(r, failure));
     }
   }
 }

@@ -453,7 +453,7 @@ void PsServer::end_job_if_stuck() {
   if (!ctx_.jobs || job_over_) return;
   const TrainingPlan& p = *ctx_.plan;
   const int failed = ctx_.jobs->workers_failed();  // only ps 0 hears of failures
-  if (!stopped_ && failed > 0 && !ctx_.jobs->job_over() && !can_go_on_without(failed)) {
+  if (!stopped_ && failed > 0 && !ctx_.jobs->job_over() && !trains_on_with(p.mode, p.replicas_to_aggregate, p.num_workers - failed)) {
     std::string reason = p.mode.to_string() + " training cannot go on without " + std::to_string(failed) + " of its " +
                          std::to_string(p.num_workers) + " workers";
     if (p.mode.kind == SyncMode::Kind::kSync)
@@ -487,17 +487,6 @@ void PsServer::note_silent_workers(Clock::time_point now) {
                            "ps:0 has not heard from " + t.name() + " for " + secs + " s (killed, or its machine is unreachable)");
   }
   end_job_if_stuck();
-}
-
-// Async applies whatever arrives; sync needs R gradients a step; ssp waits for its slowest worker.
-bool PsServer::can_go_on_without(int workers) const {
-  const TrainingPlan& p = *ctx_.plan;
-  switch (p.mode.kind) {
-    case SyncMode::Kind::kAsync: return workers < p.num_workers;
-    case SyncMode::Kind::kSync: return p.num_workers - workers >= p.replicas_to_aggregate;
-    case SyncMode::Kind::kSsp: return false;
-  }
-  return false;
 }
 
 void PsServer::tell_stop(const TaskId& to, uint32_t seq) {

@@ -72,8 +72,6 @@ class PsServer {
   // Answers a worker's request with STOP and notes it was told (a STOP answering a HEARTBEAT does not
   // count: workers take it as a sign of life only).
   void tell_stop(const TaskId& to, uint32_t seq);
-  // Whether the mode trains on with `workers` of its workers gone (wait-for-job: they failed the job).
-  bool can_go_on_without(int workers) const;
   void end_job_if_stuck();
   void note_silent_workers(std::chrono::steady_clock::time_point now);
   std::set<int> silent_failed_;  // wait-for-job ps 0: workers counted as failed for their silence

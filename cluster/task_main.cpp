@@ -354,8 +354,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
         for (size_t j = chief; j < children.size(); ++j) n += children[j].running ? 1 : 0;
         return n;
       };
-      const bool can_go_on = o.mode.kind == SyncMode::Kind::kAsync ||
-                             (o.mode.kind == SyncMode::Kind::kSync && live_workers() >= o.replicas_to_aggregate);
+      const bool can_go_on = trains_on_with(o.mode, o.replicas_to_aggregate, live_workers());
       if (c.task.role == Role::kWorker && i != chief && c.killed() && can_go_on && !forwarded && !(stop && *stop)) {
         char when[32];
         std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());

@@ -23,25 +23,20 @@ JOB=(--dataset fashion-mnist --limit-train 2000 --limit-test 500 --retry-ms 200 
 
 # start_servers NUM_PS BAD: 2 workers; the task BAD (worker0, worker1, ps1, ...) reads $TMP/bad; sets SPEC.
 start_servers() {
-  local num_ps=$1 bad=$2 ps_list="" k port data
+  local num_ps=$1 bad=$2 ps_list="" k port data task tasks=()
   for k in $(seq 0 $((num_ps - 1))); do
+    tasks+=("ps$k")
     port=$(free_port)
     PORTS+="${PORTS:+|}127.0.0.1:$port"
     ps_list+="${ps_list:+, }\"127.0.0.1:$port\""
   done
   SPEC="{\"ps\": [$ps_list], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
-  for k in $(seq 0 $((num_ps - 1))); do
+  tasks+=(worker0 worker1)  # worker 1 last: the killed-worker check finds it at the end of PIDS
+  for task in "${tasks[@]}"; do
     data=""
-    [ "ps$k" = "$bad" ] && data=$TMP/bad
-    PODLAB_DATA=$data timeout 120 "$PODLAB" ps --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 \
-      >"$TMP/ps$k.out" 2>&1 &
-    PIDS+=($!)
-  done
-  for k in 0 1; do
-    data=""
-    [ "worker$k" = "$bad" ] && data=$TMP/bad
-    PODLAB_DATA=$data timeout 120 "$PODLAB" worker --cluster "$SPEC" --index "$k" --wait-for-job --peer-timeout-s 60 \
-      >"$TMP/worker$k.out" 2>&1 &
+    [ "$task" = "$bad" ] && data=$TMP/bad
+    PODLAB_DATA=$data timeout 120 "$PODLAB" "${task%%[0-9]*}" --cluster "$SPEC" --index "${task##*[a-z]}" --wait-for-job \
+      --peer-timeout-s 60 >"$TMP/$task.out" 2>&1 &
     PIDS+=($!)
   done
 }

@@ -23,17 +23,17 @@ MessageHeader client_request(MessageType type, uint32_t seq) {
   return h;
 }
 
-// Hands `bytes` from the client to the desk and returns the ps's answer, decoded and range-checked as
-// `podlab submit` does.
-std::pair<MessageHeader, Bytes> ask(Transport& t, JobDesk& desk, Bytes bytes) {
+// Hands `bytes` from `from` (a client or a worker) to the desk and returns the ps's answer, decoded and
+// range-checked as `podlab submit` does.
+std::pair<MessageHeader, Bytes> ask(Transport& t, JobDesk& desk, Bytes bytes, const TaskId& from = kClient) {
   Envelope in;
-  REQUIRE(t.send(kClient, kPs0, std::move(bytes)).ok());
+  REQUIRE(t.send(from, kPs0, std::move(bytes)).ok());
   REQUIRE(t.receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
   auto h = decode_message(in.bytes);
   REQUIRE(h.ok());
   REQUIRE(desk.handle(in, *h));
   Envelope out;
-  REQUIRE(t.receive(kClient, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+  REQUIRE(t.receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
   auto a = decode_message(out.bytes);
   REQUIRE(a.ok());
   REQUIRE(check_message_range(*a, 1, 0).ok());
@@ -85,22 +85,16 @@ TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job kee
   const std::string order = R"({"id": 1795741763702, "args": ["--epochs", "2"]})";
   ask(**t, desk, encode_text_message(client_request(MessageType::kJob, 1), order));
   desk.start_job();
-  // A worker's report to ps 0, handed to the desk as PsServer does; returns the desk's answer type.
-  auto report = [&](const TaskId& from, const std::string& text) {
+  // A worker's report on job `id` to ps 0, handed to the desk as PsServer does; returns the desk's
+  // answer type.
+  auto report = [&](const TaskId& from, const std::string& text, int64_t id = kJobId) {
     MessageHeader h;
     h.type = MessageType::kResult;
     h.sender_role = Role::kWorker;
     h.sender_index = static_cast<uint16_t>(from.index);
-    h.step = kJobId;
+    h.step = id;
     h.seq = 7;
-    REQUIRE((*t)->send(from, kPs0, encode_text_message(h, text)).ok());
-    Envelope in, out;
-    REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
-    auto d = decode_message(in.bytes);
-    REQUIRE(d.ok());
-    REQUIRE(desk.handle(in, *d));
-    REQUIRE((*t)->receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
-    return decode_message(out.bytes)->type;
+    return ask(**t, desk, encode_text_message(h, text), from).first.type;
   };
   auto result = [&] {
     auto [h, bytes] = ask(**t, desk, encode_message(client_request(MessageType::kResult, 9), nullptr));
@@ -130,21 +124,9 @@ TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job kee
           R"({"code":4,"message":"worker:1: data/train-images: wrong magic","reason":"sync training cannot go on without 1 of its 3 workers","task":"worker:1","workers_failed":[{"code":4,"message":"worker:1: data/train-images: wrong magic","task":"worker:1"},{"code":6,"message":"lost ps:0","task":"worker:2"}]})");
   }
   SECTION("reports on another job are only acknowledged") {
-    auto other_job = [&](const TaskId& from, const std::string& text) {
-      MessageHeader h;
-      h.type = MessageType::kResult;
-      h.sender_role = Role::kWorker;
-      h.sender_index = static_cast<uint16_t>(from.index);
-      h.step = kJobId - 1;  // an earlier job, which this worker was still finishing
-      h.seq = 8;
-      REQUIRE((*t)->send(from, kPs0, encode_text_message(h, text)).ok());
-      Envelope in, out;
-      REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
-      REQUIRE(desk.handle(in, *decode_message(in.bytes)));
-      REQUIRE((*t)->receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
-    };
-    other_job(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":20}})");
-    other_job(w2, R"({"task":"worker:2","code":3,"message":"refused"})");
+    // An earlier job, which these workers were still finishing.
+    report(chief, R"({"task":"worker:0","code":0,"message":"","chief":{"steps":20}})", kJobId - 1);
+    report(w2, R"({"task":"worker:2","code":3,"message":"refused"})", kJobId - 1);
     CHECK_FALSE(desk.job_over());
     CHECK(desk.workers_failed() == 1);
   }
@@ -179,17 +161,9 @@ TEST_CASE("ps 0's queue admits one job at a time, in the order clients came, and
     h.sender_index = static_cast<uint16_t>(from.index);
     h.step = id;
     h.seq = 1;
-    REQUIRE((*t)->send(from, kPs0, order.empty() ? encode_message(h, nullptr) : encode_text_message(h, order)).ok());
-    Envelope in, out;
-    REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
-    auto m = decode_message(in.bytes);
-    REQUIRE(m.ok());
-    REQUIRE(desk.handle(in, *m));
-    REQUIRE((*t)->receive(from, &out, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
-    auto r = decode_message(out.bytes);
-    REQUIRE(r.ok());
-    REQUIRE(r->step == id);
-    return Answer{r->type, r->aux, read_text(out.bytes.data(), *r)};
+    auto [r, bytes] = ask(**t, desk, order.empty() ? encode_message(h, nullptr) : encode_text_message(h, order), from);
+    REQUIRE(r.step == id);
+    return Answer{r.type, r.aux, read_text(bytes.data(), r)};
   };
   auto admitted = [](const Answer& x) { return x.type == MessageType::kJob && x.aux == 0; };
   auto ahead = [](const Answer& x) { return x.type == MessageType::kHeartbeat ? x.text : "not queued"; };
