@@ -180,6 +180,8 @@ Status Worker::send(MessageType type, const float* flat, uint32_t samples, bool*
   }
   const int shards = ctx_.placement->num_shards();
   ++seq_;
+  stop_sent_ = stop_sent_ || type == MessageType::kStop;
+  keep_alive_failed_ = false;
   req_.type = type;
   req_.flat = flat;
   req_.samples = samples;
@@ -396,6 +398,24 @@ int Worker::next_batch(int64_t step, std::vector<int>* idx) {
   return n;
 }
 
+EvalResult Worker::evaluate() {
+  return trainer_->evaluate(ctx_.data->test, ctx_.plan->eval_limit, [this] { keep_alive(); });
+}
+
+void Worker::keep_alive() {
+  if (stop_sent_ || keep_alive_failed_) return;
+  const auto heartbeat = std::chrono::milliseconds(ctx_.plan->heartbeat_ms);
+  const Clock::time_point now = Clock::now();
+  for (int k = 0; k < ctx_.placement->num_shards(); ++k)
+    if (now - hb_sent_[k] >= heartbeat) {
+      if (!send_to(k, MessageType::kHeartbeat).ok()) {
+        keep_alive_failed_ = true;
+        return;
+      }
+      ++st_.heartbeats;
+    }
+}
+
 void Worker::evaluate_epochs(int64_t step, double seconds) {
   const TrainingPlan& p = *ctx_.plan;
   const int done = static_cast<int>(std::min<int64_t>(step / p.steps_per_epoch, p.epochs));
@@ -409,7 +429,7 @@ void Worker::evaluate_epochs(int64_t step, double seconds) {
   result_.train_loss = r.train_loss;
   epoch_loss_ = 0;
   epoch_loss_n_ = 0;
-  r.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+  r.test = evaluate();
   last_eval_ = r.test;
   last_eval_versions_ = versions_;
   r.elapsed_s = seconds;
@@ -471,7 +491,7 @@ Status Worker::train() {
           result_.test = last_eval_;  // the epoch-end evaluation already saw these values
         } else {
           std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
-          result_.test = trainer_->evaluate(ctx_.data->test, p.eval_limit);
+          result_.test = evaluate();
         }
         result_.seconds = seconds_since(t0);
         return s;

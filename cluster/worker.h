@@ -80,6 +80,13 @@ class Worker {
   int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
   int64_t global_step() const;
   void evaluate_epochs(int64_t step, double seconds);
+  EvalResult evaluate();  // chief: the trainer's values on the test split, keeping every ps told it is alive
+  // A HEARTBEAT to every ps not sent anything for plan.heartbeat_ms: while the worker is away from its
+  // ps tasks (evaluating), they still hear from it that often. Their answers are dropped by the next
+  // finish(). Sends nothing once STOP was sent (the ps tasks no longer watch for silence, and may be
+  // gone), nor after a failed send until the next request (a gone ps: each try waits the connect
+  // timeout; the next request reports it).
+  void keep_alive();
   void publish(bool done);
   bool interrupted() const { return ctx_.stop && *ctx_.stop; }
   // The configuration error for a ps's REFUSE (its plan text): which training flags differ.
@@ -112,6 +119,8 @@ class Worker {
   std::vector<Bytes> spare_;          // per shard: the last answer's buffer, reused to send
   std::vector<int64_t> versions_;     // per shard: version of the values we hold
   uint32_t seq_ = 0;
+  bool stop_sent_ = false;          // a STOP was sent: keep_alive() is off for good
+  bool keep_alive_failed_ = false;  // until the next send()
   std::string plan_text_;     // plan_agreement_text() of this worker's plan
   uint32_t fingerprint_ = 0;  // its plan_fingerprint(), in the aux of INIT and PULL
   uint64_t seed_ = 0;

@@ -188,7 +188,7 @@ StepResult Trainer::step(const Split& train) {
   return res;
 }
 
-EvalResult Trainer::evaluate(const Split& split, int limit) {
+EvalResult Trainer::evaluate(const Split& split, int limit, const std::function<void()>& after_chunk) {
   EvalResult res;
   const int count = limit > 0 ? std::min(limit, split.count) : split.count;
   res.confusion.assign(static_cast<size_t>(classes_) * classes_, 0);
@@ -215,6 +215,7 @@ EvalResult Trainer::evaluate(const Split& split, int limit) {
         res.predicted[start + i] = static_cast<uint8_t>(pred);  // replicas write disjoint chunks
         ++confusion[r][static_cast<size_t>(labels[r][i]) * classes_ + pred];
       }
+      if (r == 0 && after_chunk) after_chunk();  // part 0 runs on the calling thread
     }
   });
   int64_t correct = 0;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -80,7 +81,9 @@ class Trainer {
   // with several threads it holds replica 0's part only: the sum is applied slice by slice, not kept.
   const FloatBuffer& summed_gradient() const { return grads_[0]; }
   // Loss, accuracy and confusion matrix on up to `limit` samples (0 = all) of `split`, in inference mode.
-  EvalResult evaluate(const Split& split, int limit = 0);
+  // `after_chunk`, when set, is called on the calling thread after each chunk of samples it evaluated
+  // (500; a fraction of a second for the models here), e.g. to keep a network peer told it is alive.
+  EvalResult evaluate(const Split& split, int limit = 0, const std::function<void()>& after_chunk = {});
   // Class probabilities for images x (n, features).
   void predict(const Matrix& x, Matrix& probs);
 
