@@ -1,6 +1,8 @@
 // Trainer: determinism, thread-count equivalence, and real learning on a subset of the dataset.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "engine/train_loop.h"
 #include "engine/trainer.h"
 #include "tests/engine/synthetic_data.h"
@@ -85,6 +87,31 @@ TEST_CASE("training learns a separable synthetic problem", "[trainer]") {
     int64_t total = 0;
     for (int64_t v : after.confusion) total += v;
     CHECK(total == 200);
+  }
+}
+
+TEST_CASE("evaluate calls after_chunk on the calling thread after each of its chunks, same result", "[trainer]") {
+  // 1,234 samples: chunks of 500, 500 and 234. With two threads, part 0 (the caller) evaluates
+  // chunks 0 and 2, part 1 chunk 1.
+  const Split test = synthetic_split(1234, 6);
+  for (int threads : {1, 2}) {
+    INFO("threads " << threads);
+    auto t = make_trainer("mlp:16", threads, 2);
+    const EvalResult plain = t->evaluate(test);
+    const std::thread::id caller = std::this_thread::get_id();
+    int calls = 0;
+    bool on_caller = true;
+    const EvalResult with = t->evaluate(test, 0, [&] {
+      ++calls;
+      on_caller = on_caller && std::this_thread::get_id() == caller;
+    });
+    CHECK(calls == (threads == 1 ? 3 : 2));
+    CHECK(on_caller);
+    CHECK(with.loss == plain.loss);
+    CHECK(with.confusion == plain.confusion);
+    int limited = 0;
+    t->evaluate(test, 400, [&] { ++limited; });
+    CHECK(limited == 1);
   }
 }
 
