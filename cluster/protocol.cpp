@@ -194,8 +194,8 @@ Status check_message_range(const MessageHeader& h, int num_shards, size_t shard_
   if ((h.type == MessageType::kPush || h.type == MessageType::kPull || h.type == MessageType::kInit) &&
       h.sender_role != Role::kWorker)
     return Status::Network(what + "only workers send this");
-  if ((h.type == MessageType::kInit || h.type == MessageType::kSnapshot) && h.sender_role == Role::kWorker &&
-      h.sender_index != 0)
+  if ((h.type == MessageType::kInit || h.type == MessageType::kSnapshot || h.type == MessageType::kStop) &&
+      h.sender_role == Role::kWorker && h.sender_index != 0)
     return Status::Network(what + "only the chief (worker 0) sends " + message_type_name(h.type));
   return Status::Ok();
 }

@@ -220,6 +220,22 @@ void PsServer::refuse(const TaskId& to, uint32_t seq) {
   send_answer(to, encode_text_message(answer_header(MessageType::kRefuse, seq), plan_text_));
 }
 
+Status PsServer::check_request(const TaskId& from, const MessageHeader& h) const {
+  const std::string what = h.debug_string() + ": ";
+  if (h.type == MessageType::kJob || h.type == MessageType::kResult || from.role == Role::kClient)
+    return Status::Network(what + (ctx_.jobs ? "not a job message this ps takes"
+                                             : "a job message, and this ps was not started with --wait-for-job"));
+  if (from.role != Role::kWorker || TaskId{h.sender_role, h.sender_index} != from)
+    return Status::Network(what + "the header names another sender than " + from.name());
+  if (h.sender_index >= ctx_.plan->num_workers)
+    return Status::Network(what + "this cluster has " + std::to_string(ctx_.plan->num_workers) + " workers");
+  if (h.shard != static_cast<uint32_t>(ctx_.self.index))
+    return Status::Network(what + "meant for ps:" + std::to_string(h.shard) + ", not " + ctx_.self.name());
+  if (h.type == MessageType::kParams || h.type == MessageType::kRefuse)
+    return Status::Network(what + "an answer, which only a ps sends");
+  return check_message_range(h, ctx_.placement->num_shards(), shard_->size());
+}
+
 void PsServer::handle(Envelope& env) {
   auto decoded = decode_header(env.data(), env.size());
   if (!decoded.ok()) return bad_message(env.from, decoded.status());
@@ -239,11 +255,7 @@ void PsServer::handle(Envelope& env) {
   if ((h.type == MessageType::kInit || h.type == MessageType::kPull) && env.from.role == Role::kWorker &&
       TaskId{h.sender_role, h.sender_index} == env.from && h.aux != 0 && h.aux != fingerprint_)
     return refuse(env.from, h.seq);
-  Status range = check_message_range(h, ctx_.placement->num_shards(), shard_->size());
-  if (range.ok() && (h.shard != static_cast<uint32_t>(ctx_.self.index) || TaskId{h.sender_role, h.sender_index} != env.from ||
-                     h.sender_index >= ctx_.plan->num_workers || h.type == MessageType::kParams ||
-                     h.type == MessageType::kRefuse))
-    range = Status::Network(h.debug_string() + ": wrong shard, sender or type for " + ctx_.self.name());
+  Status range = check_request(env.from, h);
   if (!range.ok()) return bad_message(env.from, range);
   const int w = h.sender_index;
   heard_[w] = Clock::now();

@@ -62,6 +62,9 @@ class PsServer {
   explicit PsServer(const Context& ctx) : ctx_(ctx) {}
   Status restore_from_checkpoint();
   void handle(Envelope& env);
+  // Ok when `h` (from `from`) is a request of a worker of this cluster to this ps's shard that fits it;
+  // otherwise what is wrong with it, for bad_message().
+  Status check_request(const TaskId& from, const MessageHeader& h) const;
   void handle_push(const MessageHeader& h, const uint8_t* bytes);  // bytes: the whole message
   void apply_sync_step();
   bool ready(const Waiter& w) const;
