@@ -297,8 +297,8 @@ void PsServer::handle(Envelope& env) {
     waiters_.push_back({Waiter::Until::kInitialised, env.from, h.seq, 0});
   } else if (h.type == MessageType::kPull) {
     waiters_.push_back({Waiter::Until::kInitialised, env.from, h.seq, 0});
-  } else {
-    handle_push(h, env.data());
+  } else if (!handle_push(h, env.data())) {
+    return;  // rejected: its retry must not look like a repeat
   }
   auto& last = last_seq_[w];
   last = std::max(last, h.seq);
@@ -306,7 +306,7 @@ void PsServer::handle(Envelope& env) {
   release_waiters();
 }
 
-void PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
+bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
   const int w = h.sender_index;
   const SyncMode& mode = ctx_.plan->mode;
   Waiter answer{Waiter::Until::kNow, TaskId{Role::kWorker, w}, h.seq, h.step};
@@ -317,7 +317,7 @@ void PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
   if (seen != last_seq_.end() && h.seq <= seen->second) {  // a re-sent push: answer, do not apply
     ++st_.duplicates;
     waiters_.push_back(answer);
-    return;
+    return true;
   }
   if (initialised_ && restored_ && h.step > st_.step) {
     // Computed on values this ps had before it restarted from an older checkpoint: the answer
@@ -327,7 +327,7 @@ void PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
     last_seq_[w] = h.seq;
     answer.until = Waiter::Until::kNow;
     waiters_.push_back(answer);
-    return;
+    return true;
   }
   if (!initialised_ && !restored_) {
     const std::string& dir = ctx_.plan->checkpoint_dir;
@@ -337,11 +337,11 @@ void PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
         (dir.empty() ? std::string("no --checkpoint-dir") : "none in " + dir) +
         "), so its part of the model is lost. Give every task the same --checkpoint-dir on a shared volume "
         "so a restarted ps restores the chief's latest checkpoint, or start the job again");
-    return;
+    return false;
   }
   if (!initialised_ || h.step > st_.step) {
     bad_message(answer.to, Status::Network(h.debug_string() + ": gradient for a version this ps has not produced"));
-    return;
+    return false;
   }
   ++st_.gradients;
   const int64_t staleness = st_.step - h.step;
@@ -378,6 +378,7 @@ void PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
     st_.samples_applied += h.aux;
   }
   waiters_.push_back(answer);
+  return true;
 }
 
 // The sample-weighted mean of the accepted gradients, summed in worker order:

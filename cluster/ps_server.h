@@ -65,7 +65,8 @@ class PsServer {
   // Ok when `h` (from `from`) is a request of a worker of this cluster to this ps's shard that fits it;
   // otherwise what is wrong with it, for bad_message().
   Status check_request(const TaskId& from, const MessageHeader& h) const;
-  void handle_push(const MessageHeader& h, const uint8_t* bytes);  // bytes: the whole message
+  // bytes: the whole message. False when the PUSH was rejected (nothing changed, seq not recorded).
+  bool handle_push(const MessageHeader& h, const uint8_t* bytes);
   void apply_sync_step();
   bool ready(const Waiter& w) const;
   void release_waiters();
