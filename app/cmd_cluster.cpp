@@ -496,12 +496,15 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
 }
 
 // A job's training flags (`podlab submit` sends them as task_args() makes them) over the server's own
-// flags (cluster, index, ports, files, keys stay the server's).
-Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& job_text, int64_t* id) {
+// flags (cluster, index, ports, files, keys stay the server's). `id`: the job id of the message's
+// header, by which ps 0 queues the job and keeps its result; the text must name the same.
+Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& job_text, int64_t id) {
   std::vector<std::string> args;
   try {
     const auto j = nlohmann::json::parse(job_text);
-    *id = j.at("id").get<int64_t>();
+    const int64_t text_id = j.at("id").get<int64_t>();
+    if (text_id != id)
+      return Status::Config("a malformed job: its text names job " + std::to_string(text_id) + ", its header job " + std::to_string(id));
     args = j.at("args").get<std::vector<std::string>>();
   } catch (const std::exception& e) {
     return Status::Config(std::string("a malformed job: ") + e.what());
@@ -526,7 +529,7 @@ Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& jo
   f.ps = server.ps;
   f.workers = server.workers;
   f.wait_for_job = true;
-  f.job_id = *id;
+  f.job_id = id;
   return f;
 }
 
@@ -580,8 +583,8 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    int64_t id = a.step;
-    auto f = job_flags(server, read_text(bytes.data(), a), &id);
+    const int64_t id = a.step;
+    auto f = job_flags(server, read_text(bytes.data(), a), id);
     last_job = a.step;
     std::string report_json;
     int code = 0;
@@ -679,8 +682,8 @@ int run_task(ClusterFlags& f, Role role) {
   Status st = serve_ps_jobs(
       transport->get(), tc.task, &desk,
       [&](const JobOrder& order) {
-        int64_t id = order.id;
-        auto jf = job_flags(f, order.text, &id);
+        const int64_t id = order.id;
+        auto jf = job_flags(f, order.text, id);
         std::fprintf(stderr, "podlab: %s: running job %lld\n", tc.task.name().c_str(), static_cast<long long>(id));
         std::string ps_report;
         const int code = jf.ok() ? run_task_job(*jf, tc.task, transport->get(), metrics, &desk, &ps_report)

@@ -69,13 +69,19 @@ void JobDesk::reply(const TaskId& to, MessageType type, const MessageHeader& req
   (void)transport_->send(self_, to, std::move(b));  // lost: the asker asks again
 }
 
+void JobDesk::ignore(const TaskId& from, const std::string& why) {
+  ++ignored_;
+  if (ignored_ <= 10 || ignored_ % 1000 == 0)
+    std::fprintf(stderr, "podlab: %s: ignored a message from %s: %s (%lld so far)\n", self_.name().c_str(), from.name().c_str(),
+                 why.c_str(), static_cast<long long>(ignored_));
+}
+
 bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
   const bool client = env.from.role == Role::kClient;
   if (!client && h.type != MessageType::kJob && h.type != MessageType::kResult) return false;
   const Status valid = check_message_range(h, self_.index + 1, 0);
   if (!valid.ok() || h.shard != static_cast<uint32_t>(self_.index)) {
-    std::fprintf(stderr, "podlab: %s: ignored a message from %s: %s\n", self_.name().c_str(), env.from.name().c_str(),
-                 valid.ok() ? "wrong shard" : valid.message().c_str());
+    ignore(env.from, valid.ok() ? h.debug_string() + ": meant for ps:" + std::to_string(h.shard) : valid.message());
     return true;
   }
   if (client && h.type == MessageType::kStop) {
@@ -127,7 +133,7 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     }
     reply(env.from, MessageType::kResult, h, 0, "");
   } else {
-    std::fprintf(stderr, "podlab: %s: ignored %s (not a job message it expects)\n", self_.name().c_str(), h.debug_string().c_str());
+    ignore(env.from, h.debug_string() + ": not a job message this ps takes");
   }
   return true;
 }

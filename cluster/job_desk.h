@@ -52,6 +52,7 @@ class JobDesk {
   // answers that job's training requests with it (REFUSE), so its workers fail the job with it.
   std::string failed_here() const;
   bool shutdown() const { return shutdown_; }
+  int64_t ignored() const { return ignored_; }  // messages dropped as not for the desk (logged: the first 10)
   // The running job's progress (this ps's global step of total_steps), told to a client polling for
   // the result; PsServer sets it before each message it hands the desk.
   void set_progress(int64_t step, int64_t total_steps) {
@@ -61,6 +62,9 @@ class JobDesk {
 
  private:
   void reply(const TaskId& to, MessageType type, const MessageHeader& request, uint32_t aux, const std::string& text);
+  // Drops a message it cannot take: counted, logged for the first 10 and then every 1000th (a peer
+  // sending garbage in a loop must not flood the log).
+  void ignore(const TaskId& from, const std::string& why);
   std::string progress_text() const;  // {"step":S,"total_steps":T}, or "" before the job's first step
   static MessageHeader JobHeader(const MessageHeader& request, int64_t id);  // the request, step = id
 
@@ -76,6 +80,7 @@ class JobDesk {
   std::vector<std::string> failures_;
   bool aborted_ = false;
   std::string abort_reason_;
+  int64_t ignored_ = 0;    // messages dropped by ignore()
   int64_t failed_id_ = 0;  // the job that failed to start here (fail_job)
   void note_failure(const std::string& entry);
   void set_result(int64_t id, const std::string& report);  // result_id_, result_ and recent_

@@ -191,3 +191,31 @@ TEST_CASE("ps 0's queue admits one job at a time, in the order clients came, and
   CHECK(send(b, 202, order).aux == 1);  // too late: busy
   CHECK(admitted(send(d, 303, order)));
 }
+
+TEST_CASE("the desk drops and counts what is not a job message for it", "[cluster]") {
+  TransportConfig c;
+  c.cluster = local_cluster_spec(1, 1);
+  c.local = {kPs0, kClient};
+  auto t = make_transport("inproc", c);
+  REQUIRE(t.ok());
+  JobDesk desk(t->get(), kPs0);
+  auto hand_in = [&](const MessageHeader& h) {
+    REQUIRE((*t)->send(kClient, kPs0, encode_message(h, nullptr)).ok());
+    Envelope in;
+    REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    auto d = decode_message(in.bytes);
+    REQUIRE(d.ok());
+    CHECK(desk.handle(in, *d));  // a client's message is the desk's, taken or dropped
+  };
+  MessageHeader pull = client_request(MessageType::kPull, 1);  // a client sends only JOB, RESULT and STOP
+  hand_in(pull);
+  MessageHeader elsewhere = client_request(MessageType::kJob, 2);
+  elsewhere.shard = 3;  // meant for ps:3
+  hand_in(elsewhere);
+  for (uint32_t seq = 3; seq < 30; ++seq) hand_in(client_request(MessageType::kHeartbeat, seq));
+  CHECK(desk.ignored() == 29);
+  CHECK(!desk.has_new_job());
+  CHECK(!desk.shutdown());
+  Envelope answer;
+  CHECK((*t)->receive(kClient, &answer, std::chrono::milliseconds(50)) == ReceiveStatus::kTimeout);  // none answered
+}
