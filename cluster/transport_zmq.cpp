@@ -3,7 +3,7 @@
 //   ps task      one ROUTER bound to its address from the cluster spec (127.0.0.1 when the spec says
 //                127.0.0.1 or localhost, every interface otherwise, as a pod must); it answers a worker
 //                by the routing id the worker's DEALER announced.
-//   worker task  (and `podlab submit`, routing id "client:0")
+//   worker task  (and `podlab submit`, routing id "client:N", N its own pick in 1..65535)
 //                one DEALER per ps, routing id = the task name ("worker:3"), connected to the ps's
 //                address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
 //                for the connection (libzmq reconnects every 100 ms, backing off to 2 s) at most
@@ -583,7 +583,8 @@ class ZmqTransport : public Transport {
     };
     if (id.rfind("worker:", 0) == 0) from.index = index_after(7);
     if (id.rfind("client:", 0) == 0) from = TaskId{Role::kClient, index_after(7)};
-    if (from.index < 0 || (!config().cluster.contains(from) && from.role != Role::kClient))
+    // Only the canonical spelling: answers go to from.name(), so "worker:007" would never get them.
+    if (from.index < 0 || from.name() != id || (!config().cluster.contains(from) && from.role != Role::kClient))
       return drop(self, "a peer that is not a worker of the cluster (routing id '" + printable(id) + "')");
     if (count != 2) return drop(self, from.name() + ": " + std::to_string(count - 1) + " frames, expected 1");
     return accept(self, from, frames[1], check, out);
