@@ -196,12 +196,18 @@ Status PsServer::run() {
   }
   stopped_ = true;
   publish();
-  if (ctx_.log_peers)
-    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages, %lld worker restarts\n",
+  if (ctx_.log_peers) {
+    // Bad messages: those the transport dropped unseen (malformed_in) and those this ps refused.
+    int64_t malformed = 0, rejected = 0;
+    for (const EndpointCounters& c : ctx_.transport->counters())
+      if (c.name == ctx_.self.name()) malformed = c.malformed_in, rejected = c.rejected_peers;
+    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages dropped (%lld malformed, %lld not valid here), %lld peers refused in the handshake, %lld worker restarts\n",
                  ctx_.self.name().c_str(), static_cast<long long>(st_.step), static_cast<long long>(st_.gradients),
                  static_cast<long long>(st_.applied), static_cast<long long>(st_.dropped_stale),
-                 static_cast<long long>(st_.dropped_late), static_cast<long long>(st_.bad_messages),
+                 static_cast<long long>(st_.dropped_late), static_cast<long long>(malformed + st_.bad_messages),
+                 static_cast<long long>(malformed), static_cast<long long>(st_.bad_messages), static_cast<long long>(rejected),
                  static_cast<long long>(st_.worker_restarts));
+  }
   if (!lost_state_.ok()) return lost_state_;
   return send_error_.ok() ? end : send_error_;
 }
