@@ -598,8 +598,11 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
     metrics.set_phase("waiting-for-job");
     // The chief hands the job's report to ps 0, for the client; another worker its failure, so that
     // ps 0 ends a job that cannot go on without it (and the client hears why).
+    // Within --peer-timeout-s: a ps 0 that has gone (each send waits up to --connect-timeout-s for it)
+    // is then the next JOB request's to find.
+    const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(server.peer_timeout_s * 1000));
     if (task.index == 0 || (code != 0 && !g_cluster_stop))
-      for (int tries = 0; tries < 20; ++tries)
+      for (int tries = 0; tries < 20 && Clock::now() < give_up; ++tries)
         if (ask(MessageType::kResult, id, report_json, &a, &bytes).ok() && a.type == MessageType::kResult) break;
     heard = Clock::now();
   }
@@ -642,6 +645,7 @@ int run_task(ClusterFlags& f, Role role) {
   TransportConfig net;
   net.cluster = tc.cluster;
   net.local = {tc.task};
+  net.interrupt = &g_cluster_stop;  // SIGINT/SIGTERM end a wait for an unreachable ps at once
   const std::string keys_dir = curve_keys_dir(f.keys_dir);
   if (!keys_dir.empty()) {  // before the slow set-up: a bad key file fails at once (exit 3)
     auto keys = load_curve_keys(keys_dir, tc.task);

@@ -96,6 +96,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   TransportConfig net;
   net.cluster = *spec;
   net.local = {me};
+  net.interrupt = &g_cluster_stop;
   net.curve = curve;
   const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);

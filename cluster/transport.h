@@ -24,6 +24,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -68,6 +69,8 @@ struct TransportConfig {
   CurveKeys curve;                      // zmq: with `enabled`, every link is CURVE-encrypted and a ps
                                         //   accepts only the client keys in curve.authorized (ps tasks
                                         //   need the server pair, workers a client pair + server public)
+  const volatile std::sig_atomic_t* interrupt = nullptr;  // zmq, optional: once *interrupt is set, a
+                                        //   send waiting for its ps connection gives up (kInterrupted)
 };
 
 // Counters for one local task. `peers` is keyed by the peer's TaskId::name().

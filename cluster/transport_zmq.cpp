@@ -7,7 +7,8 @@
 //                one DEALER per ps, routing id = the task name ("worker:3"), connected to the ps's
 //                address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
 //                for the connection (libzmq reconnects every 100 ms, backing off to 2 s) at most
-//                kConnectTimeout, then fails with a kNetwork error naming the ps and its address.
+//                kConnectTimeout, then fails with a kNetwork error naming the ps and its address
+//                (kInterrupted at once when TransportConfig::interrupt is set meanwhile).
 // CURVE (TransportConfig::curve enabled): a ps ROUTER is a CURVE server with the ps key pair; a worker
 // DEALER is a CURVE client with its key pair and the ps public key, so every frame is encrypted and
 // authenticated. Which clients may connect is decided by a ZAP handler (ZeroMQ's authentication
@@ -472,6 +473,11 @@ class ZmqTransport : public Transport {
       if (e != EAGAIN) {
         zmq_msg_close(&msg);
         return Status::Network(zmq_error(from.name() + " -> " + to.name()));
+      }
+      if (config().interrupt && *config().interrupt) {
+        zmq_msg_close(&msg);
+        count_lost(from);
+        return Status::Error(StatusCode::kInterrupted, from.name() + " interrupted by a signal while waiting for a connection to " + to.name());
       }
       read_dealer_monitor(ep, k);
       const Handshake& hs = ep.handshake[static_cast<size_t>(k)];

@@ -67,6 +67,22 @@ timeout 60 "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1
 CODE=$?
 [ "$CODE" -eq 6 ] || { fail "worker without ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/out"; }
 grep -q "no connection to ps:0" "$TMP/out" || { fail "no clear error for the missing ps"; sed 's/^/  | /' "$TMP/out"; }
+# ... and SIGTERM while it waits (a pod deleted before its ps came up) ends it at once with 130, not
+# after the connect timeout; also as a wait-for-job server.
+for server in "" --wait-for-job; do
+  "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1 --connect-timeout-s 30 $server >"$TMP/out" 2>&1 &
+  PID=$!
+  sleep 1.5  # past the data loading, into the wait for the ps
+  kill -TERM $PID
+  for _ in $(seq 1 30); do kill -0 $PID 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $PID 2>/dev/null; then
+    fail "worker $server waiting for its ps: still running 3 s after SIGTERM"
+    kill -KILL $PID
+  fi
+  wait $PID
+  CODE=$?
+  [ "$CODE" -eq 130 ] || { fail "worker $server waiting for its ps: exit $CODE after SIGTERM, expected 130"; sed 's/^/  | /' "$TMP/out"; }
+done
 
 # Tasks started by hand with different training flags: the ps refuses the worker's INIT (its plan's
 # fingerprint differs), the worker exits 3 at once naming the flags that differ, not a silent hang.
