@@ -82,7 +82,8 @@ void PsServer::log_peers(Clock::time_point now) {
     auto [it, first] = reported_silent_.emplace(w, false);
     const TaskId worker{Role::kWorker, w};
     if (first) std::fprintf(stderr, "podlab: %s: %s connected\n", ctx_.self.name().c_str(), worker.name().c_str());
-    const bool silent = !stopped_ && age * 1000 > ctx_.plan->heartbeat_timeout_ms;
+    if (stopped_) continue;  // training is over: a worker falling silent now is no news, nor is one "back"
+    const bool silent = age * 1000 > ctx_.plan->heartbeat_timeout_ms;
     if (silent && !it->second)
       std::fprintf(stderr, "podlab: %s: %s silent for %.1f s: dead? (training goes on if the mode allows)\n",
                    ctx_.self.name().c_str(), worker.name().c_str(), age);
