@@ -451,7 +451,9 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
   ClusterPrinter printer(json, plan);
   MetricsObserver observer(&metrics, &printer);
   const bool chief = role == Role::kWorker && task.index == 0;
-  if (chief) printer.leave_on_sigterm();
+  // A submitted job has no replacement chief to resume it (a wait-for-job server stops on the signal
+  // too, and its submitter is waiting for the result): SIGTERM stops that job as SIGINT does.
+  if (chief && !f.wait_for_job) printer.leave_on_sigterm();
   if (chief)
     ctx.observer = &observer;
   else

@@ -258,9 +258,15 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   if (!st.ok()) return report(st);
   try {
     const auto r = nlohmann::json::parse(result);
-    const int code = r.at("code").get<int>();
-    const std::string message = r.at("message").get<std::string>();
+    int code = r.at("code").get<int>();
+    std::string message = r.at("message").get<std::string>();
     const nlohmann::json c = r.value("chief", nlohmann::json::object());
+    // A chief stopped by a signal ends the job cleanly (STOP, checkpoint) but before its end: the
+    // job was interrupted, as its process's exit code 130 says.
+    if (code == 0 && c.value("interrupted", false)) {
+      code = static_cast<int>(StatusCode::kInterrupted);
+      message = "its chief was stopped by a signal (SIGINT or SIGTERM) before the job's end";
+    }
     const std::string task = r.at("task").get<std::string>();
     // Workers other than the chief that failed the job: [{task, code, message}] (PROTOCOL.md, "Jobs").
     const nlohmann::json failed = r.value("workers_failed", nlohmann::json::array());

@@ -209,6 +209,10 @@ void JobDesk::note_failure(const std::string& entry) {
   if (aborted_) set_result(job_.id, with_failures(failures_.front(), failures_, abort_reason_));
 }
 
+bool JobDesk::failed(const TaskId& task) const {
+  return std::any_of(failures_.begin(), failures_.end(), [&](const std::string& f) { return failure_task(f) == task.name(); });
+}
+
 void JobDesk::add_failure(const TaskId& task, int code, const std::string& message) {
   note_failure(nlohmann::json{{"task", task.name()}, {"code", code}, {"message", message}}.dump());
 }

@@ -40,6 +40,7 @@ class JobDesk {
   // ps 0: the workers other than the chief that reported a failure (RESULT with a non-zero code) in
   // the running job, in the order they reported.
   int workers_failed() const { return static_cast<int>(failures_.size()); }
+  bool failed(const TaskId& task) const;  // whether `task` is among them
   // ps 0: a worker that failed the running job without reporting it (silent past the timeout).
   void add_failure(const TaskId& task, int code, const std::string& message);
   // ps 0: the running job cannot go on without the failed workers (`reason` says why): its result is

@@ -473,13 +473,22 @@ void PsServer::end_job_if_stuck() {
   if (!ctx_.jobs || job_over_) return;
   const TrainingPlan& p = *ctx_.plan;
   const int failed = ctx_.jobs->workers_failed();  // only ps 0 hears of failures
-  if (!stopped_ && failed > 0 && !ctx_.jobs->job_over() && !trains_on_with(p.mode, p.replicas_to_aggregate, p.num_workers - failed)) {
-    std::string reason = p.mode.to_string() + " training cannot go on without " + std::to_string(failed) + " of its " +
-                         std::to_string(p.num_workers) + " workers";
-    if (p.mode.kind == SyncMode::Kind::kSync)
-      reason += " (it aggregates " + std::to_string(p.replicas_to_aggregate) + " a step)";
-    reason += ": fix the failed worker" + std::string(failed > 1 ? "s" : "") + ", or submit with --mode async" +
-              (p.mode.kind == SyncMode::Kind::kSync ? " or a smaller --replicas-to-aggregate" : "");
+  // Without the chief nothing initialises the values, evaluates or ends the job, whatever the mode.
+  const bool chief_failed = ctx_.jobs->failed(TaskId{Role::kWorker, 0});
+  if (!stopped_ && failed > 0 && !ctx_.jobs->job_over() &&
+      (chief_failed || !trains_on_with(p.mode, p.replicas_to_aggregate, p.num_workers - failed))) {
+    std::string reason;
+    if (chief_failed) {
+      reason = "the chief (worker 0) failed, and without it nothing initialises, evaluates or ends the job: "
+               "start its server again, then submit the job again";
+    } else {
+      reason = p.mode.to_string() + " training cannot go on without " + std::to_string(failed) + " of its " +
+               std::to_string(p.num_workers) + " workers";
+      if (p.mode.kind == SyncMode::Kind::kSync)
+        reason += " (it aggregates " + std::to_string(p.replicas_to_aggregate) + " a step)";
+      reason += ": fix the failed worker" + std::string(failed > 1 ? "s" : "") + ", or submit with --mode async" +
+                (p.mode.kind == SyncMode::Kind::kSync ? " or a smaller --replicas-to-aggregate" : "");
+    }
     std::fprintf(stderr, "podlab: %s: ending the job: %s\n", ctx_.self.name().c_str(), reason.c_str());
     ctx_.jobs->abort_job(reason);
   }

@@ -8,6 +8,8 @@
 #   - 2 ps, the chief cannot run the job: submit exits 4 at once, and ps 1 (which the chief never
 #     reached) is free for the next job at once, not after --peer-timeout-s;
 #   - 2 ps, ps 1 cannot start the job: the workers hear why from it; exit 4 naming ps:1;
+#   - SIGTERM to the chief's server mid-job: the job stops as on SIGINT; submit exits 130;
+#   - no chief server: even an async job ends after --peer-timeout-s (exit 6, saying why);
 #   - a worker killed during a sync job, without a word: ps 0 ends the job after --peer-timeout-s
 #     (exit 6, naming the worker).
 # Nothing is left running, also on failure.
@@ -92,6 +94,37 @@ start_servers 2 ps1
 submit_job ps1 4 15 --epochs 1 --mode sync
 grep -q "ps:1 at 127.0.0.1:[0-9]* could not start this job: .*bad/fashion-mnist" "$TMP/ps1.err" ||
   { fail "ps1 job: no error naming ps:1 and its file"; cat "$TMP/ps1.err"; }
+stop_servers
+
+# SIGTERM to the chief's server during a job: the chief stops the job as on SIGINT (no replacement
+# would resume a submitted job), its server exits 130, and submit says the job was interrupted (130).
+start_servers 1 none
+timeout 90 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 50 >"$TMP/sigterm.out" 2>"$TMP/sigterm.err" &
+SUBMIT=$!
+for _ in $(seq 1 400); do grep -q '"event":"progress","step":[1-9]' "$TMP/sigterm.out" 2>/dev/null && break; sleep 0.05; done
+kill -TERM "$(pgrep -P "${PIDS[1]}")"  # worker 0 (under its `timeout`), training
+wait $SUBMIT
+CODE=$?
+[ "$CODE" -eq 130 ] || { fail "SIGTERM to the chief: submit exited $CODE, expected 130"; tail -n 4 "$TMP/sigterm.out" "$TMP/sigterm.err"; }
+tail -n 1 "$TMP/sigterm.out" | grep -q '"code":130,"task":"worker:0",.*"interrupted":true' ||
+  { fail "SIGTERM to the chief: the result does not say interrupted"; tail -n 1 "$TMP/sigterm.out"; }
+wait "${PIDS[1]}"
+CODE=$?
+[ "$CODE" -eq 130 ] || fail "SIGTERM to the chief: its server exited $CODE, expected 130"
+PIDS=("${PIDS[0]}" "${PIDS[2]}")
+stop_servers
+
+# No chief at all (its server died before it took the job): even async cannot go on, so ps 0 ends
+# the job once the chief was silent for --peer-timeout-s (exit 6, naming it), not never.
+P0=$(free_port)
+SPEC="{\"ps\": [\"127.0.0.1:$P0\"], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
+PORTS+="|127.0.0.1:$P0"
+timeout 120 "$PODLAB" ps --cluster "$SPEC" --index 0 --wait-for-job >"$TMP/ps0.out" 2>&1 &
+PIDS=($!)
+timeout 120 "$PODLAB" worker --cluster "$SPEC" --index 1 --wait-for-job >"$TMP/worker1.out" 2>&1 &
+PIDS+=($!)
+submit_job no-chief 6 20 --epochs 1 --mode async --peer-timeout-s 2
+grep -q "the chief (worker 0) failed" "$TMP/no-chief.err" || { fail "no chief: submit does not say why the job ended"; cat "$TMP/no-chief.err"; }
 stop_servers
 
 # A worker killed during a sync job (no report): ps 0 ends the job after --peer-timeout-s, exit 6.
