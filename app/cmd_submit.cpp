@@ -206,25 +206,28 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   const bool admitted = st.ok();
   if (st.ok() && !others.empty()) st = ask_all(others, MessageType::kJob, text, 0, /*keep_ticket=*/true);
   if (st.ok()) st = ask_all({0}, MessageType::kJob, text);
+  // Tells the ps tasks in `which` that the job is over, with this client's failure as its report (a
+  // RESULT with text): a ps running it ends its run, ps 0 answers its workers STOP. Best effort, for
+  // at most a second, whatever the stop flag says.
+  auto cancel = [&](const std::vector<int>& which, const Status& why, const std::string& when) {
+    const std::string cancelled = nlohmann::json{{"task", "client:" + std::to_string(me.index)},
+                                                 {"code", why.exit_code()},
+                                                 {"message", "its submitter gave up " + when + ": " + why.message()}}.dump();
+    std::map<uint32_t, int> pending;
+    for (int k : which)
+      if (send(k, MessageType::kResult, cancelled).ok()) pending[seq] = k;
+    const Clock::time_point until = Clock::now() + std::chrono::seconds(1);
+    while (!pending.empty() && Clock::now() < until) {
+      Envelope env;
+      if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
+      auto h = decode_message(env.data(), env.size());
+      if (h.ok() && h->type == MessageType::kResult) pending.erase(h->seq);
+    }
+  };
   if (!st.ok()) {
     // Interrupted or timed out after ps 1..N-1 may have taken the job, before ps 0 did: no worker
-    // will come, so they are told the job is over (a RESULT with text) rather than wait for
-    // --peer-timeout-s. Best effort, for at most a second, whatever the stop flag says.
-    if (admitted && !others.empty()) {
-      const std::string cancelled = nlohmann::json{{"task", "client:" + std::to_string(me.index)},
-                                                   {"code", st.exit_code()},
-                                                   {"message", "its submitter gave up before it started: " + st.message()}}.dump();
-      std::map<uint32_t, int> pending;
-      for (int k : others)
-        if (send(k, MessageType::kResult, cancelled).ok()) pending[seq] = k;
-      const Clock::time_point until = Clock::now() + std::chrono::seconds(1);
-      while (!pending.empty() && Clock::now() < until) {
-        Envelope env;
-        if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
-        auto h = decode_message(env.data(), env.size());
-        if (h.ok() && h->type == MessageType::kResult) pending.erase(h->seq);
-      }
-    }
+    // will come, so they are told the job is over rather than wait for --peer-timeout-s.
+    if (admitted && !others.empty()) cancel(others, st, "before it started");
     t.shutdown();
     return report(st);
   }
@@ -253,6 +256,12 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   // The other ps tasks hear the report too: one still serving this job (ps 0 ended it, or its chief
   // failed before any training) ends its run now instead of after --peer-timeout-s. Best effort.
   if (st.ok() && !others.empty()) (void)ask_all(others, MessageType::kResult, result, 2.0);
+  if (st.code() == StatusCode::kInterrupted) {
+    // Ctrl-C while the job runs cancels it: ps 0 first (it ends the job and tells the workers STOP),
+    // so the servers do not go on with a job nobody waits for, ahead of the next one.
+    cancel(every_ps, st, "while it ran");
+    st = Status::Error(StatusCode::kInterrupted, "podlab submit interrupted: job " + std::to_string(id) + " cancelled (the servers stop it)");
+  }
   t.shutdown();
   progress.finish();
   if (!st.ok()) return report(st);

@@ -3,6 +3,7 @@
 # one ends), on 127.0.0.1:
 #   - six submitters at once: every one exits 0 with its own job's report;
 #   - a queued submitter interrupted (SIGINT) exits 130 and the others still run;
+#   - a running job's submitter interrupted: the job is cancelled and the next one starts at once;
 #   - podlab submit --shutdown while two are queued: they exit 6 at once, saying the servers are
 #     shutting down, and every server exits 0.
 # Nothing is left running, also on failure.
@@ -47,6 +48,24 @@ assert len({r["job"] for r in results}) == 6, results
 assert all(r[0]["job"] == r[-1]["job"] for r in reports), "a submitter got another job's report"
 print("queue with one ps: 6 jobs, 6 reports, each its own")
 PY
+
+# A running job's submitter interrupted (SIGINT): its job is cancelled, so the submitter behind it
+# starts at once instead of after the long job's 1000 epochs.
+timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 1000 >"$TMP/long.out" 2>"$TMP/long.err" &
+LONG=$!
+for _ in $(seq 1 400); do grep -q '"event":"progress","step":[1-9]' "$TMP/long.out" 2>/dev/null && break; sleep 0.05; done
+timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 1 >"$TMP/next.out" 2>"$TMP/next.err" &
+NEXT=$!
+for _ in $(seq 1 200); do grep -q '"event":"queued"' "$TMP/next.out" 2>/dev/null && break; sleep 0.05; done
+kill -INT "$(pgrep -P $LONG)"
+T0=$(now)
+wait $LONG
+CODE=$?
+[ "$CODE" -eq 130 ] || { fail "interrupted running submitter: exit $CODE, expected 130"; cat "$TMP/long.err"; }
+grep -q "job [0-9]* cancelled" "$TMP/long.err" || { fail "interrupted running submitter: does not say the job was cancelled"; cat "$TMP/long.err"; }
+wait $NEXT || { fail "the submitter behind a cancelled job exited $?"; tail -n 3 "$TMP/next.err"; }
+python3 -c "import sys; t = $(now) - $T0; print('the next job ended %.2f s after the running one was cancelled' % t); sys.exit(t > 10)" ||
+  fail "the job behind a cancelled one took too long: the cancelled job ran on?"
 
 # --shutdown while two submitters wait behind a running job.
 timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 6 >"$TMP/running.out" 2>"$TMP/running.err" &
