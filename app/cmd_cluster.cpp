@@ -568,8 +568,11 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
   };
   metrics.set_phase("waiting-for-job");
   metrics.set_ready(true);
+  const int interrupted = static_cast<int>(StatusCode::kInterrupted);
+  int last_code = 0;  // of the last job: one the signal interrupted has said so already
   for (;;) {
-    if (g_cluster_stop) return report(Status::Error(StatusCode::kInterrupted, task.name() + " interrupted by a signal"));
+    if (g_cluster_stop)
+      return last_code == interrupted ? interrupted : report(Status::Error(StatusCode::kInterrupted, task.name() + " interrupted by a signal"));
     if (Clock::now() - heard > std::chrono::milliseconds(static_cast<int64_t>(server.peer_timeout_s * 1000)))
       return report(Status::Network(task.name() + ": ps:0 has not answered for " + std::to_string(static_cast<int>(server.peer_timeout_s)) +
                                     " s while this worker waited for a job; giving up (--peer-timeout-s)"));
@@ -597,6 +600,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       std::fprintf(stderr, "podlab: %s: running job %lld\n", task.name().c_str(), static_cast<long long>(id));
       code = run_task_job(*f, task, transport, metrics, nullptr, &report_json);
     }
+    last_code = code;
     metrics.set_phase("waiting-for-job");
     // The chief hands the job's report to ps 0, for the client; another worker its failure, so that
     // ps 0 ends a job that cannot go on without it (and the client hears why).
@@ -676,6 +680,12 @@ int run_task(ClusterFlags& f, Role role) {
   if (!transport.ok()) return report(transport.status().With(tc.task.name()));
   std::string report_json;
   if (!f.wait_for_job) return run_task_job(f, tc.task, transport->get(), metrics, nullptr, &report_json);
+  const TaskId ps0{Role::kPs, 0};
+  if (role == Role::kPs)
+    std::fprintf(stderr, "podlab: %s: waiting for jobs at %s (podlab submit --cluster ... hands them in)\n", tc.task.name().c_str(),
+                 tc.cluster.address(tc.task).c_str());
+  else
+    std::fprintf(stderr, "podlab: %s: asking ps:0 at %s for jobs\n", tc.task.name().c_str(), tc.cluster.address(ps0).c_str());
 
   if (role == Role::kWorker) {
     const int code = serve_worker_jobs(f, tc.task, transport->get(), metrics);
@@ -685,6 +695,7 @@ int run_task(ClusterFlags& f, Role role) {
   JobDesk desk(transport->get(), tc.task);
   metrics.set_phase("waiting-for-job");
   metrics.set_ready(true);
+  int last_code = 0;  // of the last job: one the signal interrupted has said so already
   Status st = serve_ps_jobs(
       transport->get(), tc.task, &desk,
       [&](const JobOrder& order) {
@@ -696,10 +707,12 @@ int run_task(ClusterFlags& f, Role role) {
                                  : report(jf.status().With(tc.task.name() + ": job " + std::to_string(id)));
         if (code != 0)  // the job did not run here: ps 0 tells the client why, any ps its workers
           desk.fail_job(id, jf.ok() ? ps_report : task_report_json(tc.task, jf.status(), nullptr, nullptr, nullptr, nullptr));
+        last_code = code;
         metrics.set_phase("waiting-for-job");
       },
       &g_cluster_stop, 2000);
   (*transport)->shutdown();
+  if (st.code() == StatusCode::kInterrupted && last_code == st.exit_code()) return last_code;
   return report(st.With(tc.task.name()));
 }
 
@@ -742,13 +755,13 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   CLI::App* cluster = root.add_subcommand("cluster", "Parameter-server training: ps tasks and workers as threads or processes on this machine (cluster run)");
   cluster->require_subcommand(1);
   auto f = std::make_shared<ClusterFlags>();
-  CLI::App* run = cluster->add_subcommand("run", "Run a whole cluster in this process and train a model");
+  CLI::App* run = cluster->add_subcommand("run", "Run a whole cluster on this machine (as threads, or as child processes) and train a model");
   add_setup_flags(*run, f->setup);
   CLI::Option* ps_count = run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, 64));
   CLI::Option* worker_count = run->add_option("--workers", f->workers, "Worker tasks (worker 0 is the chief)")
                              ->capture_default_str()
                              ->check(CLI::Range(1, 64));
-  run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers")
+  run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers (its addresses are not used: local tasks take free ports on 127.0.0.1)")
       ->excludes(ps_count)
       ->excludes(worker_count);  // the spec's task counts win: giving both would silently ignore one
   run->add_option("--transport", f->transport, "threads (one process) or processes (a podlab ps|worker process per task, zmq on 127.0.0.1)")

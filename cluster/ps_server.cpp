@@ -174,7 +174,8 @@ Status PsServer::run() {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);
         end = Status::Network(ctx_.self.name() + ": no message from any worker for " + secs +
-                              " s; giving up (are the workers running? --peer-timeout-s sets the limit)");
+                              " s; giving up (are the workers running? A worker waiting on another ps that is gone sends nothing "
+                              "here either. --peer-timeout-s sets the limit)");
         break;
       }
       if (now - last_publish_ > std::chrono::milliseconds(250)) publish();

@@ -126,6 +126,15 @@ bool read_file(const std::string& path, std::string* out) {
   return true;
 }
 
+// This process's binary by its path; /proc/self/exe when that cannot be read or the file is gone
+// (rebuilt meanwhile: "... (deleted)").
+std::string own_binary() {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec || !std::filesystem::exists(p, ec)) return "/proc/self/exe";
+  return p.string();
+}
+
 }  // namespace
 
 std::string task_report_json(const TaskId& task, const Status& status, const PsStats* ps, const WorkerStats* w,
@@ -273,8 +282,9 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   std::vector<Child> children;
   pid_t group = 0;
   const pid_t parent = ::getpid();
+  const std::string podlab = o.podlab.empty() ? own_binary() : o.podlab;
   auto spawn = [&](const TaskId& t) -> pid_t {
-    std::vector<std::string> args = {o.podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
+    std::vector<std::string> args = {podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
                                      "--report", task_file(t, ".json"), "--progress-file", task_file(t, ".progress")};
     args.insert(args.end(), common.begin(), common.end());
     std::vector<char*> argv;

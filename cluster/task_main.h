@@ -1,7 +1,7 @@
 // One task per process: what `podlab ps|worker` and `podlab cluster run --transport processes` share.
 //   - a task's end state as one JSON object (its counters, the chief's result, how it ended), written
 //     by each task process and merged by the launcher into the ClusterReport that threads mode prints;
-//   - the launcher: N ps and M worker processes (fork/exec of /proc/self/exe) on 127.0.0.1 with
+//   - the launcher: N ps and M worker processes (fork/exec of its own binary) on 127.0.0.1 with
 //     free ports, their own process group, SIGKILL if the launcher dies (PR_SET_PDEATHSIG), the
 //     launcher's SIGINT/SIGTERM forwarded to the chief as SIGINT (it stops the cluster politely), and
 //     every child killed as soon as any one fails or the grace period after the chief ends runs out.
@@ -29,7 +29,8 @@ struct ProcessClusterOptions {
   int num_ps = 1, num_workers = 1;
   std::vector<std::string> task_args;  // training flags every task gets (after ps|worker --cluster --index)
   int grace_ms = 20000;                // after the chief ends (or after forwarding a signal): then SIGKILL
-  std::string podlab = "/proc/self/exe";
+  std::string podlab;                  // the podlab binary; empty: this process's own (by its path, so
+                                       //   the tasks show as podlab in ps and pgrep, not as exe)
   int restarts = 0;                    // a task that dies while training goes on is started again, up to
                                        //   this many times in all
   // Without a restart left, a non-chief worker killed by SIGKILL or SIGTERM is left behind when
