@@ -371,7 +371,7 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
         .add("mode", plan.mode.to_string())
         .add("ps", f.ps)
         .add("workers", f.workers)
-        .add("replicas_to_aggregate", plan.replicas_to_aggregate)
+        .add("replicas_to_aggregate", plan.mode.kind == SyncMode::Kind::kSync ? plan.replicas_to_aggregate : 0)  // 0: not sync
         .add("steps_per_epoch", plan.steps_per_epoch)
         .add("total_steps", plan.total_steps)
         .raw("placement", placement_json(placement, layout))
@@ -384,8 +384,8 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
                                            : "as processes (zmq on 127.0.0.1, CURVE-encrypted)",
                 plan.mode.to_string().c_str());
     if (plan.mode.kind == SyncMode::Kind::kSync) std::printf(" (aggregate %d)", plan.replicas_to_aggregate);
-    std::printf("\n  %s lr %g, batch %d per worker, %d epochs = %lld steps, seed %llu\n%s", c.optimizer.name.c_str(),
-                c.optimizer.lr, c.batch, plan.epochs, static_cast<long long>(plan.total_steps),
+    std::printf("\n  %s lr %g, batch %d per worker, %d epoch%s = %lld steps, seed %llu\n%s", c.optimizer.name.c_str(),
+                c.optimizer.lr, c.batch, plan.epochs, plan.epochs == 1 ? "" : "s", static_cast<long long>(plan.total_steps),
                 static_cast<unsigned long long>(c.seed), placement_table(placement, layout).c_str());
     std::fflush(stdout);
   }
@@ -409,9 +409,9 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
     add_chief_result(*chief, &j);
     j.print();
   } else {
-    std::printf("%s: test accuracy %.4f, loss %.4f on %d samples after %lld steps (%d epochs) in %.1f s%s\n",
+    std::printf("%s: test accuracy %.4f, loss %.4f on %d samples after %lld steps (%d epoch%s) in %.1f s%s\n",
                 task.name().c_str(), chief->test.accuracy, chief->test.loss, chief->test.samples,
-                static_cast<long long>(chief->steps), chief->epochs_completed, chief->seconds,
+                static_cast<long long>(chief->steps), chief->epochs_completed, chief->epochs_completed == 1 ? "" : "s", chief->seconds,
                 chief->interrupted ? " (interrupted)" : "");
   }
   std::fflush(stdout);
