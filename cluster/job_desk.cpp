@@ -159,7 +159,10 @@ void JobDesk::ticket(const Envelope& env, const MessageHeader& h) {
     return reply(env.from, MessageType::kJob, h, 0, "");
   }
   auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Ticket& t) { return t.id == id; });
-  if (it == queue_.end()) it = queue_.insert(queue_.end(), Ticket{id, now});
+  if (it == queue_.end()) {
+    if (queue_.size() >= kMaxQueued) return reply(env.from, MessageType::kJob, h, 1, "");  // full: ask again later
+    it = queue_.insert(queue_.end(), Ticket{id, now});
+  }
   it->seen = now;
   const bool busy = running_ || fresh_ || admitted_.id != 0;
   if (!busy && it == queue_.begin()) {

@@ -86,6 +86,7 @@ class JobDesk {
   void note_failure(const std::string& entry);
   void set_result(int64_t id, const std::string& report);  // result_id_, result_ and recent_
   static constexpr size_t kRecentResults = 64;
+  static constexpr size_t kMaxQueued = 1000;  // tickets beyond it are refused (JOB aux 1) until there is room
   std::map<int64_t, std::string> recent_;  // job id -> its report, the latest kRecentResults
 
   // ps 0's queue (see the top of this file). A ticket not re-sent for ticket_expiry_ is dropped (its

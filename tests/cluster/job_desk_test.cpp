@@ -219,3 +219,26 @@ TEST_CASE("the desk drops and counts what is not a job message for it", "[cluste
   Envelope answer;
   CHECK((*t)->receive(kClient, &answer, std::chrono::milliseconds(50)) == ReceiveStatus::kTimeout);  // none answered
 }
+
+TEST_CASE("ps 0's queue holds at most 1000 tickets and refuses more until there is room", "[cluster]") {
+  TransportConfig c;
+  c.cluster = local_cluster_spec(1, 1);
+  c.local = {kPs0, kClient};
+  auto t = make_transport("inproc", c);
+  REQUIRE(t.ok());
+  JobDesk desk(t->get(), kPs0);
+  auto ticket = [&](int64_t id, uint32_t seq) {
+    MessageHeader h = client_request(MessageType::kJob, seq);
+    h.step = id;
+    return ask(**t, desk, encode_message(h, nullptr)).first;
+  };
+  CHECK(ticket(1, 1).type == MessageType::kJob);  // admitted at once: the desk is free
+  for (int64_t id = 2; id <= 1001; ++id) {
+    const MessageHeader a = ticket(id, static_cast<uint32_t>(id));
+    REQUIRE(a.type == MessageType::kHeartbeat);  // queued
+  }
+  const MessageHeader full = ticket(5000, 5000);
+  CHECK(full.type == MessageType::kJob);
+  CHECK(full.aux == 1);
+  CHECK(ticket(1001, 5001).type == MessageType::kHeartbeat);  // a queued ticket renewed: still queued
+}
