@@ -638,7 +638,7 @@ int run_task(ClusterFlags& f, Role role) {
     }
   } else {
     auto env = tf_config_from_env();
-    if (!env.ok()) return report(env.status().With("no --cluster given, and TF_CONFIG"));
+    if (!env.ok()) return report(env.status().With("no --cluster given"));
     tc = *env;
     if (f.index >= 0) tc.task.index = f.index;
     if (tc.task.role != role)
