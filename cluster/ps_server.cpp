@@ -254,9 +254,13 @@ void PsServer::handle(Envelope& env) {
     end_job_if_stuck();
     return;
   }
-  // A wait-for-job ps: a gradient from a worker that has not asked this run for values (PULL or
-  // INIT) comes from a worker still in an earlier job; STOP ends that job for it.
-  if (ctx_.jobs && h.type == MessageType::kPush && env.from.role == Role::kWorker && !last_seq_.count(h.sender_index))
+  // A wait-for-job ps: a training request from a worker that has not asked this run for values (PULL
+  // or INIT) comes from a worker still in an earlier job (the chief of a cancelled job, evaluating
+  // on, say): STOP ends that job for it, and nothing changes here (its STOP must not end this job,
+  // its HEARTBEAT is no sign of life in it). A worker of this job asks first, on the same connection.
+  const bool training_request = h.type == MessageType::kPush || h.type == MessageType::kStop ||
+                                h.type == MessageType::kSnapshot || h.type == MessageType::kHeartbeat;
+  if (ctx_.jobs && training_request && env.from.role == Role::kWorker && !last_seq_.count(h.sender_index))
     return reply(env.from, MessageType::kStop, h.seq);
   // A worker started with other training flags (its plan's fingerprint in aux): refused before the
   // range checks, which its other model or placement would fail.
@@ -347,9 +351,19 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
         "so a restarted ps restores the chief's latest checkpoint, or start the job again");
     return false;
   }
-  if (!initialised_ || h.step > st_.step) {
-    bad_message(answer.to, Status::Network(h.debug_string() + ": gradient for a version this ps has not produced"));
+  if (!initialised_) {
+    bad_message(answer.to, Status::Network(h.debug_string() + ": gradient before this ps has values"));
     return false;
+  }
+  if (h.step > st_.step) {
+    // Computed on a version this ps has not produced (it took a new INIT, from a restarted chief,
+    // since): dropped, and the answer hands the worker this ps's values to go on from. Left
+    // unanswered, the worker's retries would carry the same version for ever.
+    ++st_.gradients;
+    ++st_.dropped_stale;
+    answer.until = Waiter::Until::kNow;
+    waiters_.push_back(answer);
+    return true;
   }
   ++st_.gradients;
   const int64_t staleness = st_.step - h.step;

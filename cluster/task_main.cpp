@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,12 +127,15 @@ bool read_file(const std::string& path, std::string* out) {
   return true;
 }
 
-// This process's binary by its path; /proc/self/exe when that cannot be read or the file is gone
-// (rebuilt meanwhile: "... (deleted)").
+// This process's binary by its path; /proc/self/exe when that cannot be read or no longer is this
+// binary (rebuilt meanwhile: a task restarted later must run the same build as the others).
 std::string own_binary() {
   std::error_code ec;
   const std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec || !std::filesystem::exists(p, ec)) return "/proc/self/exe";
+  struct stat at_path {}, running {};
+  if (ec || ::stat(p.c_str(), &at_path) != 0 || ::stat("/proc/self/exe", &running) != 0 ||
+      at_path.st_dev != running.st_dev || at_path.st_ino != running.st_ino)
+    return "/proc/self/exe";
   return p.string();
 }
 
@@ -282,9 +286,8 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   std::vector<Child> children;
   pid_t group = 0;
   const pid_t parent = ::getpid();
-  const std::string podlab = o.podlab.empty() ? own_binary() : o.podlab;
   auto spawn = [&](const TaskId& t) -> pid_t {
-    std::vector<std::string> args = {podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
+    std::vector<std::string> args = {o.podlab.empty() ? own_binary() : o.podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
                                      "--report", task_file(t, ".json"), "--progress-file", task_file(t, ".progress")};
     args.insert(args.end(), common.begin(), common.end());
     std::vector<char*> argv;
