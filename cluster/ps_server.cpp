@@ -331,12 +331,13 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
     waiters_.push_back(answer);
     return true;
   }
-  if (initialised_ && restored_ && h.step > st_.step) {
-    // Computed on values this ps had before it restarted from an older checkpoint: the answer
-    // hands the worker the restored values to go on from.
+  if (initialised_ && h.step > st_.step) {
+    // Computed on a version this ps has not produced: values it had before it restarted from an
+    // older checkpoint, or before it took a new INIT (from a restarted chief). Dropped; the answer
+    // hands the worker this ps's values to go on from (left unanswered, its retries would carry
+    // the same version for ever).
     ++st_.gradients;
     ++st_.dropped_stale;
-    last_seq_[w] = h.seq;
     answer.until = Waiter::Until::kNow;
     waiters_.push_back(answer);
     return true;
@@ -354,16 +355,6 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
   if (!initialised_) {
     bad_message(answer.to, Status::Network(h.debug_string() + ": gradient before this ps has values"));
     return false;
-  }
-  if (h.step > st_.step) {
-    // Computed on a version this ps has not produced (it took a new INIT, from a restarted chief,
-    // since): dropped, and the answer hands the worker this ps's values to go on from. Left
-    // unanswered, the worker's retries would carry the same version for ever.
-    ++st_.gradients;
-    ++st_.dropped_stale;
-    answer.until = Waiter::Until::kNow;
-    waiters_.push_back(answer);
-    return true;
   }
   ++st_.gradients;
   const int64_t staleness = st_.step - h.step;
