@@ -323,7 +323,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
 void add_submit_commands(CLI::App& root, int& exit_code) {
   auto sf = std::make_shared<ClusterFlags>();
   auto shutdown = std::make_shared<bool>(false);
-  CLI::App* submit = root.add_subcommand("submit", "Run a training job on servers started with --wait-for-job, print its report and exit with its code");
+  CLI::App* submit = root.add_subcommand("submit", "Run a training job on servers started with --wait-for-job, print its report and exit with its code (Ctrl-C cancels the job)");
   add_setup_flags(*submit, sf->setup);
   add_fault_flags(*submit, *sf);
   submit->add_option("--cluster", sf->cluster_spec, "The servers' cluster spec, JSON or file")->required();
