@@ -40,30 +40,36 @@ std::pair<MessageHeader, Bytes> ask(Transport& t, JobDesk& desk, Bytes bytes, co
   return {*a, std::move(out.bytes)};
 }
 
+// An in-process transport for ps 0's desk and the `local` tasks of a cluster of 1 ps and `workers`.
+std::unique_ptr<Transport> desk_transport(int workers, std::vector<TaskId> local) {
+  TransportConfig c;
+  c.cluster = local_cluster_spec(1, workers);
+  c.local = std::move(local);
+  auto t = make_transport("inproc", c);
+  REQUIRE(t.ok());
+  return std::move(*t);
+}
+
 }  // namespace
 
 TEST_CASE("a client polling a running job hears its progress", "[cluster]") {
-  TransportConfig c;
-  c.cluster = local_cluster_spec(1, 1);
-  c.local = {kPs0, kClient};
-  auto t = make_transport("inproc", c);
-  REQUIRE(t.ok());
-  JobDesk desk(t->get(), kPs0);
+  auto t = desk_transport(1, {kPs0, kClient});
+  JobDesk desk(t.get(), kPs0);
 
   const std::string order = R"({"id": 1795741763702, "args": ["--epochs", "2"]})";
-  auto [taken, taken_bytes] = ask(**t, desk, encode_text_message(client_request(MessageType::kJob, 1), order));
+  auto [taken, taken_bytes] = ask(*t, desk, encode_text_message(client_request(MessageType::kJob, 1), order));
   CHECK(taken.type == MessageType::kJob);
   CHECK(taken.aux == 0);  // taken, not busy
   REQUIRE(desk.has_new_job());
   CHECK(desk.start_job().text == order);
 
   // Running, before the first step: a plain HEARTBEAT.
-  auto [before, before_bytes] = ask(**t, desk, encode_message(client_request(MessageType::kResult, 2), nullptr));
+  auto [before, before_bytes] = ask(*t, desk, encode_message(client_request(MessageType::kResult, 2), nullptr));
   CHECK(before.type == MessageType::kHeartbeat);
   CHECK(before.count == 0);
 
   desk.set_progress(120, 1200);
-  auto [during, during_bytes] = ask(**t, desk, encode_message(client_request(MessageType::kResult, 3), nullptr));
+  auto [during, during_bytes] = ask(*t, desk, encode_message(client_request(MessageType::kResult, 3), nullptr));
   CHECK(during.type == MessageType::kHeartbeat);
   CHECK(during.seq == 3);
   CHECK(read_text(during_bytes.data(), during) == R"({"step":120,"total_steps":1200})");
@@ -75,15 +81,11 @@ TEST_CASE("a client polling a running job hears its progress", "[cluster]") {
 }
 
 TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job keeps the first failure", "[cluster]") {
-  TransportConfig c;
-  c.cluster = local_cluster_spec(1, 3);
   const TaskId chief{Role::kWorker, 0}, w1{Role::kWorker, 1}, w2{Role::kWorker, 2};
-  c.local = {kPs0, kClient, chief, w1, w2};
-  auto t = make_transport("inproc", c);
-  REQUIRE(t.ok());
-  JobDesk desk(t->get(), kPs0);
+  auto t = desk_transport(3, {kPs0, kClient, chief, w1, w2});
+  JobDesk desk(t.get(), kPs0);
   const std::string order = R"({"id": 1795741763702, "args": ["--epochs", "2"]})";
-  ask(**t, desk, encode_text_message(client_request(MessageType::kJob, 1), order));
+  ask(*t, desk, encode_text_message(client_request(MessageType::kJob, 1), order));
   desk.start_job();
   // A worker's report on job `id` to ps 0, handed to the desk as PsServer does; returns the desk's
   // answer type.
@@ -94,10 +96,10 @@ TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job kee
     h.sender_index = static_cast<uint16_t>(from.index);
     h.step = id;
     h.seq = 7;
-    return ask(**t, desk, encode_text_message(h, text), from).first.type;
+    return ask(*t, desk, encode_text_message(h, text), from).first.type;
   };
   auto result = [&] {
-    auto [h, bytes] = ask(**t, desk, encode_message(client_request(MessageType::kResult, 9), nullptr));
+    auto [h, bytes] = ask(*t, desk, encode_message(client_request(MessageType::kResult, 9), nullptr));
     REQUIRE(h.type == MessageType::kResult);
     REQUIRE(h.count > 0);
     return read_text(bytes.data(), h);
@@ -140,13 +142,9 @@ TEST_CASE("ps 0's desk lists the workers that failed a job, and an ended job kee
 
 TEST_CASE("ps 0's queue admits one job at a time, in the order clients came, and forgets clients that left",
           "[cluster]") {
-  TransportConfig c;
-  c.cluster = local_cluster_spec(1, 1);
   const TaskId a{Role::kClient, 1}, b{Role::kClient, 2}, d{Role::kClient, 3};
-  c.local = {kPs0, a, b, d};
-  auto t = make_transport("inproc", c);
-  REQUIRE(t.ok());
-  JobDesk desk(t->get(), kPs0, std::chrono::milliseconds(300));
+  auto t = desk_transport(1, {kPs0, a, b, d});
+  JobDesk desk(t.get(), kPs0, std::chrono::milliseconds(300));
   // Client `from` sends job `id`'s ticket (no text) or order (text); returns ps 0's answer: the type,
   // JOB's aux, and HEARTBEAT's text.
   struct Answer {
@@ -161,7 +159,7 @@ TEST_CASE("ps 0's queue admits one job at a time, in the order clients came, and
     h.sender_index = static_cast<uint16_t>(from.index);
     h.step = id;
     h.seq = 1;
-    auto [r, bytes] = ask(**t, desk, order.empty() ? encode_message(h, nullptr) : encode_text_message(h, order), from);
+    auto [r, bytes] = ask(*t, desk, order.empty() ? encode_message(h, nullptr) : encode_text_message(h, order), from);
     REQUIRE(r.step == id);
     return Answer{r.type, r.aux, read_text(bytes.data(), r)};
   };
@@ -193,16 +191,12 @@ TEST_CASE("ps 0's queue admits one job at a time, in the order clients came, and
 }
 
 TEST_CASE("the desk drops and counts what is not a job message for it", "[cluster]") {
-  TransportConfig c;
-  c.cluster = local_cluster_spec(1, 1);
-  c.local = {kPs0, kClient};
-  auto t = make_transport("inproc", c);
-  REQUIRE(t.ok());
-  JobDesk desk(t->get(), kPs0);
+  auto t = desk_transport(1, {kPs0, kClient});
+  JobDesk desk(t.get(), kPs0);
   auto hand_in = [&](const MessageHeader& h) {
-    REQUIRE((*t)->send(kClient, kPs0, encode_message(h, nullptr)).ok());
+    REQUIRE(t->send(kClient, kPs0, encode_message(h, nullptr)).ok());
     Envelope in;
-    REQUIRE((*t)->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
+    REQUIRE(t->receive(kPs0, &in, std::chrono::milliseconds(1000)) == ReceiveStatus::kMessage);
     auto d = decode_message(in.bytes);
     REQUIRE(d.ok());
     CHECK(desk.handle(in, *d));  // a client's message is the desk's, taken or dropped
@@ -217,20 +211,16 @@ TEST_CASE("the desk drops and counts what is not a job message for it", "[cluste
   CHECK(!desk.has_new_job());
   CHECK(!desk.shutdown());
   Envelope answer;
-  CHECK((*t)->receive(kClient, &answer, std::chrono::milliseconds(50)) == ReceiveStatus::kTimeout);  // none answered
+  CHECK(t->receive(kClient, &answer, std::chrono::milliseconds(50)) == ReceiveStatus::kTimeout);  // none answered
 }
 
 TEST_CASE("ps 0's queue holds at most 1000 tickets and refuses more until there is room", "[cluster]") {
-  TransportConfig c;
-  c.cluster = local_cluster_spec(1, 1);
-  c.local = {kPs0, kClient};
-  auto t = make_transport("inproc", c);
-  REQUIRE(t.ok());
-  JobDesk desk(t->get(), kPs0);
+  auto t = desk_transport(1, {kPs0, kClient});
+  JobDesk desk(t.get(), kPs0);
   auto ticket = [&](int64_t id, uint32_t seq) {
     MessageHeader h = client_request(MessageType::kJob, seq);
     h.step = id;
-    return ask(**t, desk, encode_message(h, nullptr)).first;
+    return ask(*t, desk, encode_message(h, nullptr)).first;
   };
   CHECK(ticket(1, 1).type == MessageType::kJob);  // admitted at once: the desk is free
   for (int64_t id = 2; id <= 1001; ++id) {

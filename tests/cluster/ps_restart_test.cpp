@@ -74,14 +74,20 @@ struct PsBench {
     if (thread.joinable()) thread.join();
   }
 
-  // Sends one request and returns the answer carrying its seq (fails the test after 2 s).
-  MessageHeader request(const TaskId& from, MessageType type, uint32_t seq, int64_t step) {
+  // A header from `from` to this ps's shard, without floats.
+  static MessageHeader header(const TaskId& from, MessageType type, uint32_t seq, int64_t step) {
     MessageHeader h;
     h.type = type;
     h.sender_role = from.role;
     h.sender_index = static_cast<uint16_t>(from.index);
     h.step = step;
     h.seq = seq;
+    return h;
+  }
+
+  // Sends one request and returns the answer carrying its seq (fails the test after 2 s).
+  MessageHeader request(const TaskId& from, MessageType type, uint32_t seq, int64_t step) {
+    MessageHeader h = header(from, type, seq, step);
     FloatBuffer floats;
     if (type == MessageType::kInit || type == MessageType::kPush) {
       h.count = static_cast<uint32_t>(placement.shards[0].size());
@@ -129,12 +135,7 @@ TEST_CASE("a restarted worker numbers its requests from 1 again and its gradient
 TEST_CASE("a ps restarted without a checkpoint ends with a data error at the first PUSH, not waiting for INIT",
           "[cluster][faults]") {
   PsBench b;  // no checkpoint_dir: nothing to restore
-  MessageHeader h;
-  h.type = MessageType::kPush;
-  h.sender_role = Role::kWorker;
-  h.sender_index = 1;
-  h.step = 57;
-  h.seq = 90;
+  MessageHeader h = PsBench::header(kWorker1, MessageType::kPush, 90, 57);
   h.aux = 16;
   h.count = static_cast<uint32_t>(b.placement.shards[0].size());
   FloatBuffer g(h.count, 0.01f);
@@ -172,16 +173,8 @@ TEST_CASE("a ps not waiting for jobs drops JOB, RESULT, a client's messages and 
   // Before the fix, JOB and RESULT went on as gradients read past their 48 bytes (NaN values, a
   // crash), and a STOP from worker:1 or a client ended training with exit 0.
   PsBench b;
-  int64_t step = b.request(kChief, MessageType::kInit, 1, 0).step;
-  auto header = [&](const TaskId& from, MessageType type, uint32_t seq) {
-    MessageHeader h;
-    h.type = type;
-    h.sender_role = from.role;
-    h.sender_index = static_cast<uint16_t>(from.index);
-    h.step = step;
-    h.seq = seq;
-    return h;
-  };
+  const int64_t step = b.request(kChief, MessageType::kInit, 1, 0).step;
+  auto header = [&](const TaskId& from, MessageType type, uint32_t seq) { return PsBench::header(from, type, seq, step); };
   uint32_t seq = 10;
   for (const TaskId& from : {kWorker1, kClient}) {
     for (MessageType t : {MessageType::kJob, MessageType::kResult}) {
