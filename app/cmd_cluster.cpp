@@ -338,6 +338,7 @@ Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   plan.heartbeat_ms = f.heartbeat_ms;
   plan.heartbeat_timeout_ms = static_cast<int>(f.heartbeat_timeout_s * 1000);
   plan.peer_timeout_ms = static_cast<int>(f.peer_timeout_s * 1000);
+  plan.connect_timeout_ms = static_cast<int>(f.connect_timeout_s * 1000);
   plan.checkpoint_dir = f.checkpoint_dir;
   plan.checkpoint_every_steps = f.checkpoint_every_steps;
   plan.checkpoint_secs = f.checkpoint_secs;
@@ -732,7 +733,9 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--retry-ms", f.retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd.add_flag("--overlap", f.overlap,
                "async: compute the next gradient while the last push is answered (faster, each gradient one update staler; default: wait for the answer)");
-  cmd.add_option("--connect-timeout-s", f.connect_timeout_s, "Worker: give up (exit 6) when a ps is unreachable this long")
+  cmd.add_option("--connect-timeout-s", f.connect_timeout_s,
+                 "Worker: give up (exit 6) when a ps is unreachable this long; ps: when no worker has come this long (ps 0 of "
+                 "a submitted job: count a worker that has not come this long as failed)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   cmd.add_option("--metrics-port", f.metrics_port, "Serve /metrics, /healthz and /readyz over HTTP on this port (0: off)")

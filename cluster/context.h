@@ -53,9 +53,12 @@ struct TrainingPlan {
   // heartbeat_ms, which the ps answers at once; any message counts as a sign of life. A peer silent
   // for heartbeat_timeout_ms is reported dead (progress lines, counters). A worker gives up on a ps
   // silent for peer_timeout_ms, and a ps that hears from no worker for as long gives up (kNetwork).
+  // Until a ps has heard from its first worker it waits connect_timeout_ms instead: workers start when
+  // they start (a pod's image pull, a dataset to load), and peer_timeout_ms is about peers lost.
   int heartbeat_ms = 500;
   int heartbeat_timeout_ms = 3000;
   int peer_timeout_ms = 30000;
+  int connect_timeout_ms = 30000;
   // Checkpoints of the ps state (every shard with its optimiser slots, as one engine checkpoint of the
   // whole model). The chief writes them into checkpoint_dir after INIT, every checkpoint_every_steps
   // global steps and/or checkpoint_secs seconds (0: off), and before STOP; a ps starting with a

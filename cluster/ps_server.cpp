@@ -154,8 +154,7 @@ constexpr int kToldLingerMs = 300;
 
 Status PsServer::run() {
   last_message_ = Clock::now();
-  Clock::time_point last_worker = last_message_;
-  const auto peer_timeout = std::chrono::milliseconds(ctx_.plan->peer_timeout_ms);
+  last_worker_ = last_message_;
   int64_t handled = 0;
   Status end;
   for (;;) {
@@ -170,12 +169,18 @@ Status PsServer::run() {
     if (rs == ReceiveStatus::kTimeout) {
       if (stopped_ && now - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
       if (stopped_ && told_linger_ && everyone_told() && now - last_message_ > std::chrono::milliseconds(kToldLingerMs)) break;
-      if (!stopped_ && now - last_worker > peer_timeout) {
+      const bool none_came = heard_.empty();
+      const int limit_ms = none_came ? ctx_.plan->connect_timeout_ms : ctx_.plan->peer_timeout_ms;
+      if (!stopped_ && now - last_worker_ > std::chrono::milliseconds(limit_ms)) {
         char secs[32];
-        std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);
-        end = Status::Network(ctx_.self.name() + ": no message from any worker for " + secs +
-                              " s; giving up (are the workers running? A worker waiting on another ps that is gone sends nothing "
-                              "here either. --peer-timeout-s sets the limit)");
+        std::snprintf(secs, sizeof secs, "%.1f", limit_ms / 1000.0);
+        end = Status::Network(
+            ctx_.self.name() +
+            (none_came ? std::string(": no worker has come in ") + secs +
+                             " s; giving up (are the workers running, with this cluster spec? --connect-timeout-s sets the limit)"
+                       : std::string(": no message from any worker for ") + secs +
+                             " s; giving up (are the workers running? A worker waiting on another ps that is gone sends "
+                             "nothing here either. --peer-timeout-s sets the limit)"));
         break;
       }
       if (now - last_publish_ > std::chrono::milliseconds(250)) publish();
@@ -183,16 +188,11 @@ Status PsServer::run() {
       if (job_over_) break;
       continue;
     }
-    const Clock::time_point before = last_message_;
-    last_message_ = now;
-    if (env.from.role == Role::kWorker) last_worker = now;
-    handle(env);
-    if (desk_message_) last_message_ = before;  // job traffic does not keep a stopped ps lingering
-    desk_message_ = false;
-    if (!send_error_.ok() || !lost_state_.ok() || job_over_) break;
+    if (!take(env, now)) break;
     if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) {
       publish();
-      note_silent_workers(now);
+      if (!silent_workers(Clock::now()).empty() && !drain_queue()) break;
+      note_silent_workers(Clock::now());
       if (job_over_) break;
     }
   }
@@ -212,6 +212,28 @@ Status PsServer::run() {
   }
   if (!lost_state_.ok()) return lost_state_;
   return send_error_.ok() ? end : send_error_;
+}
+
+bool PsServer::take(Envelope& env, Clock::time_point now) {
+  const Clock::time_point before = last_message_;
+  last_message_ = now;
+  if (env.from.role == Role::kWorker) last_worker_ = now;
+  handle(env);
+  if (desk_message_) last_message_ = before;  // job traffic does not keep a stopped ps lingering
+  desk_message_ = false;
+  return send_error_.ok() && lost_state_.ok() && !job_over_;
+}
+
+bool PsServer::drain_queue() {
+  constexpr int kMaxDrained = 1000;
+  for (int i = 0; i < kMaxDrained; ++i) {
+    Envelope env;
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, std::chrono::milliseconds(0));
+    if (rs == ReceiveStatus::kClosed) return false;
+    if (rs == ReceiveStatus::kTimeout) return true;
+    if (!take(env, Clock::now())) return false;
+  }
+  return true;
 }
 
 void PsServer::bad_message(const TaskId& from, const Status& st) {
@@ -505,21 +527,31 @@ void PsServer::end_job_if_stuck() {
   }
 }
 
-// A wait-for-job ps 0: a worker not heard from for peer_timeout_ms (since this run started, if never)
-// has failed the job without a word (killed, its machine gone).
-void PsServer::note_silent_workers(Clock::time_point now) {
-  if (!ctx_.jobs || ctx_.self.index != 0 || stopped_ || job_over_) return;
-  const auto timeout = std::chrono::milliseconds(ctx_.plan->peer_timeout_ms);
+std::vector<int> PsServer::silent_workers(Clock::time_point now) const {
+  std::vector<int> silent;
+  if (!ctx_.jobs || ctx_.self.index != 0 || stopped_ || job_over_) return silent;
   for (int w = 0; w < ctx_.plan->num_workers; ++w) {
     auto it = heard_.find(w);
-    const Clock::time_point last = it == heard_.end() ? started_ : it->second;
-    if (now - last <= timeout || silent_failed_.count(w)) continue;
+    const bool came = it != heard_.end();
+    const auto timeout = std::chrono::milliseconds(came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms);
+    if (now - (came ? it->second : started_) > timeout && !silent_failed_.count(w)) silent.push_back(w);
+  }
+  return silent;
+}
+
+void PsServer::note_silent_workers(Clock::time_point now) {
+  if (!ctx_.jobs || ctx_.self.index != 0 || stopped_ || job_over_) return;
+  for (int w : silent_workers(now)) {
     silent_failed_.insert(w);
+    const bool came = heard_.count(w) > 0;
     char secs[32];
-    std::snprintf(secs, sizeof secs, "%.1f", ctx_.plan->peer_timeout_ms / 1000.0);
+    std::snprintf(secs, sizeof secs, "%.1f", (came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms) / 1000.0);
     const TaskId t{Role::kWorker, w};
     ctx_.jobs->add_failure(t, static_cast<int>(StatusCode::kNetwork),
-                           "ps:0 has not heard from " + t.name() + " for " + secs + " s (killed, or its machine is unreachable)");
+                           came ? "ps:0 has not heard from " + t.name() + " for " + secs + " s (killed, or its machine is unreachable)"
+                                : "ps:0 has not heard from " + t.name() + " in the " + secs +
+                                      " s since the job started (its server is not running, or --connect-timeout-s is too short "
+                                      "for it to load the data)");
   }
   end_job_if_stuck();
 }

@@ -77,6 +77,18 @@ class PsServer {
   // count: workers take it as a sign of life only).
   void tell_stop(const TaskId& to, uint32_t seq);
   void end_job_if_stuck();
+  // Handles one received message; false when this run is over (a send failed, the shard's state is
+  // lost, the job ended).
+  bool take(Envelope& env, std::chrono::steady_clock::time_point now);
+  // Takes the messages already queued (up to 1000, then gives way), so that ones which waited while
+  // this ps did not run (a loaded machine) count as signs of life before anyone's silence counts as a
+  // failure. False as take(), or when the transport closed.
+  bool drain_queue();
+  // A wait-for-job ps 0: the workers not heard from for peer_timeout_ms, or never in connect_timeout_ms
+  // since this run started, not yet counted as failed (empty for any other ps).
+  std::vector<int> silent_workers(std::chrono::steady_clock::time_point now) const;
+  // Counts the silent_workers() as failed (killed without a word, their machine gone); a job the
+  // mode cannot go on with ends (end_job_if_stuck).
   void note_silent_workers(std::chrono::steady_clock::time_point now);
   std::set<int> silent_failed_;  // wait-for-job ps 0: workers counted as failed for their silence
   void reply_snapshot(const TaskId& to, uint32_t seq);
@@ -92,6 +104,7 @@ class PsServer {
   FloatBuffer values_, grad_, sum_;   // shard floats
   bool initialised_ = false, stopped_ = false, restored_ = false;
   std::chrono::steady_clock::time_point last_message_, last_publish_, started_;
+  std::chrono::steady_clock::time_point last_worker_;  // any message from a worker, valid or not
   std::map<int, std::chrono::steady_clock::time_point> heard_;  // per worker: its last valid message
   std::vector<Waiter> waiters_;
   std::map<int, uint32_t> last_seq_;   // per worker: highest request seq seen

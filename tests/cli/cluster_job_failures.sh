@@ -9,7 +9,8 @@
 #     reached) is free for the next job at once, not after --peer-timeout-s;
 #   - 2 ps, ps 1 cannot start the job: the workers hear why from it; exit 4 naming ps:1;
 #   - SIGTERM to the chief's server mid-job: the job stops as on SIGINT; submit exits 130;
-#   - no chief server: even an async job ends after --peer-timeout-s (exit 6, saying why);
+#   - no chief server: even an async job ends, once the chief has not come within ps 0's
+#     --connect-timeout-s (exit 6, saying why);
 #   - a worker killed during a sync job, without a word: ps 0 ends the job after --peer-timeout-s
 #     (exit 6, naming the worker).
 # Nothing is left running, also on failure.
@@ -115,16 +116,20 @@ PIDS=("${PIDS[0]}" "${PIDS[2]}")
 stop_servers
 
 # No chief at all (its server died before it took the job): even async cannot go on, so ps 0 ends
-# the job once the chief was silent for --peer-timeout-s (exit 6, naming it), not never.
+# the job once the chief has not come within its --connect-timeout-s (exit 6, naming it), not never.
+# (--peer-timeout-s is for workers that came and went silent: a worker loading the job's data on a
+# loaded machine says nothing for a while.)
 P0=$(free_port)
 SPEC="{\"ps\": [\"127.0.0.1:$P0\"], \"worker\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}"
 PORTS+="|127.0.0.1:$P0"
-timeout 120 "$PODLAB" ps --cluster "$SPEC" --index 0 --wait-for-job >"$TMP/ps0.out" 2>&1 &
+timeout 120 "$PODLAB" ps --cluster "$SPEC" --index 0 --wait-for-job --connect-timeout-s 3 >"$TMP/ps0.out" 2>&1 &
 PIDS=($!)
 timeout 120 "$PODLAB" worker --cluster "$SPEC" --index 1 --wait-for-job >"$TMP/worker1.out" 2>&1 &
 PIDS+=($!)
 submit_job no-chief 6 20 --epochs 1 --mode async --peer-timeout-s 2
 grep -q "the chief (worker 0) failed" "$TMP/no-chief.err" || { fail "no chief: submit does not say why the job ended"; cat "$TMP/no-chief.err"; }
+grep -q "worker:0: ps:0 has not heard from worker:0 in the 3.0 s since the job started" "$TMP/no-chief.err" ||
+  { fail "no chief: submit does not name it"; cat "$TMP/no-chief.err"; }
 stop_servers
 
 # A worker killed during a sync job (no report): ps 0 ends the job after --peer-timeout-s, exit 6.
@@ -132,7 +137,8 @@ start_servers 1 none
 timeout 90 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 50 --mode sync --peer-timeout-s 2 \
   >"$TMP/killed.out" 2>"$TMP/killed.err" &
 SUBMIT=$!
-for _ in $(seq 1 200); do grep -q '"event":"progress"' "$TMP/killed.out" 2>/dev/null && break; sleep 0.05; done
+# Step 1 of sync with 2 aggregated took worker 1's gradient: ps 0 has heard from it.
+for _ in $(seq 1 400); do grep -q '"event":"progress","step":[1-9]' "$TMP/killed.out" 2>/dev/null && break; sleep 0.05; done
 kill -KILL "$(pgrep -P "${PIDS[-1]}")"  # worker 1 (under its `timeout`), started last
 T0=$(now)
 wait $SUBMIT
