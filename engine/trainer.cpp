@@ -193,7 +193,7 @@ EvalResult Trainer::evaluate(const Split& split, int limit, const std::function<
   const int count = limit > 0 ? std::min(limit, split.count) : split.count;
   res.confusion.assign(static_cast<size_t>(classes_) * classes_, 0);
   res.predicted.assign(count, 0);
-  constexpr int kChunk = 500;
+  constexpr int kChunk = kEvalChunk;
   const int parts = config_.threads;
   std::vector<double> loss(parts, 0.0);
   std::vector<std::vector<int64_t>> confusion(parts, std::vector<int64_t>(res.confusion.size(), 0));

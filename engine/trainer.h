@@ -81,8 +81,10 @@ class Trainer {
   // with several threads it holds replica 0's part only: the sum is applied slice by slice, not kept.
   const FloatBuffer& summed_gradient() const { return grads_[0]; }
   // Loss, accuracy and confusion matrix on up to `limit` samples (0 = all) of `split`, in inference mode.
-  // `after_chunk`, when set, is called on the calling thread after each chunk of samples it evaluated
-  // (500; a fraction of a second for the models here), e.g. to keep a network peer told it is alive.
+  // `after_chunk`, when set, is called on the calling thread after each chunk of kEvalChunk samples it
+  // evaluated (tens of milliseconds for the CNN here, well under a heartbeat even on a loaded
+  // machine), e.g. to keep a network peer told it is alive. Threads take chunks in turn.
+  static constexpr int kEvalChunk = 100;
   EvalResult evaluate(const Split& split, int limit = 0, const std::function<void()>& after_chunk = {});
   // Class probabilities for images x (n, features).
   void predict(const Matrix& x, Matrix& probs);

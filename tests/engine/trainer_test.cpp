@@ -91,8 +91,9 @@ TEST_CASE("training learns a separable synthetic problem", "[trainer]") {
 }
 
 TEST_CASE("evaluate calls after_chunk on the calling thread after each of its chunks, same result", "[trainer]") {
-  // 1,234 samples: chunks of 500, 500 and 234. With two threads, part 0 (the caller) evaluates
-  // chunks 0 and 2, part 1 chunk 1.
+  // 1,234 samples: 12 chunks of 100 and one of 34. With two threads, part 0 (the caller) evaluates
+  // the even chunks (7), part 1 the odd ones.
+  static_assert(Trainer::kEvalChunk == 100, "the counts below assume chunks of 100");
   const Split test = synthetic_split(1234, 6);
   for (int threads : {1, 2}) {
     INFO("threads " << threads);
@@ -105,13 +106,13 @@ TEST_CASE("evaluate calls after_chunk on the calling thread after each of its ch
       ++calls;
       on_caller = on_caller && std::this_thread::get_id() == caller;
     });
-    CHECK(calls == (threads == 1 ? 3 : 2));
+    CHECK(calls == (threads == 1 ? 13 : 7));
     CHECK(on_caller);
     CHECK(with.loss == plain.loss);
     CHECK(with.confusion == plain.confusion);
     int limited = 0;
-    t->evaluate(test, 400, [&] { ++limited; });
-    CHECK(limited == 1);
+    t->evaluate(test, 400, [&] { ++limited; });  // chunks 0-3
+    CHECK(limited == (threads == 1 ? 4 : 2));
   }
 }
 
