@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "cluster/job_desk.h"
 #include "engine/checkpoint.h"
 
@@ -142,6 +144,7 @@ std::string PsServer::state_text() const {
                   static_cast<long long>(st_.step), accum_.size(), ctx_.plan->replicas_to_aggregate, live, live == 1 ? "" : "s");
     text = buf;
   }
+  if (st_.step >= ctx_.plan->total_steps) text = "training is over: waiting for the chief's STOP";
   if (!silent.empty()) text += (text.empty() ? "" : " (") + silent + (text.empty() ? "" : ")");
   return text;
 }
@@ -186,16 +189,21 @@ Status PsServer::run() {
       if (now - last_publish_ > std::chrono::milliseconds(250)) publish();
       note_silent_workers(now);
       if (job_over_) break;
+      end = chief_lost(now);
+      if (!end.ok()) break;
       continue;
     }
     if (!take(env, now)) break;
     if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) {
       publish();
-      if (!silent_workers(Clock::now()).empty() && !drain_queue()) break;
+      if ((!silent_workers(Clock::now()).empty() || !chief_lost(Clock::now()).ok()) && !drain_queue()) break;
       note_silent_workers(Clock::now());
       if (job_over_) break;
+      end = chief_lost(Clock::now());
+      if (!end.ok()) break;
     }
   }
+  if (!end.ok() && end.code() == StatusCode::kNetwork) give_up_on_waiters(end);
   stopped_ = true;
   publish();
   if (ctx_.log_peers) {
@@ -346,6 +354,7 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
   Waiter answer{Waiter::Until::kNow, TaskId{Role::kWorker, w}, h.seq, h.step};
   if (mode.kind == SyncMode::Kind::kSync) answer.until = Waiter::Until::kStepAbove;
   if (mode.kind == SyncMode::Kind::kSsp) answer.until = Waiter::Until::kSspClock;
+  if (st_.step >= ctx_.plan->total_steps) answer.until = w == 0 ? Waiter::Until::kNow : Waiter::Until::kStopped;
 
   auto seen = last_seq_.find(w);
   if (seen != last_seq_.end() && h.seq <= seen->second) {  // a re-sent push: answer, do not apply
@@ -387,7 +396,6 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
 
   if (st_.step >= ctx_.plan->total_steps) {
     ++st_.dropped_late;
-    answer.until = Waiter::Until::kNow;
   } else if (mode.kind == SyncMode::Kind::kSync) {
     if (h.step < st_.step || accum_.count(w)) {
       ++st_.dropped_stale;
@@ -448,6 +456,7 @@ bool PsServer::ready(const Waiter& w) const {
   if (stopped_) return true;
   switch (w.until) {
     case Waiter::Until::kNow: return true;
+    case Waiter::Until::kStopped: return false;
     case Waiter::Until::kInitialised: return initialised_;
     case Waiter::Until::kStepAbove: return st_.step > w.step || st_.step >= ctx_.plan->total_steps;
     case Waiter::Until::kSspClock: {
@@ -554,6 +563,31 @@ void PsServer::note_silent_workers(Clock::time_point now) {
                                       "for it to load the data)");
   }
   end_job_if_stuck();
+}
+
+Status PsServer::chief_lost(Clock::time_point now) const {
+  if (ctx_.jobs || stopped_) return Status::Ok();
+  auto it = heard_.find(0);
+  const bool came = it != heard_.end();
+  const int limit_ms = came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms;
+  if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) return Status::Ok();
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", limit_ms / 1000.0);
+  if (!came)
+    return Status::Network(ctx_.self.name() + ": the chief (worker 0) has not come in " + secs +
+                           " s, and without it nothing initialises, evaluates or ends training; giving up (start it with "
+                           "this cluster spec; --connect-timeout-s sets the limit)");
+  return Status::Network(ctx_.self.name() + ": the chief (worker 0) has been silent for " + secs +
+                         " s (killed, or its machine is unreachable), and without it nothing evaluates, checkpoints or "
+                         "ends training; giving up (a chief restarted within --peer-timeout-s carries on from the ps "
+                         "tasks' values)");
+}
+
+void PsServer::give_up_on_waiters(const Status& why) {
+  const std::string report =
+      nlohmann::json{{"code", static_cast<int>(why.code())}, {"message", why.message()}, {"gave_up", true}}.dump();
+  for (const Waiter& w : waiters_) send_answer(w.to, encode_text_message(answer_header(MessageType::kRefuse, w.seq), report));
+  waiters_.clear();
 }
 
 void PsServer::tell_stop(const TaskId& to, uint32_t seq) {

@@ -53,7 +53,9 @@ class PsServer {
  private:
   // A request waiting for its answer. kind: what it waits for.
   struct Waiter {
-    enum class Until { kInitialised, kStepAbove, kSspClock, kNow } until = Until::kNow;
+    // kStopped: a worker other than the chief once training is over: nothing more to compute, it
+    // waits (sending HEARTBEATs) for the chief's STOP instead of pushing gradients that arrive late.
+    enum class Until { kInitialised, kStepAbove, kSspClock, kNow, kStopped } until = Until::kNow;
     TaskId to;
     uint32_t seq = 0;
     int64_t step = 0;  // kStepAbove: answer once step_ > step
@@ -90,6 +92,12 @@ class PsServer {
   // Counts the silent_workers() as failed (killed without a word, their machine gone); a job the
   // mode cannot go on with ends (end_job_if_stuck).
   void note_silent_workers(std::chrono::steady_clock::time_point now);
+  // A ps of a job run directly (not --wait-for-job, where ps 0 counts a silent chief as failed):
+  // non-ok once the chief, which initialises, evaluates and ends training, has been silent for
+  // peer_timeout_ms, or has not come within connect_timeout_ms of this ps's start. The workers
+  // waiting here then hear why (REFUSE with a report) rather than wait for a STOP that never comes.
+  Status chief_lost(std::chrono::steady_clock::time_point now) const;
+  void give_up_on_waiters(const Status& why);
   std::set<int> silent_failed_;  // wait-for-job ps 0: workers counted as failed for their silence
   void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();

@@ -72,18 +72,22 @@ Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
 }
 
 Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
-  if (!ps_plan.empty() && ps_plan[0] == '{') {  // a wait-for-job ps that could not start this job: its report
+  // A report: from a wait-for-job ps that could not start this job, or from a ps that gave up on
+  // training ("gave_up": its chief was lost, say).
+  if (!ps_plan.empty() && ps_plan[0] == '{') {
     int code = static_cast<int>(StatusCode::kInternal);
     std::string message = ps_plan;
+    bool gave_up = false;
     try {
       const auto r = nlohmann::json::parse(ps_plan);
       code = r.at("code").get<int>();
       message = r.at("message").get<std::string>();
+      gave_up = r.value("gave_up", false);
     } catch (const std::exception&) {
     }
     if (code == 0) code = static_cast<int>(StatusCode::kInternal);
     return Status::Error(static_cast<StatusCode>(code), ps.name() + " at " + ctx_.transport->config().cluster.address(ps) +
-                                                             " could not start this job: " + message);
+                                                             (gave_up ? " gave up: " : " could not start this job: ") + message);
   }
   return Status::Config(ps.name() + " at " + ctx_.transport->config().cluster.address(ps) + " refused " + ctx_.self.name() +
                         ": they were started with different training flags (" +
