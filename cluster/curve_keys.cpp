@@ -2,11 +2,13 @@
 // file includes zmq.h too, but only for those functions; sockets stay in transport_zmq.cpp.
 #include "cluster/curve_keys.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -197,6 +199,36 @@ Result<CurveKeys> load_curve_keys(const std::string& dir, const TaskId& task) {
   return k;
 }
 
+namespace {
+
+// client.key/.pub and client-N.key/.pub
+bool is_client_key_file(const std::string& name) {
+  std::string stem;
+  if (name.size() > 4 && (name.compare(name.size() - 4, 4, ".key") == 0 || name.compare(name.size() - 4, 4, ".pub") == 0))
+    stem = name.substr(0, name.size() - 4);
+  if (stem == "client") return true;
+  if (stem.rfind("client-", 0) != 0 || stem.size() == 7) return false;
+  return stem.find_first_not_of("0123456789", 7) == std::string::npos;
+}
+
+// Removes the client key files in `dir` that are not among `kept` (paths as dir + "/" + name).
+Status remove_stale_client_keys(const std::string& dir, const std::vector<std::string>& kept) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::Io("cannot list " + dir + ": " + std::strerror(errno));
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string path = dir + "/" + e->d_name;
+    if (is_client_key_file(e->d_name) && std::find(kept.begin(), kept.end(), path) == kept.end()) stale.push_back(path);
+  }
+  ::closedir(d);
+  for (const std::string& path : stale)
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return Status::Io("cannot remove the old key file " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> generate_curve_key_dir(const std::string& dir, int workers, bool force) {
   if (!curve_available())
     return Status::Config("this libzmq was built without CURVE (libsodium), so it cannot make or use keys; install Debian's libzmq5");
@@ -236,6 +268,7 @@ Result<std::vector<std::string>> generate_curve_key_dir(const std::string& dir, 
     authorized += "\"" + pub + "\" " + name + "\n";
   }
   PODLAB_RETURN_IF_ERROR(write("authorized_clients", authorized, 0644));
+  PODLAB_RETURN_IF_ERROR(remove_stale_client_keys(dir, written));
   return written;
 }
 

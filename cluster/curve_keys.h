@@ -50,7 +50,9 @@ Result<CurveKeys> load_curve_keys(const std::string& dir, const TaskId& task);
 // Writes a new key directory: the server pair, `workers` client pairs (1: client.key, otherwise
 // client-0.key ..), and authorized_clients listing them. Creates `dir` (mode 0700) when missing.
 // Secret files are created with mode 0600, every file through a temp file and rename. Refuses to
-// replace existing keys unless `force`. Returns the paths written. Errors: kConfig (CURVE not
+// replace existing keys unless `force`; forced, it also removes the client key files of the old set
+// that the new one does not have (a worker would prefer its stale client-I.key, which no ps accepts
+// any more). Returns the paths written. Errors: kConfig (CURVE not
 // available, keys exist), kIo (cannot create or write).
 Result<std::vector<std::string>> generate_curve_key_dir(const std::string& dir, int workers, bool force);
 

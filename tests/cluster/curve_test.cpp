@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -105,6 +106,22 @@ TEST_CASE("curve: keys generate writes a key directory that every task can load"
   CHECK(w1->client_file == per + "/client-1.key");
   CHECK(w0->client_public != w1->client_public);
   CHECK(load_curve_keys(per, kPs0)->authorized.size() == 2);
+
+  // Forced to one key for all, the old per-worker files go: worker 1 would prefer its stale
+  // client-1.key, which the new authorized_clients no longer lists.
+  REQUIRE(generate_curve_key_dir(per, 1, true).ok());
+  CHECK_FALSE(std::filesystem::exists(per + "/client-0.key"));
+  CHECK_FALSE(std::filesystem::exists(per + "/client-1.pub"));
+  auto w1_new = load_curve_keys(per, kW1);
+  REQUIRE(w1_new.ok());
+  CHECK(w1_new->client_file == per + "/client.key");
+  CHECK(load_curve_keys(per, kPs0)->authorized.front() == w1_new->client_public);
+  // And back to one per worker: client.key goes.
+  std::ofstream(per + "/client-77.note") << "not a key: stays";
+  REQUIRE(generate_curve_key_dir(per, 2, true).ok());
+  CHECK_FALSE(std::filesystem::exists(per + "/client.key"));
+  CHECK(std::filesystem::exists(per + "/client-1.key"));
+  CHECK(std::filesystem::exists(per + "/client-77.note"));
 }
 
 TEST_CASE("curve: bad key files are configuration errors that name the file", "[cluster][curve]") {
