@@ -70,8 +70,16 @@ grep -q "job [0-9]* cancelled" "$TMP/long.err" || { fail "interrupted running su
 wait $NEXT || { fail "the submitter behind a cancelled job exited $?"; tail -n 3 "$TMP/next.err"; }
 tail -n 1 "$TMP/next.out" | grep -q '"code":0,.*"steps":20,' ||
   { fail "the job behind a cancelled one did not train its 20 steps"; tail -n 1 "$TMP/next.out"; }
-python3 -c "import sys; t = $(now) - $T0; print('the next job ended %.2f s after the running one was cancelled' % t); sys.exit(t > 15)" ||
-  fail "the job behind a cancelled one took too long: the cancelled job ran on?"
+# The cancelled job stopped where it was, not after its 1000 epochs: its chief reported at most the
+# epoch whose evaluation the cancel interrupted. (How long that evaluation still takes is the machine's
+# load: 2 s idle, 19 s on a loaded 2-core machine; a job that ran on would time the next one out.)
+python3 -c "print('the next job ended %.2f s after the running one was cancelled' % ($(now) - $T0))"
+python3 - "$TMP/worker:0.out" <<'PY' || fail "the cancelled job ran on"
+import json, sys
+results = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"event":"result"')]
+cancelled = [r for r in results if r["test_samples"] == 10000]  # the CNN job: the others evaluate 500
+assert len(cancelled) == 1 and cancelled[0]["epochs"] <= 2, cancelled
+PY
 
 # --shutdown while two submitters wait behind a running job.
 timeout 120 "$PODLAB" submit --cluster "$SPEC" "${JOB[@]}" --epochs 6 >"$TMP/running.out" 2>"$TMP/running.err" &

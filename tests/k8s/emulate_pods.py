@@ -72,6 +72,7 @@ class Cluster:
         self.hosts_file = os.path.join(tmp, tag + ".dns.hosts")
         self.dns_log = os.path.join(tmp, tag + ".dnsmasq.log")
         self.pod_ip = {}
+        self.prober = None
 
     def up(self):
         run("ip", "netns", "add", self.node)
@@ -114,20 +115,34 @@ class Cluster:
         if self.dnsmasq:
             os.killpg(self.dnsmasq.pid, signal.SIGHUP)  # re-reads --addn-hosts
 
+    # One prober process in the node namespace serves every GET (a URL a line in; "STATUS LENGTH\n" and
+    # the body out): starting an interpreter per probe took 2-10 s on a loaded 2-core machine, longer
+    # than the whole 7 s run the scenario must kill a worker and SIGTERM the chief in.
+    PROBER = ("import sys,urllib.request,urllib.error\n"
+              "out=sys.stdout.buffer\n"
+              "for url in sys.stdin:\n"
+              " try:\n  r=urllib.request.urlopen(url.strip(),timeout=2); st,body=r.status,r.read()\n"
+              " except urllib.error.HTTPError as e: st,body=e.code,b''\n"
+              " except Exception: st,body=0,b''\n"
+              " out.write(b'%d %d\\n'%(st,len(body))+body); out.flush()\n")
+
     def http_get(self, ip, port, path):
         """GET from the node namespace (like a kubelet probe): (status, body), status 0 when unreachable."""
-        code = ("import sys,urllib.request,urllib.error\n"
-                "try:\n r=urllib.request.urlopen(sys.argv[1],timeout=2); print(r.status); sys.stdout.write(r.read().decode())\n"
-                "except urllib.error.HTTPError as e: print(e.code)\n"
-                "except Exception: print(0)\n")
-        r = run("ip", "netns", "exec", self.node, "python3", "-c", code, "http://%s:%d%s" % (ip, port, path), check=False, timeout=10)
-        lines = r.stdout.split("\n", 1)
+        if self.prober is None or self.prober.poll() is not None:
+            self.prober = subprocess.Popen(["ip", "netns", "exec", self.node, sys.executable, "-c", self.PROBER],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
         try:
-            return int(lines[0]), (lines[1] if len(lines) > 1 else "")
-        except ValueError:
+            self.prober.stdin.write(b"http://%s:%d%s\n" % (ip.encode(), port, path.encode()))
+            self.prober.stdin.flush()
+            status, length = self.prober.stdout.readline().split()
+            return int(status), self.prober.stdout.read(int(length)).decode()
+        except (OSError, ValueError):
             return 0, ""
 
     def down(self):
+        if self.prober and self.prober.poll() is None:
+            os.killpg(self.prober.pid, signal.SIGKILL)
+            self.prober.wait(timeout=10)
         if self.dnsmasq and self.dnsmasq.poll() is None:
             os.killpg(self.dnsmasq.pid, signal.SIGKILL)
             self.dnsmasq.wait(timeout=10)
