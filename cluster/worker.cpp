@@ -217,9 +217,15 @@ Status Worker::finish(bool* stop) {
   const TrainingPlan& plan = *ctx_.plan;
   const int shards = pl.num_shards();
   const MessageType type = req_.type;
+  // A re-sent request may wait at its ps (a sync step, the chief's STOP) without an answer, so it
+  // does not put off the next HEARTBEAT, whose answer proves the ps alive.
   auto send_pending = [&]() -> Status {
-    for (int k = 0; k < shards; ++k)
-      if (req_.pending[k]) PODLAB_RETURN_IF_ERROR(send_to(k, type));
+    for (int k = 0; k < shards; ++k) {
+      if (!req_.pending[k]) continue;
+      const Clock::time_point hb = hb_sent_[k];
+      PODLAB_RETURN_IF_ERROR(send_to(k, type));
+      hb_sent_[k] = hb;
+    }
     return Status::Ok();
   };
   const auto heartbeat = std::chrono::milliseconds(plan.heartbeat_ms);
