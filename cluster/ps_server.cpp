@@ -56,7 +56,10 @@ Status PsServer::restore_from_checkpoint() {
   if (!ctx_.data) return Status::Internal(where + ": the ps has no dataset shape to build the model from");
   auto trainer = Trainer::create(ctx_.plan->train, ctx_.data->input_shape(), ctx_.data->num_classes);
   if (!trainer.ok()) return trainer.status().With(where);
-  PODLAB_RETURN_IF_ERROR(restore_checkpoint(*ckpt, **trainer).With(where));
+  // A ps restores by itself (no --resume): a checkpoint of another job is fixed by another directory.
+  PODLAB_RETURN_IF_ERROR(
+      restore_checkpoint(*ckpt, **trainer, "give this job a --checkpoint-dir of its own (a ps restores the newest checkpoint there by itself)")
+          .With(where));
   Trainer& t = **trainer;
   const size_t n = shard_->size(), total = t.layout().total();
   const std::vector<float>& slots = t.optimizer().slots();
@@ -190,7 +193,10 @@ Status PsServer::run() {
       note_silent_workers(now);
       if (job_over_) break;
       end = chief_lost(now);
-      if (!end.ok()) break;
+      if (!end.ok()) {
+        give_up(end);
+        break;
+      }
       continue;
     }
     if (!take(env, now)) break;
@@ -200,10 +206,12 @@ Status PsServer::run() {
       note_silent_workers(Clock::now());
       if (job_over_) break;
       end = chief_lost(Clock::now());
-      if (!end.ok()) break;
+      if (!end.ok()) {
+        give_up(end);
+        break;
+      }
     }
   }
-  if (!end.ok() && end.code() == StatusCode::kNetwork) give_up_on_waiters(end);
   stopped_ = true;
   publish();
   if (ctx_.log_peers) {
@@ -583,11 +591,31 @@ Status PsServer::chief_lost(Clock::time_point now) const {
                          "tasks' values)");
 }
 
-void PsServer::give_up_on_waiters(const Status& why) {
+void PsServer::give_up(const Status& why) {
   const std::string report =
       nlohmann::json{{"code", static_cast<int>(why.code())}, {"message", why.message()}, {"gave_up", true}}.dump();
-  for (const Waiter& w : waiters_) send_answer(w.to, encode_text_message(answer_header(MessageType::kRefuse, w.seq), report));
+  std::set<int> told;
+  auto refuse_with_report = [&](const TaskId& to, uint32_t seq) {
+    send_answer(to, encode_text_message(answer_header(MessageType::kRefuse, seq), report));
+    told.insert(to.index);
+  };
+  for (const Waiter& w : waiters_) refuse_with_report(w.to, w.seq);
   waiters_.clear();
+  // Workers busy computing ask later: answered the same until each has been told, for linger_ms at most.
+  const auto until = Clock::now() + std::chrono::milliseconds(ctx_.plan->linger_ms);
+  auto untold = [&] {
+    for (const auto& [w, t] : heard_)
+      if (w != 0 && !told.count(w)) return true;
+    return false;
+  };
+  while (untold() && Clock::now() < until && !(ctx_.stop && *ctx_.stop)) {
+    Envelope env;
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, std::chrono::milliseconds(50));
+    if (rs == ReceiveStatus::kClosed) break;
+    if (rs != ReceiveStatus::kMessage) continue;
+    auto h = decode_header(env.data(), env.size());
+    if (h.ok() && env.from.role == Role::kWorker && check_request(env.from, *h).ok()) refuse_with_report(env.from, h->seq);
+  }
 }
 
 void PsServer::tell_stop(const TaskId& to, uint32_t seq) {

@@ -97,7 +97,9 @@ class PsServer {
   // peer_timeout_ms, or has not come within connect_timeout_ms of this ps's start. The workers
   // waiting here then hear why (REFUSE with a report) rather than wait for a STOP that never comes.
   Status chief_lost(std::chrono::steady_clock::time_point now) const;
-  void give_up_on_waiters(const Status& why);
+  // Answers the requests waiting here, and for up to linger_ms those of workers still computing,
+  // REFUSE with a report of `why` ("gave_up": true), so every worker exits with its reason at once.
+  void give_up(const Status& why);
   std::set<int> silent_failed_;  // wait-for-job ps 0: workers counted as failed for their silence
   void reply_snapshot(const TaskId& to, uint32_t seq);
   void publish();
