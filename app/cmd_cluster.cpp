@@ -315,6 +315,14 @@ int run_cluster(ClusterFlags& f) {
 Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   auto mode = SyncMode::parse(f.mode);
   if (!mode.ok()) return mode.status();
+  // A waiting worker is heard every --heartbeat-ms: limits that short report live peers dead.
+  char limits[160];
+  std::snprintf(limits, sizeof limits, "--heartbeat-timeout-s %g and --peer-timeout-s %g against --heartbeat-ms %d",
+                f.heartbeat_timeout_s, f.peer_timeout_s, f.heartbeat_ms);
+  if (f.heartbeat_timeout_s * 1000 < 2.0 * f.heartbeat_ms || f.peer_timeout_s * 1000 < 2.0 * f.heartbeat_ms)
+    return Status::Usage(std::string(limits) +
+                         ": each timeout must be at least two heartbeats, or live peers are taken for dead between them "
+                         "(the defaults: 3 s and 30 s against 500 ms)");
   // Flags that mean nothing in this mode: said once (by the launcher, not by each of its children),
   // not silently ignored.
   const bool say = f.progress_file.empty();

@@ -263,12 +263,12 @@ python3 -c "import sys; t = $(now) - $T0; print('SIGTERM to a ps: exit 130 after
 # A ps no worker ever comes to gives up after --connect-timeout-s (--peer-timeout-s is for workers
 # lost once they came: a short one does not cut the wait for workers still starting).
 T0=$(now)
-timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --peer-timeout-s 0.5 --connect-timeout-s 2 >"$TMP/ps2.out" 2>&1
+timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --peer-timeout-s 1 --connect-timeout-s 2.5 >"$TMP/ps2.out" 2>&1
 CODE=$?
 [ "$CODE" -eq 6 ] || { fail "lonely ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/ps2.out"; }
-grep -q "ps:0: no worker has come in 2.0 s; giving up (.*--connect-timeout-s sets the limit)" "$TMP/ps2.out" ||
+grep -q "ps:0: no worker has come in 2.5 s; giving up (.*--connect-timeout-s sets the limit)" "$TMP/ps2.out" ||
   { fail "lonely ps: no clear message"; sed 's/^/  | /' "$TMP/ps2.out"; }
-python3 -c "import sys; t = $(now) - $T0; print('lonely ps: exit 6 after %.2f s' % t); sys.exit(not 1.9 < t < 10)" ||
+python3 -c "import sys; t = $(now) - $T0; print('lonely ps: exit 6 after %.2f s' % t); sys.exit(not 2.4 < t < 10)" ||
   fail "lonely ps: did not wait --connect-timeout-s"
 
 # A worker (re)started after its ps has exited gives up after its connect timeout with 6 (network).

@@ -151,6 +151,12 @@ done
 # Bad task flags are usage errors.
 timeout 60 "$PODLAB" ps --cluster "$SPEC" >"$TMP/out" 2>&1
 [ $? -eq 2 ] || fail "ps without --index: expected exit 2"
+# Timeouts shorter than two heartbeats would take live peers for dead: usage errors.
+timeout 60 "$PODLAB" cluster run "${SMALL[@]}" --epochs 1 --heartbeat-ms 2000 --peer-timeout-s 3 >"$TMP/out" 2>&1
+[ $? -eq 2 ] || { fail "--peer-timeout-s 3 against --heartbeat-ms 2000: expected exit 2"; sed 's/^/  | /' "$TMP/out"; }
+grep -q "each timeout must be at least two heartbeats" "$TMP/out" || { fail "timeouts against heartbeats: no clear error"; sed 's/^/  | /' "$TMP/out"; }
+timeout 60 "$PODLAB" cluster run "${SMALL[@]}" --epochs 1 --heartbeat-timeout-s 0.1 >"$TMP/out" 2>&1
+[ $? -eq 2 ] || { fail "--heartbeat-timeout-s 0.1 against --heartbeat-ms 500: expected exit 2"; sed 's/^/  | /' "$TMP/out"; }
 
 [ "$FAILS" -eq 0 ] && echo "cluster_processes.sh: all checks passed"
 exit $((FAILS > 0))
