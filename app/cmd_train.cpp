@@ -140,6 +140,9 @@ int run_train(TrainFlags& f) {
     if (!ck.ok()) return report(ck.status());
     resume_from = std::move(*ck);
     apply_checkpoint_defaults(*resume_from, f.setup);
+  } else if (!f.checkpoint_dir.empty()) {
+    Status st = prepare_fresh_checkpoint_dir(f.checkpoint_dir);
+    if (!st.ok()) return report(st);
   }
   auto setup = make_setup(f.setup);
   if (!setup.ok()) return report(setup.status());

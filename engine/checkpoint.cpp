@@ -286,9 +286,9 @@ Checkpoint capture_checkpoint(Trainer& trainer, const std::string& dataset, Shap
 // Every check runs before anything is copied, so a failed restore leaves the trainer untouched.
 // Seed and thread count may differ (the run continues, just not bit-for-bit); batch size may not,
 // because the position in the epoch is counted in batches.
-Status restore_checkpoint(const Checkpoint& c, Trainer& trainer) {
-  const std::string hint = " or start without --resume";
-  const std::string other_version = " (saved by a different podlab version?); start without --resume";
+Status restore_checkpoint(const Checkpoint& c, Trainer& trainer, const std::string& fresh_start) {
+  const std::string hint = " or " + fresh_start;
+  const std::string other_version = " (saved by a different podlab version?); " + fresh_start;
   if (const std::string why = check_consistent(c); !why.empty())
     return Status::Data("checkpoint is inconsistent: " + why);
   const std::string model = trainer.config().model.to_string();
@@ -438,6 +438,20 @@ Result<std::string> save_checkpoint_in_dir(const std::string& dir, const Checkpo
     }
   }
   return path;
+}
+
+Status prepare_fresh_checkpoint_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir, ec))
+    return Status::Io("cannot create checkpoint directory '" + dir + "': " + (ec ? ec.message() : "a file of that name exists") +
+                      "; choose another --checkpoint-dir");
+  const auto files = list_checkpoints(dir);
+  if (!files.empty())
+    return Status::Config("checkpoint directory '" + dir + "' already holds checkpoints (the newest " + files.front().second +
+                          ", step " + std::to_string(files.front().first) +
+                          "): pass --resume to continue from it, or choose another --checkpoint-dir for a new run");
+  return Status::Ok();
 }
 
 Result<std::string> latest_checkpoint(const std::string& dir) {

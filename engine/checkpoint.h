@@ -34,7 +34,9 @@ struct Checkpoint {
 // Captures / restores a trainer's full state. restore() checks model spec, layout (names and shapes)
 // and optimiser against the trainer and explains any mismatch.
 Checkpoint capture_checkpoint(Trainer& trainer, const std::string& dataset, Shape input, int classes);
-Status restore_checkpoint(const Checkpoint& ckpt, Trainer& trainer);
+// `fresh_start` ends the hint of a mismatch ("pass --model X or <fresh_start>"): how the caller's user
+// starts without this checkpoint.
+Status restore_checkpoint(const Checkpoint& ckpt, Trainer& trainer, const std::string& fresh_start = "start without --resume");
 
 Status save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 Result<Checkpoint> load_checkpoint(const std::string& path);
@@ -43,6 +45,11 @@ Result<Checkpoint> load_checkpoint(const std::string& path);
 // save_checkpoint_in_dir() writes the new file, then updates `latest` (both atomically), then removes
 // all but the newest `keep` files; a failure at any point leaves the previous good checkpoint usable.
 Result<std::string> save_checkpoint_in_dir(const std::string& dir, const Checkpoint& ckpt, int keep = 3);
+// For a run that starts afresh (not resumed) and will checkpoint into `dir`: creates it now, so that
+// a path that cannot be one fails before training rather than after the first epoch (kIo), and
+// refuses a directory that already holds checkpoints (kConfig): saving there would interleave this
+// run's files with another run's and prune them by step, keeping some of each.
+Status prepare_fresh_checkpoint_dir(const std::string& dir);
 // The path of the newest checkpoint in `dir` (via `latest`, falling back to the highest step), or a
 // kData error when there is none.
 Result<std::string> latest_checkpoint(const std::string& dir);

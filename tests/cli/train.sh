@@ -68,6 +68,16 @@ tail -n 1 "$TMP/out" | grep -q '"steps":90' || fail "resume did not end at step 
 # Resume with a different model is refused with a hint.
 expect 4 "resume with another model" -- "$PODLAB" train "${SMALL[@]}" --model softmax --checkpoint-dir "$TMP/ck" --resume
 contains "softmax"
+# A new run (no --resume) into a directory with another run's checkpoints is refused at once: it
+# would interleave its files with them and prune some of each. A file as the directory fails at once
+# too, not after the first epoch.
+expect 3 "new run into a used checkpoint dir" -- "$PODLAB" train "${SMALL[@]}" --model softmax --checkpoint-dir "$TMP/ck"
+contains "already holds checkpoints (the newest ckpt-90.podlab, step 90): pass --resume"
+[ "$(ls "$TMP/ck" | grep -c '^ckpt-')" -eq 3 ] || fail "the refused run changed the checkpoint directory: $(ls "$TMP/ck")"
+touch "$TMP/afile"
+expect 5 "checkpoint dir is a file" -- "$PODLAB" train "${SMALL[@]}" --checkpoint-dir "$TMP/afile"
+contains "cannot create checkpoint directory"
+grep -q '"event":"progress"\|"event":"epoch"' "$TMP/out" && fail "trained before finding the checkpoint dir unusable"
 
 # eval and predict on the checkpoint.
 CK=$TMP/ck/$(cat "$TMP/ck/latest")
