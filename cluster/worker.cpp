@@ -2,6 +2,7 @@
 #include "cluster/worker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
+#include "engine/train_loop.h"
 
 namespace podlab {
 namespace {
@@ -523,6 +525,8 @@ Status Worker::train() {
       const StepResult r = overlap ? grad_->compute(ctx_.data->train, idx.data(), n, step, grads)
                                    : grad_->compute_in_place(ctx_.data->train, idx.data(), n, step);
       pushed = overlap ? grads.data() : grad_->gradient().data();
+      // A non-finite gradient would spoil every worker's parameters on the ps: not pushed.
+      if (!std::isfinite(r.loss)) return diverged(step, r.loss).With(ctx_.self.name());
       loss_sum += r.loss;
       loss_window_ += r.loss;
       epoch_loss_ += r.loss;

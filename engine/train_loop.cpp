@@ -2,8 +2,17 @@
 #include "engine/train_loop.h"
 
 #include <chrono>
+#include <cmath>
+#include <string>
 
 namespace podlab {
+
+Status diverged(int64_t step, double loss) {
+  return Status::Config("training diverged at step " + std::to_string(step) + ": the loss is " +
+                        (std::isnan(loss) ? "nan" : "infinite") +
+                        ", and every step from here on would only carry it on; lower the learning rate (--lr)");
+}
+
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -34,6 +43,7 @@ Result<LoopResult> run_training(Trainer& trainer, const Dataset& data, const Loo
       break;
     }
     const StepResult st = trainer.step(data.train);
+    if (!std::isfinite(st.loss)) return diverged(trainer.position().step, st.loss);
     samples_total += st.samples;
     window_loss += st.loss;
     window_acc += st.accuracy;

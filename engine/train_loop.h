@@ -54,8 +54,14 @@ struct LoopResult {
   EvalResult last_test;       // from the last completed epoch (or a final evaluation)
 };
 
-// Continues from the trainer's current position (so a resumed run finishes the same schedule).
+// Continues from the trainer's current position (so a resumed run finishes the same schedule). A
+// step whose loss is not finite ends the loop with diverged(): nothing later would be worth keeping,
+// and the last checkpoint an observer saved stays the good one.
 Result<LoopResult> run_training(Trainer& trainer, const Dataset& data, const LoopOptions& options,
                                 LoopObserver& observer);
+
+// kConfig "training diverged at step N: the loss is nan ...; lower the learning rate (--lr)", as
+// TensorFlow's NanTensorHook stops a run: shared with the cluster's workers.
+Status diverged(int64_t step, double loss);
 
 }  // namespace podlab

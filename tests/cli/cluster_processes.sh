@@ -151,6 +151,12 @@ done
 # Bad task flags are usage errors.
 timeout 60 "$PODLAB" ps --cluster "$SPEC" >"$TMP/out" 2>&1
 [ $? -eq 2 ] || fail "ps without --index: expected exit 2"
+# A worker whose loss turns nan does not push it (it would spoil the ps for everyone): it fails with
+# 3, and so does the run.
+timeout 60 "$PODLAB" cluster run --transport processes "${SMALL[@]}" --epochs 1 --workers 2 --optimizer sgd --lr 1e30 >"$TMP/out" 2>&1
+[ $? -eq 3 ] || { fail "diverging cluster: expected exit 3"; sed 's/^/  | /' "$TMP/out"; }
+grep -q "worker:[01]: training diverged at step [0-9]*: the loss is nan" "$TMP/out" || { fail "diverging cluster: no clear error"; sed 's/^/  | /' "$TMP/out"; }
+
 # Timeouts shorter than two heartbeats would take live peers for dead: usage errors.
 timeout 60 "$PODLAB" cluster run "${SMALL[@]}" --epochs 1 --heartbeat-ms 2000 --peer-timeout-s 3 >"$TMP/out" 2>&1
 [ $? -eq 2 ] || { fail "--peer-timeout-s 3 against --heartbeat-ms 2000: expected exit 2"; sed 's/^/  | /' "$TMP/out"; }

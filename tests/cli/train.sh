@@ -68,6 +68,12 @@ tail -n 1 "$TMP/out" | grep -q '"steps":90' || fail "resume did not end at step 
 # Resume with a different model is refused with a hint.
 expect 4 "resume with another model" -- "$PODLAB" train "${SMALL[@]}" --model softmax --checkpoint-dir "$TMP/ck" --resume
 contains "softmax"
+# A run whose loss turns nan stops there with 3 (as TensorFlow's NanTensorHook does), not 0 after
+# an epoch of nan: its last good checkpoint stays the newest.
+expect 3 "diverged" -- "$PODLAB" train "${SMALL[@]}" --optimizer sgd --lr 1e30 --checkpoint-dir "$TMP/nan"
+contains "training diverged at step [0-9]*: the loss is nan"
+contains "lower the learning rate (--lr)"
+ls "$TMP/nan" | grep -q '^ckpt-' && fail "a diverged run wrote a checkpoint: $(ls "$TMP/nan")"
 # A new run (no --resume) into a directory with another run's checkpoints is refused at once: it
 # would interleave its files with them and prune some of each. A file as the directory fails at once
 # too, not after the first epoch.
