@@ -46,6 +46,13 @@ struct ClusterFlags {
 // make_setup filled in defaults, so every task fills them in the same way); `json` adds --json.
 std::vector<std::string> task_args(const ClusterFlags& f, bool json);
 
+// The training flags (name without "--", value) and mode that `podlab k8s render` writes into its
+// pods, checked as each pod's `podlab ps|worker` will read them: flag ranges and names, the model
+// spec, the schedule, the mode, and replicas-to-aggregate against `workers`. kUsage naming the flag,
+// so a typo fails at render time rather than in every pod.
+Status check_pod_training_flags(const std::vector<std::pair<std::string, std::string>>& training, const std::string& mode,
+                                int workers);
+
 // Heartbeats, timeouts and ps checkpoints: the same for `cluster run`, single tasks and submit.
 void add_fault_flags(CLI::App& cmd, ClusterFlags& f);
 

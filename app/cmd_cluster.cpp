@@ -762,6 +762,32 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
 
 }  // namespace
 
+Status check_pod_training_flags(const std::vector<std::pair<std::string, std::string>>& training, const std::string& mode,
+                                int workers) {
+  std::vector<std::string> args = {"--mode", mode};
+  for (const auto& [flag, value] : training) {
+    args.push_back("--" + flag);
+    args.push_back(value);
+  }
+  ClusterFlags f;
+  CLI::App app("pods");
+  add_task_flags(app, f);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return Status::Usage(std::string("the pods' training flags: ") + e.what());
+  }
+  if (!f.setup.model.empty()) PODLAB_RETURN_IF_ERROR(ModelSpec::parse(f.setup.model).status());
+  if (!f.setup.lr_schedule.empty()) PODLAB_RETURN_IF_ERROR(LrSchedule::parse(f.setup.lr_schedule).status());
+  auto m = SyncMode::parse(f.mode);
+  if (!m.ok()) return Status::Usage(m.status().message());
+  if (f.replicas > workers)
+    return Status::Usage("--replicas-to-aggregate " + std::to_string(f.replicas) + " is more than the " + std::to_string(workers) +
+                         " workers: a sync step would never complete");
+  return Status::Ok();
+}
+
 void add_cluster_commands(CLI::App& root, int& exit_code) {
   CLI::App* cluster = root.add_subcommand("cluster", "Parameter-server training: ps tasks and workers as threads or processes on this machine (cluster run)");
   cluster->require_subcommand(1);

@@ -10,8 +10,11 @@
 #include <sstream>
 #include <thread>
 
+#include "app/cluster_flags.h"
 #include "app/command.h"
 #include "app/kubectl.h"
+#include "cluster/curve_keys.h"
+#include "cluster/k8s_spec.h"
 #include "cluster/k8s_render.h"
 #include "cluster/k8s_status.h"
 
@@ -61,7 +64,14 @@ Result<std::vector<K8sDocument>> render_from_flags(K8sRenderFlags& f) {
       {"eval-limit", &f.eval_limit}, {"threads", &f.threads}, {"limit-train", &f.limit_train}, {"limit-test", &f.limit_test}};
   for (const auto& [flag, value] : pass)
     if (!value->empty()) f.o.training.emplace_back(flag, *value);
-  if (!f.keys_dir.empty()) PODLAB_RETURN_IF_ERROR(read_keys(f.keys_dir, &f.o.keys));
+  PODLAB_RETURN_IF_ERROR(validate_k8s_options(f.o));  // names, sizes and characters first
+  PODLAB_RETURN_IF_ERROR(check_pod_training_flags(f.o.training, f.o.mode, f.o.workers));
+  if (!f.keys_dir.empty()) {
+    PODLAB_RETURN_IF_ERROR(read_keys(f.keys_dir, &f.o.keys));
+    // Every task's keys load as they will in its pod (corrupt or mismatched files fail here).
+    PODLAB_RETURN_IF_ERROR(load_curve_keys(f.keys_dir, TaskId{Role::kPs, 0}).status());
+    for (int i = 0; i < f.o.workers; ++i) PODLAB_RETURN_IF_ERROR(load_curve_keys(f.keys_dir, TaskId{Role::kWorker, i}).status());
+  }
   return render_k8s(f.o);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -44,6 +45,19 @@ inline const CLI::Validator& non_negative() {
         return x >= 0 ? std::string() : "must be 0 or more, got " + in;
       },
       "NONNEGATIVE");
+  return v;
+}
+
+// A flag's value must be a finite number > 0 (CLI::PositiveNumber quotes the 300-digit bound too).
+inline const CLI::Validator& positive() {
+  static const CLI::Validator v(
+      [](std::string& in) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(in.c_str(), &end);
+        if (in.empty() || end != in.c_str() + in.size()) return "'" + in + "' is not a number";
+        return x > 0 && std::isfinite(x) ? std::string() : "must be a finite number above 0, got " + in;
+      },
+      "POSITIVE");
   return v;
 }
 

@@ -15,7 +15,7 @@ void add_setup_flags(CLI::App& cmd, SetupFlags& f) {
   cmd.add_option("--epochs", f.epochs, "Passes over the training set (default per model, see README)")
       ->check(CLI::Range(1, 100000));
   cmd.add_option("--batch", f.batch, "Mini-batch size (default per model)")->check(CLI::Range(1, 65536));
-  cmd.add_option("--lr", f.lr, "Learning rate (default per model)")->check(CLI::PositiveNumber);
+  cmd.add_option("--lr", f.lr, "Learning rate (default per model)")->check(positive());
   cmd.add_option("--optimizer", f.optimizer, "sgd, momentum or adam (default per model)")
       ->check(CLI::IsMember({"sgd", "momentum", "adam"}));
   cmd.add_option("--momentum", f.momentum, "Momentum coefficient for --optimizer momentum")

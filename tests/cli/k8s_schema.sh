@@ -31,8 +31,8 @@ export NODE_PATH="$modules/node_modules"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/keys"
-for f in server.key server.pub authorized_clients client.key client.pub; do printf 'key material\n' > "$tmp/keys/$f"; done
+# Real keys: render loads them as each task will.
+"$podlab" keys generate --out "$tmp/keys" >/dev/null || { echo "FAIL: podlab keys generate"; exit 1; }
 
 render() { "$podlab" k8s render --image registry.example.com/podlab:0.1.0 "$@"; }
 render --name a --ps 1 --workers 1 > "$tmp/a.yaml"
