@@ -352,6 +352,9 @@ Status save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 Result<Checkpoint> load_checkpoint(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return Status::Io("cannot read checkpoint '" + path + "': it is a directory");
+  // A device or pipe (/dev/zero, say) could be read for ever: only regular files are checkpoints.
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
+    return Status::Io("cannot read checkpoint '" + path + "': not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io("cannot read checkpoint '" + path + "': " + std::strerror(errno));
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -85,6 +85,10 @@ expect 5 "checkpoint dir is a file" -- "$PODLAB" train "${SMALL[@]}" --checkpoin
 contains "cannot create checkpoint directory"
 grep -q '"event":"progress"\|"event":"epoch"' "$TMP/out" && fail "trained before finding the checkpoint dir unusable"
 
+# A device is no checkpoint (reading /dev/zero would never end).
+expect 5 "eval of /dev/zero" -- "$PODLAB" eval --checkpoint /dev/zero
+contains "not a regular file"
+
 # eval and predict on the checkpoint.
 CK=$TMP/ck/$(cat "$TMP/ck/latest")
 expect 0 "eval" -- "$PODLAB" eval --checkpoint "$CK" --limit-test 500 --json
