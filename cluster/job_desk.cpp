@@ -266,9 +266,10 @@ Status serve_ps_jobs(Transport* transport, const TaskId& self, JobDesk* desk,
     auto h = decode_message(env.data(), env.size());
     if (!h.ok()) continue;  // the transport counted and logged it
     if (desk->handle(env, *h)) continue;
-    if (env.from.role == Role::kWorker && h->type != MessageType::kHeartbeat) {
-      // A training request between jobs: its worker is still in the last one, which is over (ps 0
-      // ended it, or its chief failed before this worker's first PULL), and hears STOP. It cannot be
+    if (env.from.role == Role::kWorker) {
+      // A training request between jobs (a HEARTBEAT too: a worker waiting for STOP after the last
+      // step asks with those): its worker is still in the last one, which is over (ps 0 ended it, or
+      // its chief failed before this worker's first PULL), and hears STOP. It cannot be
       // the next job's: workers learn a job from ps 0 after every ps has taken it, and a ps that has
       // taken a job runs it before it receives anything more. When this ps could not start the
       // current job, its workers hear why instead (REFUSE with its report), and fail the job with it.

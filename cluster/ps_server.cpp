@@ -312,7 +312,8 @@ void PsServer::handle(Envelope& env) {
 
   if (h.type == MessageType::kHeartbeat) {  // a sign of life only: no seq bookkeeping
     ++st_.heartbeats;
-    return reply(env.from, stopped_ ? MessageType::kStop : MessageType::kHeartbeat, h.seq);
+    if (stopped_) return tell_stop(env.from, h.seq);
+    return reply(env.from, MessageType::kHeartbeat, h.seq);
   }
   if (h.type == MessageType::kStop) {
     stopped_ = true;
@@ -362,7 +363,6 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
   Waiter answer{Waiter::Until::kNow, TaskId{Role::kWorker, w}, h.seq, h.step};
   if (mode.kind == SyncMode::Kind::kSync) answer.until = Waiter::Until::kStepAbove;
   if (mode.kind == SyncMode::Kind::kSsp) answer.until = Waiter::Until::kSspClock;
-  if (st_.step >= ctx_.plan->total_steps) answer.until = w == 0 ? Waiter::Until::kNow : Waiter::Until::kStopped;
 
   auto seen = last_seq_.find(w);
   if (seen != last_seq_.end() && h.seq <= seen->second) {  // a re-sent push: answer, do not apply
@@ -404,6 +404,7 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
 
   if (st_.step >= ctx_.plan->total_steps) {
     ++st_.dropped_late;
+    answer.until = Waiter::Until::kNow;
   } else if (mode.kind == SyncMode::Kind::kSync) {
     if (h.step < st_.step || accum_.count(w)) {
       ++st_.dropped_stale;
@@ -464,7 +465,6 @@ bool PsServer::ready(const Waiter& w) const {
   if (stopped_) return true;
   switch (w.until) {
     case Waiter::Until::kNow: return true;
-    case Waiter::Until::kStopped: return false;
     case Waiter::Until::kInitialised: return initialised_;
     case Waiter::Until::kStepAbove: return st_.step > w.step || st_.step >= ctx_.plan->total_steps;
     case Waiter::Until::kSspClock: {
@@ -577,7 +577,7 @@ Status PsServer::chief_lost(Clock::time_point now) const {
   if (ctx_.jobs || stopped_) return Status::Ok();
   auto it = heard_.find(0);
   const bool came = it != heard_.end();
-  const int limit_ms = came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms;
+  const int limit_ms = came ? std::max(ctx_.plan->peer_timeout_ms, ctx_.plan->connect_timeout_ms) : ctx_.plan->connect_timeout_ms;
   if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) return Status::Ok();
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", limit_ms / 1000.0);
@@ -587,28 +587,32 @@ Status PsServer::chief_lost(Clock::time_point now) const {
                            "this cluster spec; --connect-timeout-s sets the limit)");
   return Status::Network(ctx_.self.name() + ": the chief (worker 0) has been silent for " + secs +
                          " s (killed, or its machine is unreachable), and without it nothing evaluates, checkpoints or "
-                         "ends training; giving up (a chief restarted within --peer-timeout-s carries on from the ps "
-                         "tasks' values)");
+                         "ends training; giving up (a chief restarted in time carries on from the ps tasks' values; "
+                         "--peer-timeout-s and --connect-timeout-s set the limit)");
 }
 
 void PsServer::give_up(const Status& why) {
   const std::string report =
       nlohmann::json{{"code", static_cast<int>(why.code())}, {"message", why.message()}, {"gave_up", true}}.dump();
   std::set<int> told;
+  Clock::time_point last_refusal = Clock::now();
   auto refuse_with_report = [&](const TaskId& to, uint32_t seq) {
     send_answer(to, encode_text_message(answer_header(MessageType::kRefuse, seq), report));
     told.insert(to.index);
+    last_refusal = Clock::now();
   };
   for (const Waiter& w : waiters_) refuse_with_report(w.to, w.seq);
   waiters_.clear();
-  // Workers busy computing ask later: answered the same until each has been told, for linger_ms at most.
+  // Workers busy computing ask later: answered the same until each has been told, for linger_ms at
+  // most, and then kToldLingerMs more, so the last answers leave before the socket closes.
   const auto until = Clock::now() + std::chrono::milliseconds(ctx_.plan->linger_ms);
   auto untold = [&] {
     for (const auto& [w, t] : heard_)
       if (w != 0 && !told.count(w)) return true;
     return false;
   };
-  while (untold() && Clock::now() < until && !(ctx_.stop && *ctx_.stop)) {
+  while (Clock::now() < until && !(ctx_.stop && *ctx_.stop)) {
+    if (!untold() && Clock::now() - last_refusal > std::chrono::milliseconds(kToldLingerMs)) break;
     Envelope env;
     const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, std::chrono::milliseconds(50));
     if (rs == ReceiveStatus::kClosed) break;

@@ -7,10 +7,13 @@
 //          when it was stale and dropped)
 //   STOP   (from the chief) at once, with the final values; every later request but SNAPSHOT gets STOP.
 //   HEARTBEAT  at once (HEARTBEAT, or STOP after the end); SNAPSHOT (chief) at once, values + slots.
+// A PUSH after the last step is dropped (late) and answered at once; workers other than the chief,
+// once every ps has said the last step is done, wait for STOP with HEARTBEATs (worker.h).
 // Requests re-sent after a timeout (same seq) are recognised and not applied twice; a PULL or INIT
 // whose seq is below the sender's last one is a restarted worker, whose numbering starts again.
 // Faults: every message from a worker is a sign of life (ages in stats and progress); a ps that hears
-// from no worker for plan.peer_timeout_ms gives up (kNetwork). A ps created with a checkpoint in
+// from no worker for plan.peer_timeout_ms (connect_timeout_ms before the first) gives up (kNetwork),
+// and so does one of a job run directly whose chief is lost (chief_lost()). A ps created with a checkpoint in
 // plan.checkpoint_dir starts from it (values, optimiser slots, step) instead of waiting for INIT, and
 // answers gradients for versions it has not reached (computed before it restarted) with its values.
 // A ps without a checkpoint that gets a PUSH before any INIT was restarted and has lost its shard (a
@@ -41,7 +44,7 @@ class PsServer {
   // when checkpointing, has taken its final SNAPSHOT (not for a wait-for-job server, whose chief
   // reports to the desk after STOP).
   // Call from one thread. Returns non-ok when sending fails for a reason other than shutdown, when no
-  // worker was heard from for plan.peer_timeout_ms (kNetwork), when *ctx.stop was set (kInterrupted),
+  // worker was heard from for plan.peer_timeout_ms (kNetwork), when the chief is lost (kNetwork), when *ctx.stop was set (kInterrupted),
   // or when a PUSH shows this ps lost its shard in a restart with no checkpoint to restore (kData).
   Status run();
 
@@ -53,9 +56,7 @@ class PsServer {
  private:
   // A request waiting for its answer. kind: what it waits for.
   struct Waiter {
-    // kStopped: a worker other than the chief once training is over: nothing more to compute, it
-    // waits (sending HEARTBEATs) for the chief's STOP instead of pushing gradients that arrive late.
-    enum class Until { kInitialised, kStepAbove, kSspClock, kNow, kStopped } until = Until::kNow;
+    enum class Until { kInitialised, kStepAbove, kSspClock, kNow } until = Until::kNow;
     TaskId to;
     uint32_t seq = 0;
     int64_t step = 0;  // kStepAbove: answer once step_ > step
@@ -75,8 +76,8 @@ class PsServer {
   void reply(const TaskId& to, MessageType type, uint32_t seq);
   MessageHeader answer_header(MessageType type, uint32_t seq) const;  // from this ps, at st_.step
   void send_answer(const TaskId& to, Bytes bytes);  // keeps the first error that is not kNetwork
-  // Answers a worker's request with STOP and notes it was told (a STOP answering a HEARTBEAT does not
-  // count: workers take it as a sign of life only).
+  // Answers a worker's request with STOP and notes it was told. A worker waiting for STOP after the
+  // last step asks with HEARTBEATs, so a STOP answering one counts too.
   void tell_stop(const TaskId& to, uint32_t seq);
   void end_job_if_stuck();
   // Handles one received message; false when this run is over (a send failed, the shard's state is
@@ -93,9 +94,11 @@ class PsServer {
   // mode cannot go on with ends (end_job_if_stuck).
   void note_silent_workers(std::chrono::steady_clock::time_point now);
   // A ps of a job run directly (not --wait-for-job, where ps 0 counts a silent chief as failed):
-  // non-ok once the chief, which initialises, evaluates and ends training, has been silent for
-  // peer_timeout_ms, or has not come within connect_timeout_ms of this ps's start. The workers
-  // waiting here then hear why (REFUSE with a report) rather than wait for a STOP that never comes.
+  // non-ok once the chief, which initialises, evaluates and ends training, has not come within
+  // connect_timeout_ms of this ps's start, or has been silent for the longer of peer_timeout_ms and
+  // connect_timeout_ms (a replacement chief loads its data first; a chief computes and writes
+  // checkpoints without a word). The workers then hear why (give_up) rather than wait for a STOP
+  // that never comes.
   Status chief_lost(std::chrono::steady_clock::time_point now) const;
   // Answers the requests waiting here, and for up to linger_ms those of workers still computing,
   // REFUSE with a report of `why` ("gave_up": true), so every worker exits with its reason at once.

@@ -88,6 +88,7 @@ Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
     } catch (const std::exception&) {
     }
     if (code == 0) code = static_cast<int>(StatusCode::kInternal);
+    if (gave_up && message.rfind(ps.name() + ": ", 0) == 0) message.erase(0, ps.name().size() + 2);
     return Status::Error(static_cast<StatusCode>(code), ps.name() + " at " + ctx_.transport->config().cluster.address(ps) +
                                                              (gave_up ? " gave up: " : " could not start this job: ") + message);
   }
@@ -410,6 +411,49 @@ int Worker::next_batch(int64_t step, std::vector<int>* idx) {
   return n;
 }
 
+Status Worker::wait_for_stop() {
+  const TrainingPlan& plan = *ctx_.plan;
+  const int shards = ctx_.placement->num_shards();
+  const auto heartbeat = std::chrono::milliseconds(plan.heartbeat_ms);
+  const auto peer_timeout = std::chrono::milliseconds(plan.peer_timeout_ms);
+  const Clock::time_point start = Clock::now();
+  for (auto& heard : heard_) heard = std::max(heard, start);
+  for (;;) {
+    if (interrupted()) return Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal");
+    Clock::time_point now = Clock::now(), wake = now + heartbeat;
+    for (int k = 0; k < shards; ++k) {
+      if (now - heard_[k] > peer_timeout) {
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", plan.peer_timeout_ms / 1000.0);
+        return Status::Network("ps:" + std::to_string(k) + " at " + ctx_.transport->config().cluster.address(TaskId{Role::kPs, k}) +
+                               " has not answered for " + secs + " s (not even a HEARTBEAT) while this worker waited for the "
+                               "chief's STOP; giving up");
+      }
+      if (now - hb_sent_[k] >= heartbeat) {
+        PODLAB_RETURN_IF_ERROR(send_to(k, MessageType::kHeartbeat));
+        ++st_.heartbeats;
+        now = Clock::now();
+      }
+      wake = std::min(wake, hb_sent_[k] + heartbeat);
+    }
+    Envelope env;
+    const auto slice = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
+    const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, slice);
+    if (rs == ReceiveStatus::kClosed) return Status::Network("transport closed before training was over");
+    if (rs == ReceiveStatus::kTimeout) continue;
+    auto h = decode_header(env.data(), env.size());
+    if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
+        env.from.index != static_cast<int>(h->shard))
+      continue;  // corrupt or misdirected
+    heard_[h->shard] = Clock::now();
+    if (h->type == MessageType::kStop) return Status::Ok();
+    if (h->type == MessageType::kRefuse && h->seq == seq_) {
+      if (!env.check_payload()) continue;
+      return refused(env.from, read_text(env.data(), *h));
+    }
+  }
+}
+
 EvalResult Worker::evaluate() {
   return trainer_->evaluate(ctx_.data->test, ctx_.plan->eval_limit, [this] { keep_alive(); });
 }
@@ -483,6 +527,12 @@ Status Worker::train() {
   int cur = 0;  // the gradient buffer computed next (the other may be in flight)
   for (;;) {
     if (stop && !is_chief()) break;
+    if (!is_chief() && global_step() >= p.total_steps) {
+      // Every ps has applied the last step: a gradient computed now could only arrive late.
+      if (req_.active) PODLAB_RETURN_IF_ERROR(timed([&] { return finish(&stop); }));
+      if (!stop) PODLAB_RETURN_IF_ERROR(timed([&] { return wait_for_stop(); }));
+      break;
+    }
     const int64_t step = global_step();
     if (is_chief()) {
       if (ctx_.observer && ctx_.observer->should_leave() && step < p.total_steps) return leave(t0);

@@ -76,6 +76,11 @@ class Worker {
   Status send(MessageType type, const float* flat, uint32_t samples, bool* stop,
               const std::vector<int64_t>* computed_on = nullptr);
   Status finish(bool* stop);
+  // A worker other than the chief once every ps has applied the last step: waits for the chief's
+  // STOP (a ps answers a HEARTBEAT with it), sending every ps a HEARTBEAT each plan.heartbeat_ms
+  // instead of computing gradients that could only arrive late. kNetwork when a ps is silent for
+  // plan.peer_timeout_ms; a REFUSE (a ps that gave up) ends it with the ps's reason.
+  Status wait_for_stop();
   Status send_to(int k, MessageType t);  // encodes and sends one message of the request in flight
   int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
   int64_t global_step() const;

@@ -2,8 +2,9 @@
 # Tasks started one by one (as in pods), on 127.0.0.1, whose chief is lost: the job still ends.
 #   - kill -9 of the chief mid-run (async, 1 ps, 2 workers): worker 1 trains to the last step, then
 #     waits for the chief's STOP without computing more (the ps counts at most a gradient or two per
-#     worker as late, not thousands); once the chief has been silent for --peer-timeout-s the ps
-#     exits 6 saying so, and worker 1 exits 6 with the ps's reason at once, not a timeout later;
+#     worker as late, not thousands); once the chief has been silent for the longer of
+#     --peer-timeout-s and --connect-timeout-s the ps exits 6 saying so, and worker 1 exits 6 with the
+#     ps's reason at once, not a timeout later;
 #   - a chief that never comes: the ps and worker 1 exit 6 after --connect-timeout-s, naming it.
 # No process is left behind, also on failure.
 # Usage: cluster_chief_lost.sh PATH_TO_PODLAB
@@ -33,7 +34,7 @@ FLAGS=(--dataset fashion-mnist --limit-train 20000 --limit-test 500 --epochs 3 -
 
 read -r P0 P1 P2 <<<"$(ports)"
 SPEC="{\"ps\": [\"127.0.0.1:$P0\"], \"worker\": [\"127.0.0.1:$P1\", \"127.0.0.1:$P2\"]}"
-timeout 90 "$PODLAB" ps --cluster "$SPEC" --index 0 "${FLAGS[@]}" --connect-timeout-s 20 >"$TMP/ps.out" 2>"$TMP/ps.err" &
+timeout 90 "$PODLAB" ps --cluster "$SPEC" --index 0 "${FLAGS[@]}" --connect-timeout-s 3 >"$TMP/ps.out" 2>"$TMP/ps.err" &
 PS=$!
 timeout 90 "$PODLAB" worker --cluster "$SPEC" --index 1 "${FLAGS[@]}" --connect-timeout-s 20 >"$TMP/w1.out" 2>"$TMP/w1.err" &
 W1=$!
@@ -53,7 +54,7 @@ wait $W1
 CODE=$?
 T_W1=$(python3 -c "print('%.2f' % ($(now) - $T0))")
 [ "$CODE" -eq 6 ] || { fail "worker 1 after the chief was killed: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
-grep -q "worker:1: ps:0 at 127.0.0.1:$P0 gave up: ps:0: the chief (worker 0) has been silent" "$TMP/w1.err" ||
+grep -q "worker:1: ps:0 at 127.0.0.1:$P0 gave up: the chief (worker 0) has been silent" "$TMP/w1.err" ||
   { fail "worker 1 does not say why"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
 echo "chief killed: ps exit 6 after $T_PS s, worker 1 exit 6 after $T_W1 s"
 python3 -c "import sys; sys.exit(not ($T_PS < 20 and $T_W1 - $T_PS < 5))" ||
@@ -79,7 +80,7 @@ grep -q "ps:0: the chief (worker 0) has not come in 2.0 s" "$TMP/ps.err" ||
 wait $W1
 CODE=$?
 [ "$CODE" -eq 6 ] || { fail "worker 1 without a chief: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
-grep -q "gave up: ps:0: the chief (worker 0) has not come" "$TMP/w1.err" ||
+grep -q "gave up: the chief (worker 0) has not come" "$TMP/w1.err" ||
   { fail "worker 1 without a chief: does not say why"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
 python3 -c "import sys; t = $(now) - $T0; print('no chief: both exit 6 after %.2f s' % t); sys.exit(t > 20)" ||
   fail "no chief: took too long"
