@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -166,12 +166,20 @@ Status validate_cluster_spec(const ClusterSpec& spec) {
   if (spec.ps.empty()) return Status::Config("the cluster spec has no ps tasks (\"ps\" needs at least one host:port)");
   if (spec.worker.empty())
     return Status::Config("the cluster spec has no worker tasks (\"worker\" needs at least one host:port)");
-  std::set<std::string> seen;
+  // Keyed as the socket is: host names are case-insensitive, and localhost binds 127.0.0.1.
+  std::map<std::string, std::string> seen;  // key -> the address as first written
   for (const TaskId& t : spec.tasks()) {
     const std::string& a = spec.address(t);
-    PODLAB_RETURN_IF_ERROR(parse_host_port(a).status().With(t.name()));
-    if (!seen.insert(a).second)
-      return Status::Config("duplicate address \"" + a + "\" (" + t.name() + " and an earlier task): every task needs its own host:port");
+    auto hp = parse_host_port(a);
+    PODLAB_RETURN_IF_ERROR(hp.status().With(t.name()));
+    std::string host = hp->host;
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (host == "localhost") host = "127.0.0.1";
+    auto [it, fresh] = seen.emplace(host + ":" + std::to_string(hp->port), a);
+    if (!fresh)
+      return Status::Config("duplicate address \"" + a + "\" (" + t.name() + " and an earlier task" +
+                            (it->second == a ? std::string() : ", written \"" + it->second + "\"") +
+                            "): every task needs its own host:port");
   }
   return Status::Ok();
 }

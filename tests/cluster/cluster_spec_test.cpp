@@ -71,6 +71,11 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
   CHECK(contains(error_of(R"({"ps": ["p q:1"], "worker": ["w:1"]})"), "bad character"));
   CHECK(contains(error_of(R"({"ps": ["[::1:1"], "worker": ["w:1"]})"), "IPv6"));
   CHECK(contains(error_of(R"({"ps": ["h:1"], "worker": ["h:1"]})"), "duplicate address"));
+  // The same socket written two ways: localhost binds 127.0.0.1, and host names ignore case.
+  CHECK(contains(error_of(R"({"ps": ["127.0.0.1:5"], "worker": ["localhost:5"]})"),
+                 "duplicate address \"localhost:5\" (worker:0 and an earlier task, written \"127.0.0.1:5\")"));
+  CHECK(contains(error_of(R"({"ps": ["Host-A:5"], "worker": ["host-a:5"]})"), "duplicate address"));
+  CHECK(parse_cluster_spec(R"({"ps": ["127.0.0.1:5"], "worker": ["[::1]:5"]})").ok());  // IPv4 and IPv6: two sockets
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "evaluator": ["e:1"]})"), "unknown job"));
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "chief": ["a:1", "b:1"]})"), "exactly one"));
 }
