@@ -406,7 +406,11 @@ class ZmqTransport : public Transport {
       if (!ok && zap_denied_logged_++ < 10) {
         char z85[kZ85KeyChars + 1];
         zmq_z85_encode(z85, key.data(), key.size());
-        std::fprintf(stderr, "podlab: ps: refused CURVE client key %s from %s: not in authorized_clients\n", z85, f[3].c_str());
+        std::string servers;  // the local ps tasks, whose shared ZAP handler this is
+        for (const TaskId& t : config().local)
+          if (t.role == Role::kPs) servers += (servers.empty() ? "" : ",") + t.name();
+        std::fprintf(stderr, "podlab: %s: refused CURVE client key %s from %s: not in authorized_clients\n",
+                     servers.empty() ? "ps" : servers.c_str(), z85, f[3].c_str());
       }
     }
     const std::string reply[] = {"1.0", f.size() > 1 ? f[1] : "", ok ? "200" : "400", ok ? "OK" : "client key not authorised", "", ""};

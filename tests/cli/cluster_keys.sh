@@ -94,6 +94,8 @@ CODE=$?
 wait "$PS_PID"
 CODE=$?
 [ "$CODE" -eq 0 ] || { fail "the ps exited $CODE"; show "$TMP/ps.out"; }
+grep -q "podlab: ps:0: refused CURVE client key .* not in authorized_clients" "$TMP/ps.out" ||
+  { fail "the ps's log does not name it refusing the unknown key"; show "$TMP/ps.out"; }
 python3 - "$TMP/ps.json" "$TMP/chief.json" <<'PY' || { fail "ps report after the intruders"; show "$TMP/ps.out"; }
 import json, sys
 ps, chief = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
