@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "cluster/k8s_lint.h"
@@ -106,7 +108,10 @@ std::string k8s_file_name(const K8sDocument& doc, size_t i) {
 
 Status write_k8s_files(const std::vector<K8sDocument>& docs, const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return Status::Io("cannot create the output directory " + dir + " (check the path and permissions)");
+    return Status::Io("cannot create the output directory " + dir + ": " + std::strerror(errno) + " (check the path and permissions)");
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::Io("the output directory " + dir + " is not a directory: give -o a directory for the YAML files");
   for (size_t i = 0; i < docs.size(); ++i) {
     auto yaml = json_to_yaml(docs[i].json);
     if (!yaml.ok()) return yaml.status();
@@ -116,8 +121,9 @@ Status write_k8s_files(const std::vector<K8sDocument>& docs, const std::string& 
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out << "# rendered by podlab k8s render; apply with kubectl apply -f " << dir << "\n" << *yaml;
       if (!out.flush()) {
+        const int err = errno;
         ::unlink(tmp.c_str());
-        return Status::Io("cannot write " + tmp);
+        return Status::Io("cannot write " + tmp + ": " + std::strerror(err));
       }
     }
     // A Secret's file holds the CURVE secret keys (base64 is not encryption): owner-only.

@@ -35,6 +35,13 @@ timeout 30 "$PODLAB" "${RENDER[@]}" --model cnn --lr 0.01 --epochs 3 --mode ssp:
   { fail "valid training flags did not render"; sed 's/^/  | /' "$TMP/err"; }
 grep -q 'PODLAB_MODEL: "\?cnn' "$TMP/ok.yaml" || fail "the rendered ConfigMap lacks the model"
 
+# -o names a directory: a file there is an I/O error (5) that says so.
+touch "$TMP/afile"
+timeout 30 "$PODLAB" "${RENDER[@]}" -o "$TMP/afile" >/dev/null 2>"$TMP/err"
+CODE=$?
+[ "$CODE" -eq 5 ] || { fail "-o a file: exit $CODE, expected 5"; sed 's/^/  | /' "$TMP/err"; }
+grep -q "is not a directory" "$TMP/err" || { fail "-o a file: no clear error"; sed 's/^/  | /' "$TMP/err"; }
+
 # Keys: a corrupt server.key fails at render time, naming the file.
 timeout 30 "$PODLAB" keys generate --out "$TMP/keys" --workers 2 >/dev/null 2>&1 || fail "keys generate"
 timeout 30 "$PODLAB" "${RENDER[@]}" --keys "$TMP/keys" >/dev/null 2>"$TMP/err" || { fail "good keys did not render"; sed 's/^/  | /' "$TMP/err"; }
