@@ -1,6 +1,8 @@
 // Shared model/data flags and building a trainer from them.
 #include "app/train_setup.h"
 
+#include <cstdio>
+
 #include "app/command.h"
 #include "engine/train_defaults.h"
 
@@ -39,6 +41,10 @@ void apply_checkpoint_defaults(const Checkpoint& ck, SetupFlags& f) {
   if (f.lr == 0) f.lr = ck.optimizer.lr;
   if (f.batch == 0) f.batch = ck.batch;
   if (f.dataset.empty()) f.dataset = ck.dataset;
+  // A resumed run keeps its shuffle: the checkpoint's seed, whatever --seed says (said, not silent).
+  if (f.seed != SetupFlags{}.seed && f.seed != ck.seed)
+    std::fprintf(stderr, "podlab: note: --resume continues with the checkpoint's seed %llu; --seed %llu is ignored\n",
+                 static_cast<unsigned long long>(ck.seed), static_cast<unsigned long long>(f.seed));
   f.seed = ck.seed;
   f.threads = ck.threads;
   f.momentum = ck.optimizer.momentum;

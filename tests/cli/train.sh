@@ -65,6 +65,9 @@ grep -q "test/accuracy" "$TMP/logs/scalars.csv" || fail "scalars.csv lacks test/
 # Resume continues to the requested epoch count.
 expect 0 "resume" -- "$PODLAB" train "${SMALL[@]}" --epochs 3 --json --checkpoint-dir "$TMP/ck" --resume
 tail -n 1 "$TMP/out" | grep -q '"steps":90' || fail "resume did not end at step 90: $(tail -n 1 "$TMP/out")"
+# A resumed run keeps the checkpoint's seed (its shuffle), and says so when --seed asks for another.
+expect 0 "resume with another seed" -- "$PODLAB" train "${SMALL[@]}" --epochs 3 --json --checkpoint-dir "$TMP/ck" --resume --seed 7
+contains "continues with the checkpoint's seed 1; --seed 7 is ignored"
 # Resume with a different model is refused with a hint.
 expect 4 "resume with another model" -- "$PODLAB" train "${SMALL[@]}" --model softmax --checkpoint-dir "$TMP/ck" --resume
 contains "softmax"
