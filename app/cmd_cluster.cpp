@@ -402,6 +402,20 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
 
 void add_task_flags(CLI::App& cmd, ClusterFlags& f);
 
+// Task flags from an argument list (a submitted job's, the pods' of a k8s render) into *f, as a task
+// process would read them; `whose` starts the usage error ("the job's flags").
+Status parse_task_flags(const std::vector<std::string>& args, const std::string& whose, ClusterFlags* f) {
+  CLI::App app("task");
+  add_task_flags(app, *f);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return Status::Usage(whose + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
 // One training job of a task over an open transport: set-up, plan, the ps or worker run, the report
 // (task_main.h) to --report when given. *report_json gets the report; returns the exit code.
 // A worker on its own (podlab worker, a pod) ends with one line: the chief its result (stdout, as
@@ -521,14 +535,7 @@ Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& jo
     return Status::Config(std::string("a malformed job: ") + e.what());
   }
   ClusterFlags f;
-  CLI::App app("job");
-  add_task_flags(app, f);
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    return Status::Usage(std::string("the job's flags: ") + e.what());
-  }
+  PODLAB_RETURN_IF_ERROR(parse_task_flags(args, "the job's flags", &f));
   f.cluster_spec = server.cluster_spec;
   f.index = server.index;
   f.report_file = server.report_file;
@@ -770,14 +777,7 @@ Status check_pod_training_flags(const std::vector<std::pair<std::string, std::st
     args.push_back(value);
   }
   ClusterFlags f;
-  CLI::App app("pods");
-  add_task_flags(app, f);
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    return Status::Usage(std::string("the pods' training flags: ") + e.what());
-  }
+  PODLAB_RETURN_IF_ERROR(parse_task_flags(args, "the pods' training flags", &f));
   if (!f.setup.model.empty()) PODLAB_RETURN_IF_ERROR(ModelSpec::parse(f.setup.model).status());
   if (!f.setup.lr_schedule.empty()) PODLAB_RETURN_IF_ERROR(LrSchedule::parse(f.setup.lr_schedule).status());
   auto m = SyncMode::parse(f.mode);

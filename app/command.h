@@ -34,30 +34,25 @@ bool gui_default_available();
 int run_default_gui();
 void add_keys_commands(CLI::App& root, int& exit_code);   // keys generate
 
-// A flag's value must be a number >= 0. CLI::NonNegativeNumber does the same but its error quotes
-// its upper bound, a 300-digit number; this one says "must be 0 or more".
-inline const CLI::Validator& non_negative() {
-  static const CLI::Validator v(
-      [](std::string& in) -> std::string {
+// A validator for a number flag: `ok` decides, `want` says what is wanted ("0 or more"). CLI11's own
+// NonNegativeNumber and PositiveNumber quote their upper bound in errors, a 300-digit number.
+inline CLI::Validator number_validator(bool (*ok)(double), const std::string& want, const std::string& name) {
+  return CLI::Validator(
+      [ok, want](std::string& in) -> std::string {
         char* end = nullptr;
         const double x = std::strtod(in.c_str(), &end);
         if (in.empty() || end != in.c_str() + in.size()) return "'" + in + "' is not a number";
-        return x >= 0 ? std::string() : "must be 0 or more, got " + in;
+        return ok(x) ? std::string() : "must be " + want + ", got " + in;
       },
-      "NONNEGATIVE");
+      name);
+}
+inline const CLI::Validator& non_negative() {
+  static const CLI::Validator v = number_validator([](double x) { return x >= 0; }, "0 or more", "NONNEGATIVE");
   return v;
 }
-
-// A flag's value must be a finite number > 0 (CLI::PositiveNumber quotes the 300-digit bound too).
 inline const CLI::Validator& positive() {
-  static const CLI::Validator v(
-      [](std::string& in) -> std::string {
-        char* end = nullptr;
-        const double x = std::strtod(in.c_str(), &end);
-        if (in.empty() || end != in.c_str() + in.size()) return "'" + in + "' is not a number";
-        return x > 0 && std::isfinite(x) ? std::string() : "must be a finite number above 0, got " + in;
-      },
-      "POSITIVE");
+  static const CLI::Validator v =
+      number_validator([](double x) { return x > 0 && std::isfinite(x); }, "a finite number above 0", "POSITIVE");
   return v;
 }
 

@@ -9,25 +9,19 @@
 # No process is left behind, also on failure.
 # Usage: cluster_chief_lost.sh PATH_TO_PODLAB
 set -u
-PODLAB=${1:?usage: cluster_chief_lost.sh PATH_TO_PODLAB}
-TMP=$(mktemp -d /tmp/podlab_cli_chief_lost.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP
-unset PODLAB_DATA TF_CONFIG PODLAB_KEYS
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-now() { date +%s.%N; }
+source "$(dirname "$0")/lib/job_servers.sh" podlab_cli_chief_lost "$@"  # PODLAB, TMP, PIDS, fail, now
 ports() {
   python3 -c 'import socket
 ss = [socket.socket() for _ in range(3)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))'
+}
+# gave_up PID WHAT FILE MESSAGE: waits for PID, which must exit 6 with MESSAGE in FILE.
+gave_up() {
+  wait "$1"
+  local code=$?
+  [ "$code" -eq 6 ] || { fail "$2: exit $code, expected 6"; sed 's/^/  | /' "$3" | tail -n 4; }
+  grep -q "$4" "$3" || { fail "$2: does not say '$4'"; sed 's/^/  | /' "$3" | tail -n 4; }
 }
 # Some 2 s of training on an idle machine: the chief is killed well before the end.
 FLAGS=(--dataset fashion-mnist --limit-train 20000 --limit-test 500 --epochs 3 --peer-timeout-s 3)
@@ -44,18 +38,11 @@ PIDS=($PS $W1 $W0)
 for _ in $(seq 1 600); do grep -q "worker:0 connected" "$TMP/ps.err" 2>/dev/null && break; sleep 0.05; done
 kill -KILL $W0
 T0=$(now)
-wait $PS
-CODE=$?
+gave_up $PS "ps after its chief was killed" "$TMP/ps.err" "ps:0: the chief (worker 0) has been silent for 3.0 s"
 T_PS=$(python3 -c "print('%.2f' % ($(now) - $T0))")
-[ "$CODE" -eq 6 ] || { fail "ps after its chief was killed: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/ps.err" | tail -n 4; }
-grep -q "ps:0: the chief (worker 0) has been silent for 3.0 s" "$TMP/ps.err" ||
-  { fail "ps: no message naming the lost chief"; sed 's/^/  | /' "$TMP/ps.err" | tail -n 4; }
-wait $W1
-CODE=$?
+gave_up $W1 "worker 1 after the chief was killed" "$TMP/w1.err" \
+  "worker:1: ps:0 at 127.0.0.1:$P0 gave up: the chief (worker 0) has been silent"
 T_W1=$(python3 -c "print('%.2f' % ($(now) - $T0))")
-[ "$CODE" -eq 6 ] || { fail "worker 1 after the chief was killed: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
-grep -q "worker:1: ps:0 at 127.0.0.1:$P0 gave up: the chief (worker 0) has been silent" "$TMP/w1.err" ||
-  { fail "worker 1 does not say why"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
 echo "chief killed: ps exit 6 after $T_PS s, worker 1 exit 6 after $T_W1 s"
 python3 -c "import sys; sys.exit(not ($T_PS < 20 and $T_W1 - $T_PS < 5))" ||
   fail "the ps or worker 1 took too long to give up (ps $T_PS s, worker 1 $T_W1 s after the kill)"
@@ -72,16 +59,8 @@ PS=$!
 timeout 60 "$PODLAB" worker --cluster "$SPEC" --index 1 "${FLAGS[@]}" --connect-timeout-s 2 >"$TMP/w1.out" 2>"$TMP/w1.err" &
 W1=$!
 PIDS=($PS $W1)
-wait $PS
-CODE=$?
-[ "$CODE" -eq 6 ] || { fail "ps without a chief: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/ps.err" | tail -n 4; }
-grep -q "ps:0: the chief (worker 0) has not come in 2.0 s" "$TMP/ps.err" ||
-  { fail "ps without a chief: no message naming it"; sed 's/^/  | /' "$TMP/ps.err" | tail -n 4; }
-wait $W1
-CODE=$?
-[ "$CODE" -eq 6 ] || { fail "worker 1 without a chief: exit $CODE, expected 6"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
-grep -q "gave up: the chief (worker 0) has not come" "$TMP/w1.err" ||
-  { fail "worker 1 without a chief: does not say why"; sed 's/^/  | /' "$TMP/w1.err" | tail -n 4; }
+gave_up $PS "ps without a chief" "$TMP/ps.err" "ps:0: the chief (worker 0) has not come in 2.0 s"
+gave_up $W1 "worker 1 without a chief" "$TMP/w1.err" "gave up: the chief (worker 0) has not come"
 python3 -c "import sys; t = $(now) - $T0; print('no chief: both exit 6 after %.2f s' % t); sys.exit(t > 20)" ||
   fail "no chief: took too long"
 PIDS=()
