@@ -211,7 +211,7 @@ void add_data_commands(CLI::App& root, int& exit_code) {
       "list", "Show each known dataset, where it was found (or where podlab looked) and whether it verifies; "
               "exits 4 if a found dataset is corrupt");
   auto data_flag = std::make_shared<std::string>();
-  list->add_option("--data", *data_flag, "Also look in DIR and DIR/NAME first (as `podlab train --data` does)");
+  list->add_option("--data", *data_flag, "Look only in DIR and DIR/NAME (as `podlab train --data` does)");
   list->callback([data_flag, &exit_code] { exit_code = report(run_list(*data_flag)); });
 
   auto args = std::make_shared<FetchArgs>();

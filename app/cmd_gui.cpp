@@ -44,7 +44,7 @@ void add_gui_commands(CLI::App& root, int& exit_code) {
 #ifdef PODLAB_HAVE_GUI
   auto o = std::make_shared<gui::GuiOptions>();
   cmd->add_option("--setup", o->setup_file, "Start from a set-up file saved by the GUI (File > Save)");
-  cmd->add_option("--data", o->data_dir, "Directory holding the dataset's IDX files (searched first)");
+  cmd->add_option("--data", o->data_dir, "Directory holding the dataset's IDX files (the only place looked when given)");
   cmd->add_option("--lang", o->language, "UI language: en or zh")->check(CLI::IsMember({"en", "zh"}));
   cmd->add_option("--panel", o->panel, "Tab to open first: training, data, graph, inside, results, cluster");
   cmd->add_option("--lesson", o->lesson, "Open the lesson panel with this lesson: a name such as 03-mlp (see podlab lesson list) or a file");

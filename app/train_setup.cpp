@@ -13,7 +13,7 @@ void add_setup_flags(CLI::App& cmd, SetupFlags& f) {
       ->capture_default_str()
       ->each([&f](const std::string&) { f.model_given = true; });
   cmd.add_option("--dataset", f.dataset, "mnist or fashion-mnist (default: mnist if found, else fashion-mnist)");
-  cmd.add_option("--data", f.data_dir, "Directory holding the dataset's IDX files (searched first)");
+  cmd.add_option("--data", f.data_dir, "Directory holding the dataset's IDX files (the only place looked when given)");
   cmd.add_option("--epochs", f.epochs, "Passes over the training set (default per model, see README)")
       ->check(CLI::Range(1, 100000));
   cmd.add_option("--batch", f.batch, "Mini-batch size (default per model)")->check(CLI::Range(1, 65536));

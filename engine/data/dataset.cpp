@@ -72,11 +72,10 @@ std::string dataset_cache_dir(const std::string& name) {
 }
 
 std::vector<std::string> dataset_search_dirs(const std::string& name, const std::string& data_flag) {
+  // An explicit --data is the only place looked: falling back to other copies would train on data
+  // the user did not ask for, without a word.
+  if (!data_flag.empty()) return {data_flag, data_flag + "/" + name};
   std::vector<std::string> dirs;
-  if (!data_flag.empty()) {
-    dirs.push_back(data_flag);
-    dirs.push_back(data_flag + "/" + name);
-  }
   const std::string env = env_or("PODLAB_DATA", "");
   if (!env.empty()) {
     dirs.push_back(env);
@@ -114,6 +113,7 @@ Result<DatasetChoice> choose_dataset(const std::string& name, const std::string&
       for (const auto& d : dataset_search_dirs(name, data_flag)) where += "\n  " + d;
       return Status::Data("dataset '" + name + "' not found; looked in:" + where +
                           "\nfetch it with: podlab data fetch " + name +
+                          (data_flag.empty() ? std::string() : " --dir " + data_flag + " (or leave out --data)") +
                           (name == "fashion-mnist" ? "\n(or on Debian: apt-get install dataset-fashion-mnist)" : ""));
     }
     return DatasetChoice{name, dir};
@@ -123,8 +123,11 @@ Result<DatasetChoice> choose_dataset(const std::string& name, const std::string&
     if (!dir.empty()) return DatasetChoice{n, dir};
   }
   return Status::Data(
-      "no dataset found (looked for mnist, then fashion-mnist, in --data, $PODLAB_DATA, ~/.cache/podlab and "
-      "/usr/share/datasets)\nfetch one with: podlab data fetch mnist\n(or on Debian: apt-get install "
+      (data_flag.empty() ? std::string("no dataset found (looked for mnist, then fashion-mnist, in $PODLAB_DATA, "
+                                        "~/.cache/podlab and /usr/share/datasets)")
+                         : "no dataset found in --data " + data_flag + " (looked for mnist, then fashion-mnist, in it "
+                           "and in its mnist/ and fashion-mnist/ subdirectories)") +
+      "\nfetch one with: podlab data fetch mnist\n(or on Debian: apt-get install "
       "dataset-fashion-mnist)");
 }
 

@@ -1,7 +1,7 @@
 // Datasets: the known IDX datasets, where podlab looks for them, and loading a train/test pair.
 //
-// Search order for dataset NAME: --data DIR (DIR itself or DIR/NAME), $PODLAB_DATA (same two forms),
-// the user cache ($XDG_CACHE_HOME or ~/.cache, then podlab/NAME), /usr/share/datasets/NAME (Debian's
+// Search order for dataset NAME: with --data DIR, only DIR itself and DIR/NAME. Without it:
+// $PODLAB_DATA (DIR itself or DIR/NAME), the user cache ($XDG_CACHE_HOME or ~/.cache, then podlab/NAME), /usr/share/datasets/NAME (Debian's
 // dataset-fashion-mnist). A directory qualifies when it holds the four files, each raw or .gz.
 #pragma once
 

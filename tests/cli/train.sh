@@ -38,7 +38,13 @@ expect 2 "unknown dataset" -- "$PODLAB" train --dataset cifar
 contains "unknown dataset 'cifar'"
 # A dataset that is not anywhere: data error (4) with the fetch command.
 expect 4 "missing dataset" -- "$PODLAB" train --dataset mnist --data "$TMP/nothing"
-contains "podlab data fetch mnist"
+contains "podlab data fetch mnist --dir $TMP/nothing"
+# --data names the only place looked: a dataset installed elsewhere is not used behind the user's back.
+mkdir -p "$TMP/empty"
+expect 4 "dataset not in --data" -- "$PODLAB" train "${SMALL[@]}" --epochs 1 --data "$TMP/empty"
+contains "dataset 'fashion-mnist' not found"
+expect 4 "no dataset in --data" -- "$PODLAB" train --limit-train 300 --epochs 1 --data "$TMP/empty"
+contains "no dataset found in --data $TMP/empty"
 # A corrupt dataset file: data error naming the file.
 mkdir -p "$TMP/broken"
 for f in /usr/share/datasets/fashion-mnist/*.gz; do cp "$f" "$TMP/broken/"; done
