@@ -1,5 +1,6 @@
 // Cluster spec parsing with nlohmann::json (a well-kept header-only parser: config files and
-// TF_CONFIG are untrusted input, so we do not hand-roll one). Exceptions stay inside this file.
+// TF_CONFIG are untrusted input, so we do not hand-roll one), through parse_json_input, which also
+// refuses repeated keys. Exceptions stay inside this file.
 #include "cluster/cluster_spec.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "cluster/json_input.h"
 
 namespace podlab {
 namespace {
@@ -68,14 +71,6 @@ Result<ParsedCluster> cluster_from_json(const json& j) {
   }
   PODLAB_RETURN_IF_ERROR(validate_cluster_spec(p.spec));
   return p;
-}
-
-Result<json> parse_json(const std::string& text, const char* what) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    return Status::Config(std::string(what) + " is not valid JSON: " + e.what());
-  }
 }
 
 }  // namespace
@@ -185,7 +180,7 @@ Status validate_cluster_spec(const ClusterSpec& spec) {
 }
 
 Result<ClusterSpec> parse_cluster_spec(const std::string& text) {
-  auto j = parse_json(text, "the cluster spec");
+  auto j = parse_json_input(text, "the cluster spec");
   if (!j.ok()) return j.status();
   auto p = cluster_from_json(*j);
   if (!p.ok()) return p.status();
@@ -209,7 +204,7 @@ Result<ClusterSpec> load_cluster_spec(const std::string& json_or_file) {
 }
 
 Result<TaskConfig> parse_tf_config(const std::string& text) {
-  auto j = parse_json(text, "TF_CONFIG");
+  auto j = parse_json_input(text, "TF_CONFIG");
   if (!j.ok()) return j.status();
   if (!j->is_object()) return Status::Config("TF_CONFIG must be a JSON object with \"cluster\" and \"task\"");
   if (!j->contains("cluster")) return Status::Config("TF_CONFIG has no \"cluster\"");

@@ -80,6 +80,29 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "chief": ["a:1", "b:1"]})"), "exactly one"));
 }
 
+TEST_CASE("a key given twice is an error, not last-one-wins", "[cluster]") {
+  CHECK(contains(error_of(R"({"ps": ["127.0.0.1:1"], "ps": ["a:1"], "worker": ["127.0.0.1:2"]})"),
+                 "the cluster spec has the key \"ps\" twice at the top level"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "worker": ["w:1"]})"), "keep one \"worker\""));
+  // Keys repeat only within one object: the same key in two objects is fine.
+  CHECK(contains(error_of(R"({"ps": [{"a": 1}, {"a": 1, "b": 2, "a": 3}], "worker": ["w:1"]})"),
+                 "the key \"a\" twice in \"ps[1]\""));
+  auto tf = [](const std::string& json) {
+    auto r = parse_tf_config(json);
+    REQUIRE(!r.ok());
+    CHECK(r.status().code() == StatusCode::kConfig);
+    return r.status().message();
+  };
+  CHECK(contains(tf(R"({"cluster": {"ps": ["p:1"], "ps": ["q:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0}})"),
+                 "TF_CONFIG has the key \"ps\" twice in \"cluster\""));
+  CHECK(contains(tf(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0, "index": 1}})"),
+                 "TF_CONFIG has the key \"index\" twice in \"task\""));
+  CHECK(contains(tf(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0},
+                        "task": {"type": "worker", "index": 0}})"),
+                 "TF_CONFIG has the key \"task\" twice at the top level"));
+  CHECK(parse_tf_config(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0}})").ok());
+}
+
 TEST_CASE("cluster specs load inline or from a file", "[cluster]") {
   auto inline_spec = load_cluster_spec(R"(  {"ps": ["p:1"], "worker": ["w:1"]})");
   REQUIRE(inline_spec.ok());
