@@ -98,12 +98,20 @@ Result<HostPort> parse_host_port(const std::string& text) {
       if (!valid_host_char(c))
         return Status::Config("bad address \"" + text + "\": bad character '" + std::string(1, c) + "' in host" + hint);
   }
+  // Decimal, 1-65535, written without leading zeros: the address is also a name (logs, the peers'
+  // tables, duplicate checks), and "02222" would read as octal to some tools.
   const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return Status::Config("bad address \"" + text + "\": port must be a number" + hint);
-  hp.port = std::atoi(port.c_str());
-  if (hp.port < 1 || hp.port > 65535)
-    return Status::Config("bad address \"" + text + "\": port must be in 1..65535" + hint);
+  if (port.empty()) return Status::Config("bad address \"" + text + "\": no port after the ':'" + hint);
+  if (port.find_first_not_of("0123456789") != std::string::npos)
+    return Status::Config("bad address \"" + text + "\": port \"" + port + "\" must be a decimal number" + hint);
+  long value = 0;
+  for (char c : port) value = std::min(value * 10 + (c - '0'), 65536L);  // saturates: any longer run is out of range
+  if (value < 1 || value > 65535)
+    return Status::Config("bad address \"" + text + "\": port must be 1-65535 (got " + port + ")" + hint);
+  if (port[0] == '0')
+    return Status::Config("bad address \"" + text + "\": port \"" + port + "\" has a leading zero; write it as " +
+                          std::to_string(value));
+  hp.port = static_cast<int>(value);
   return hp;
 }
 

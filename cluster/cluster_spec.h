@@ -32,7 +32,8 @@ struct HostPort {
   std::string host;  // DNS name, IPv4 literal, or IPv6 literal without brackets
   int port = 0;      // 1..65535
 };
-// "host:port" or "[v6addr]:port".
+// "host:port" or "[v6addr]:port"; the port is decimal, 1-65535, without leading zeros. kConfig error
+// saying which part is wrong.
 Result<HostPort> parse_host_port(const std::string& text);
 // 127.0.0.0/8, localhost or ::1.
 bool is_loopback_host(const std::string& host);

@@ -145,8 +145,9 @@ Status validate_k8s_options(const K8sOptions& o) {
   if (o.format != "jobs" && o.format != "tfjob") return Status::Usage("bad --format \"" + o.format + "\": jobs or tfjob");
   auto mode = SyncMode::parse(o.mode);
   if (!mode.ok()) return Status::Usage("bad --mode: " + mode.status().message());
-  for (int port : {o.port, o.metrics_port})
-    if (port < 1 || port > 65535) return Status::Usage("ports must be in 1..65535 (got " + std::to_string(port) + ")");
+  for (const auto& [flag, port] : {std::pair<const char*, int>{"--port", o.port}, {"--metrics-port", o.metrics_port}})
+    if (port < 1 || port > 65535)
+      return Status::Usage(std::string(flag) + " must be 1-65535 (got " + std::to_string(port) + ")");
   if (o.port == o.metrics_port) return Status::Usage("--port and --metrics-port must differ");
   if (o.storage.kind == K8sStorage::Kind::kPvc && !is_quantity(o.storage_size))
     return Status::Usage("bad --storage-size \"" + o.storage_size + "\": a quantity such as 10Gi");

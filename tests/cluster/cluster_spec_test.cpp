@@ -65,9 +65,18 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
   CHECK(contains(error_of(R"({"ps": "p:1", "worker": ["w:1"]})"), "must be a list"));
   CHECK(contains(error_of(R"({"ps": [5], "worker": ["w:1"]})"), "entry 0"));
   CHECK(contains(error_of(R"({"ps": ["p"], "worker": ["w:1"]})"), "no host:port"));
-  CHECK(contains(error_of(R"({"ps": ["p:0"], "worker": ["w:1"]})"), "1..65535"));
-  CHECK(contains(error_of(R"({"ps": ["p:99999"], "worker": ["w:1"]})"), "port"));
-  CHECK(contains(error_of(R"({"ps": ["p:x1"], "worker": ["w:1"]})"), "number"));
+  CHECK(contains(error_of(R"({"ps": ["p:0"], "worker": ["w:1"]})"), "port must be 1-65535 (got 0)"));
+  CHECK(contains(error_of(R"({"ps": ["p:99999"], "worker": ["w:1"]})"), "port must be 1-65535 (got 99999)"));
+  CHECK(contains(error_of(R"({"ps": ["p:124001"], "worker": ["w:1"]})"), "port must be 1-65535 (got 124001)"));
+  CHECK(contains(error_of(R"({"ps": ["p:99999999999999999999999"], "worker": ["w:1"]})"), "port must be 1-65535"));
+  CHECK(contains(error_of(R"({"ps": ["p:024001"], "worker": ["w:1"]})"),
+                 "port \"024001\" has a leading zero; write it as 24001"));
+  CHECK(contains(error_of(R"({"ps": ["p:000"], "worker": ["w:1"]})"), "port must be 1-65535 (got 000)"));
+  CHECK(contains(error_of(R"({"ps": ["p:x1"], "worker": ["w:1"]})"), "port \"x1\" must be a decimal number"));
+  CHECK(contains(error_of(R"({"ps": ["p:-1"], "worker": ["w:1"]})"), "must be a decimal number"));
+  CHECK(contains(error_of(R"({"ps": ["p:"], "worker": ["w:1"]})"), "no port after the ':'"));
+  CHECK(parse_host_port("p:65535").ok());
+  CHECK(parse_host_port("p:1")->port == 1);
   CHECK(contains(error_of(R"({"ps": ["p q:1"], "worker": ["w:1"]})"), "bad character"));
   CHECK(contains(error_of(R"({"ps": ["[::1:1"], "worker": ["w:1"]})"), "IPv6"));
   CHECK(contains(error_of(R"({"ps": ["h:1"], "worker": ["h:1"]})"), "duplicate address"));

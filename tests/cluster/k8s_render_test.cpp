@@ -199,6 +199,11 @@ TEST_CASE("k8s render rejects bad names, counts, storage and images with clear e
   o = base_options(1, 1);
   o.metrics_port = 2222;
   CHECK(contains(usage_error(o), "must differ"));
+  o.metrics_port = 70000;
+  CHECK(contains(usage_error(o), "--metrics-port must be 1-65535 (got 70000)"));
+  o = base_options(1, 1);
+  o.port = 0;
+  CHECK(contains(usage_error(o), "--port must be 1-65535 (got 0)"));
   o = base_options(1, 1);
   o.training = {{"model", "cnn; rm -rf /"}};
   CHECK(render_k8s(o).ok());  // an argument, never a shell: spaces are fine, quotes and $ are not
