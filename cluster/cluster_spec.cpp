@@ -169,6 +169,11 @@ Status validate_cluster_spec(const ClusterSpec& spec) {
   if (spec.ps.empty()) return Status::Config("the cluster spec has no ps tasks (\"ps\" needs at least one host:port)");
   if (spec.worker.empty())
     return Status::Config("the cluster spec has no worker tasks (\"worker\" needs at least one host:port)");
+  for (const auto& [job, count] : {std::pair<const char*, int>{"ps", spec.num_ps()}, {"worker", spec.num_workers()}})
+    if (count > kMaxTasksPerRole)
+      return Status::Config("the cluster spec has " + std::to_string(count) + " " + job + " tasks" +
+                            (std::string(job) == "worker" ? " (a chief job counts as one)" : "") + "; podlab runs at most " +
+                            std::to_string(kMaxTasksPerRole) + " per job: remove " + std::to_string(count - kMaxTasksPerRole));
   // Keyed as the socket is: host names are case-insensitive, and localhost binds 127.0.0.1.
   std::map<std::string, std::string> seen;  // key -> the address as first written
   for (const TaskId& t : spec.tasks()) {

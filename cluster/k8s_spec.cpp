@@ -118,9 +118,10 @@ std::string k8s_training_env_name(const std::string& flag) {
 }
 
 Status validate_k8s_options(const K8sOptions& o) {
-  if (o.ps < 1 || o.ps > 64) return Status::Usage("--ps must be in 1..64 (got " + std::to_string(o.ps) + ")");
-  if (o.workers < 1 || o.workers > 64)
-    return Status::Usage("--workers must be in 1..64 (got " + std::to_string(o.workers) + ")");
+  const std::string counts = " must be in 1.." + std::to_string(kMaxTasksPerRole) + " (got ";
+  if (o.ps < 1 || o.ps > kMaxTasksPerRole) return Status::Usage("--ps" + counts + std::to_string(o.ps) + ")");
+  if (o.workers < 1 || o.workers > kMaxTasksPerRole)
+    return Status::Usage("--workers" + counts + std::to_string(o.workers) + ")");
   // The longest host name is <name>-worker-<last index>; it must stay a DNS label (63 characters).
   const size_t longest_suffix =
       std::max(std::string("-ps-").size() + static_cast<size_t>(digits(o.ps - 1)),

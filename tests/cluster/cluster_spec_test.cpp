@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cluster/cluster_spec.h"
+#include "cluster/transport.h"
 
 using namespace podlab;
 
@@ -87,6 +88,31 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
   CHECK(parse_cluster_spec(R"({"ps": ["127.0.0.1:5"], "worker": ["[::1]:5"]})").ok());  // IPv4 and IPv6: two sockets
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "evaluator": ["e:1"]})"), "unknown job"));
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "chief": ["a:1", "b:1"]})"), "exactly one"));
+}
+
+TEST_CASE("a cluster spec has at most kMaxTasksPerRole tasks per job", "[cluster]") {
+  auto spec_with = [](int ps, int workers, bool chief) {
+    std::string json = "{\"ps\": [";
+    int port = 1;
+    for (int i = 0; i < ps; ++i) json += (i ? ", " : "") + std::string("\"h:") + std::to_string(port++) + "\"";
+    json += "], \"worker\": [";
+    for (int i = 0; i < workers; ++i) json += (i ? ", " : "") + std::string("\"h:") + std::to_string(port++) + "\"";
+    json += "]";
+    if (chief) json += ", \"chief\": [\"h:" + std::to_string(port++) + "\"]";
+    return json + "}";
+  };
+  const int n = kMaxTasksPerRole;
+  auto full = parse_cluster_spec(spec_with(n, n, false));
+  REQUIRE(full.ok());
+  CHECK(full->num_ps() == n);
+  CHECK(full->num_workers() == n);
+  CHECK(contains(error_of(spec_with(n + 1, 1, false)), "the cluster spec has 65 ps tasks; podlab runs at most 64 per job: remove 1"));
+  CHECK(contains(error_of(spec_with(1, n + 3, false)), "has 67 worker tasks (a chief job counts as one); podlab runs at most 64"));
+  CHECK(contains(error_of(spec_with(1, n, true)), "has 65 worker tasks (a chief job counts as one)"));
+  auto tf = parse_tf_config("{\"cluster\": " + spec_with(1, n + 1, false) + ", \"task\": {\"type\": \"ps\", \"index\": 0}}");
+  REQUIRE(!tf.ok());
+  CHECK(contains(tf.status().message(), "TF_CONFIG: the cluster spec has 65 worker tasks"));
+  CHECK(LiveFaults::kMaxTasks == kMaxTasksPerRole);  // every task of a threads cluster can be faulted live
 }
 
 TEST_CASE("a key given twice is an error, not last-one-wins", "[cluster]") {
