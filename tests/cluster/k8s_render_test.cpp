@@ -205,6 +205,34 @@ TEST_CASE("k8s render rejects bad names, counts, storage and images with clear e
   o.port = 0;
   CHECK(contains(usage_error(o), "--port must be 1-65535 (got 0)"));
   o = base_options(1, 1);
+  o.cpu_request = "4";
+  o.cpu_limit = "2";
+  CHECK(contains(usage_error(o), "--cpu 4 is more than --cpu-limit 2: the CPU request of every ps and worker pod"));
+  o.cpu_request = "2001m";
+  CHECK(contains(usage_error(o), "--cpu 2001m is more than --cpu-limit 2"));
+  o.cpu_request = "2000m";  // equal is fine, whatever the suffixes
+  o.cpu_limit = "2";
+  CHECK(render_k8s(o).ok());
+  o.cpu_request = "1e3";
+  o.cpu_limit = "1k";
+  CHECK(render_k8s(o).ok());
+  o = base_options(1, 1);
+  o.memory_request = "1Gi";
+  o.memory_limit = "1000Mi";
+  CHECK(contains(usage_error(o), "--memory 1Gi is more than --memory-limit 1000Mi: the memory request"));
+  CHECK(contains(usage_error(o), "raise --memory-limit or lower --memory"));
+  o.memory_limit = "1.5Gi";
+  CHECK(render_k8s(o).ok());
+  o.memory_limit = "2gi";
+  CHECK(contains(usage_error(o), "--memory-limit: \"2gi\" is not a Kubernetes quantity: unknown suffix"));
+  o = base_options(1, 1);
+  o.cpu_request = "-1";
+  CHECK(contains(usage_error(o), "--cpu: \"-1\" is not a Kubernetes quantity: it must not be negative"));
+  o = base_options(1, 1);
+  o.storage = *parse_k8s_storage("pvc:nfs-client");
+  o.storage_size = "10GB";
+  CHECK(contains(usage_error(o), "--storage-size: \"10GB\" is not a Kubernetes quantity"));
+  o = base_options(1, 1);
   o.training = {{"model", "cnn; rm -rf /"}};
   CHECK(render_k8s(o).ok());  // an argument, never a shell: spaces are fine, quotes and $ are not
   o.training = {{"model", "$(HOME)"}};
