@@ -21,6 +21,7 @@
 #include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
+#include "cluster/cluster_spec.h"
 #include "cluster/job_desk.h"
 #include "cluster/local_cluster.h"
 #include "cluster/pod_identity.h"
@@ -742,7 +743,7 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
       ->check(CLI::IsMember({"round-robin", "balanced"}));
   cmd.add_option("--mode", f.mode, "async, sync or ssp:K (every task must agree)")->capture_default_str();
   cmd.add_option("--replicas-to-aggregate", f.replicas, "sync: gradients averaged per step (default: all workers)")
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(1, kMaxTasksPerRole));
   cmd.add_option("--max-steps", f.max_steps, "Stop after this many global steps (0: epochs decide)")->check(non_negative());
   cmd.add_option("--eval-limit", f.eval_limit, "Chief: evaluate on at most this many test samples (0: all)")->check(non_negative());
   cmd.add_option("--retry-ms", f.retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));
@@ -794,10 +795,10 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   auto f = std::make_shared<ClusterFlags>();
   CLI::App* run = cluster->add_subcommand("run", "Run a whole cluster on this machine (as threads, or as child processes) and train a model");
   add_setup_flags(*run, f->setup);
-  CLI::Option* ps_count = run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, 64));
+  CLI::Option* ps_count = run->add_option("--ps", f->ps, "Parameter-server tasks")->capture_default_str()->check(CLI::Range(1, kMaxTasksPerRole));
   CLI::Option* worker_count = run->add_option("--workers", f->workers, "Worker tasks (worker 0 is the chief)")
                              ->capture_default_str()
-                             ->check(CLI::Range(1, 64));
+                             ->check(CLI::Range(1, kMaxTasksPerRole));
   run->add_option("--cluster", f->cluster_spec, "Cluster spec JSON or file ({\"ps\": [...], \"worker\": [...]}); sets --ps/--workers (its addresses are not used: local tasks take free ports on 127.0.0.1)")
       ->excludes(ps_count)
       ->excludes(worker_count);  // the spec's task counts win: giving both would silently ignore one
@@ -809,7 +810,7 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"round-robin", "balanced"}));
   run->add_option("--mode", f->mode, "async, sync (SyncReplicas) or ssp:K (bounded staleness)")->capture_default_str();
   run->add_option("--replicas-to-aggregate", f->replicas, "sync: gradients averaged per step (default: all workers)")
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(1, kMaxTasksPerRole));
   run->add_option("--max-steps", f->max_steps, "Stop after this many global steps (0: epochs decide)")->check(non_negative());
   run->add_option("--eval-limit", f->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(non_negative());
   run->add_option("--retry-ms", f->retry_ms, "Re-send a request unanswered for this long")->capture_default_str()->check(CLI::Range(10, 600000));

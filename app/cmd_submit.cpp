@@ -329,7 +329,7 @@ void add_submit_commands(CLI::App& root, int& exit_code) {
   submit->add_option("--cluster", sf->cluster_spec, "The servers' cluster spec, JSON or file")->required();
   submit->add_option("--placement", sf->placement, "round-robin or balanced")->capture_default_str()->check(CLI::IsMember({"round-robin", "balanced"}));
   submit->add_option("--mode", sf->mode, "async, sync or ssp:K")->capture_default_str();
-  submit->add_option("--replicas-to-aggregate", sf->replicas, "sync: gradients averaged per step (default: all workers)")->check(CLI::Range(1, 64));
+  submit->add_option("--replicas-to-aggregate", sf->replicas, "sync: gradients averaged per step (default: all workers)")->check(CLI::Range(1, kMaxTasksPerRole));
   submit->add_option("--max-steps", sf->max_steps, "Stop after this many global steps (0: epochs decide)")->check(non_negative());
   submit->add_option("--eval-limit", sf->eval_limit, "Evaluate on at most this many test samples (0: all)")->check(non_negative());
   submit->add_flag("--overlap", sf->overlap,

@@ -1,5 +1,6 @@
 // Cluster spec parsing with nlohmann::json (a well-kept header-only parser: config files and
-// TF_CONFIG are untrusted input, so we do not hand-roll one). Exceptions stay inside this file.
+// TF_CONFIG are untrusted input, so we do not hand-roll one), through parse_json_input, which also
+// refuses repeated keys. Exceptions stay inside this file.
 #include "cluster/cluster_spec.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "cluster/json_input.h"
 
 namespace podlab {
 namespace {
@@ -70,14 +73,6 @@ Result<ParsedCluster> cluster_from_json(const json& j) {
   return p;
 }
 
-Result<json> parse_json(const std::string& text, const char* what) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    return Status::Config(std::string(what) + " is not valid JSON: " + e.what());
-  }
-}
-
 }  // namespace
 
 const char* role_name(Role role) { return role == Role::kPs ? "ps" : role == Role::kClient ? "client" : "worker"; }
@@ -103,12 +98,20 @@ Result<HostPort> parse_host_port(const std::string& text) {
       if (!valid_host_char(c))
         return Status::Config("bad address \"" + text + "\": bad character '" + std::string(1, c) + "' in host" + hint);
   }
+  // Decimal, 1-65535, written without leading zeros: the address is also a name (logs, the peers'
+  // tables, duplicate checks), and "02222" would read as octal to some tools.
   const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return Status::Config("bad address \"" + text + "\": port must be a number" + hint);
-  hp.port = std::atoi(port.c_str());
-  if (hp.port < 1 || hp.port > 65535)
-    return Status::Config("bad address \"" + text + "\": port must be in 1..65535" + hint);
+  if (port.empty()) return Status::Config("bad address \"" + text + "\": no port after the ':'" + hint);
+  if (port.find_first_not_of("0123456789") != std::string::npos)
+    return Status::Config("bad address \"" + text + "\": port \"" + port + "\" must be a decimal number" + hint);
+  long value = 0;
+  for (char c : port) value = std::min(value * 10 + (c - '0'), 65536L);  // saturates: any longer run is out of range
+  if (value < 1 || value > 65535)
+    return Status::Config("bad address \"" + text + "\": port must be 1-65535 (got " + port + ")" + hint);
+  if (port[0] == '0')
+    return Status::Config("bad address \"" + text + "\": port \"" + port + "\" has a leading zero; write it as " +
+                          std::to_string(value));
+  hp.port = static_cast<int>(value);
   return hp;
 }
 
@@ -166,6 +169,11 @@ Status validate_cluster_spec(const ClusterSpec& spec) {
   if (spec.ps.empty()) return Status::Config("the cluster spec has no ps tasks (\"ps\" needs at least one host:port)");
   if (spec.worker.empty())
     return Status::Config("the cluster spec has no worker tasks (\"worker\" needs at least one host:port)");
+  for (const auto& [job, count] : {std::pair<const char*, int>{"ps", spec.num_ps()}, {"worker", spec.num_workers()}})
+    if (count > kMaxTasksPerRole)
+      return Status::Config("the cluster spec has " + std::to_string(count) + " " + job + " tasks" +
+                            (std::string(job) == "worker" ? " (a chief job counts as one)" : "") + "; podlab runs at most " +
+                            std::to_string(kMaxTasksPerRole) + " per job: remove " + std::to_string(count - kMaxTasksPerRole));
   // Keyed as the socket is: host names are case-insensitive, and localhost binds 127.0.0.1.
   std::map<std::string, std::string> seen;  // key -> the address as first written
   for (const TaskId& t : spec.tasks()) {
@@ -185,7 +193,7 @@ Status validate_cluster_spec(const ClusterSpec& spec) {
 }
 
 Result<ClusterSpec> parse_cluster_spec(const std::string& text) {
-  auto j = parse_json(text, "the cluster spec");
+  auto j = parse_json_input(text, "the cluster spec");
   if (!j.ok()) return j.status();
   auto p = cluster_from_json(*j);
   if (!p.ok()) return p.status();
@@ -209,7 +217,7 @@ Result<ClusterSpec> load_cluster_spec(const std::string& json_or_file) {
 }
 
 Result<TaskConfig> parse_tf_config(const std::string& text) {
-  auto j = parse_json(text, "TF_CONFIG");
+  auto j = parse_json_input(text, "TF_CONFIG");
   if (!j.ok()) return j.status();
   if (!j->is_object()) return Status::Config("TF_CONFIG must be a JSON object with \"cluster\" and \"task\"");
   if (!j->contains("cluster")) return Status::Config("TF_CONFIG has no \"cluster\"");

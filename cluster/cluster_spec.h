@@ -32,13 +32,19 @@ struct HostPort {
   std::string host;  // DNS name, IPv4 literal, or IPv6 literal without brackets
   int port = 0;      // 1..65535
 };
-// "host:port" or "[v6addr]:port".
+// "host:port" or "[v6addr]:port"; the port is decimal, 1-65535, without leading zeros. kConfig error
+// saying which part is wrong.
 Result<HostPort> parse_host_port(const std::string& text);
 // 127.0.0.0/8, localhost or ::1.
 bool is_loopback_host(const std::string& host);
 // `n` distinct ports on 127.0.0.1 that were free a moment ago (the kernel's picks; every socket stays
 // bound until all are picked). kNetwork error when the kernel gives none.
 Result<std::vector<int>> free_ports(int n);
+
+// The most tasks one job may have: ps tasks, and worker tasks counting the chief. Every count is held
+// to it: --ps/--workers/--replicas-to-aggregate, --cluster specs and TF_CONFIG (validate_cluster_spec),
+// k8s render, and the live-fault slots of the threads transport (LiveFaults).
+inline constexpr int kMaxTasksPerRole = 64;
 
 struct ClusterSpec {
   std::vector<std::string> ps, worker;  // "host:port", validated
@@ -55,7 +61,8 @@ struct ClusterSpec {
   bool on_one_machine() const;
 };
 
-// Checks both lists are non-empty, every address is host:port, and no address repeats.
+// Checks both lists are non-empty and at most kMaxTasksPerRole long, every address is host:port, and
+// no address repeats.
 Status validate_cluster_spec(const ClusterSpec& spec);
 
 // Parses the cluster object (the JSON text of {"ps": [...], "worker": [...], "chief": [...]?}).

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "cluster/context.h"
+#include "cluster/k8s_quantity.h"
 
 namespace podlab {
 namespace {
@@ -17,17 +18,19 @@ const char* const kTrainingFlags[] = {"model", "dataset", "epochs", "batch", "lr
 
 int digits(int n) { return n < 10 ? 1 : 1 + digits(n / 10); }
 
-// Kubernetes resource quantities as podlab writes them: an integer or decimal with an optional
-// suffix (m, k, M, G, T, Ki, Mi, Gi, Ti).
-bool is_quantity(const std::string& q) {
-  size_t i = 0;
-  while (i < q.size() && (std::isdigit(static_cast<unsigned char>(q[i])) || q[i] == '.')) ++i;
-  if (i == 0 || q[0] == '.' || std::count(q.begin(), q.begin() + static_cast<long>(i), '.') > 1) return false;
-  const std::string suffix = q.substr(i);
-  static const char* const kSuffixes[] = {"", "m", "k", "M", "G", "T", "Ki", "Mi", "Gi", "Ti"};
-  for (const char* s : kSuffixes)
-    if (suffix == s) return true;
-  return false;
+// A pod's request must not exceed its limit: the API server refuses such a pod at apply time.
+// The same resources go to every ps and worker pod, so the message names both roles.
+Status check_request_within_limit(const char* what, const char* request_flag, const std::string& request,
+                                  const char* limit_flag, const std::string& limit) {
+  auto r = parse_k8s_quantity(request);
+  if (!r.ok()) return r.status().With(request_flag);
+  auto l = parse_k8s_quantity(limit);
+  if (!l.ok()) return l.status().With(limit_flag);
+  if (*l < *r)
+    return Status::Usage(std::string(request_flag) + " " + request + " is more than " + limit_flag + " " + limit + ": the " +
+                         what + " request of every ps and worker pod must not exceed its limit (Kubernetes refuses the "
+                         "pods); raise " + limit_flag + " or lower " + request_flag);
+  return Status::Ok();
 }
 
 bool is_host_name(const std::string& h) {
@@ -118,9 +121,10 @@ std::string k8s_training_env_name(const std::string& flag) {
 }
 
 Status validate_k8s_options(const K8sOptions& o) {
-  if (o.ps < 1 || o.ps > 64) return Status::Usage("--ps must be in 1..64 (got " + std::to_string(o.ps) + ")");
-  if (o.workers < 1 || o.workers > 64)
-    return Status::Usage("--workers must be in 1..64 (got " + std::to_string(o.workers) + ")");
+  const std::string counts = " must be in 1.." + std::to_string(kMaxTasksPerRole) + " (got ";
+  if (o.ps < 1 || o.ps > kMaxTasksPerRole) return Status::Usage("--ps" + counts + std::to_string(o.ps) + ")");
+  if (o.workers < 1 || o.workers > kMaxTasksPerRole)
+    return Status::Usage("--workers" + counts + std::to_string(o.workers) + ")");
   // The longest host name is <name>-worker-<last index>; it must stay a DNS label (63 characters).
   const size_t longest_suffix =
       std::max(std::string("-ps-").size() + static_cast<size_t>(digits(o.ps - 1)),
@@ -145,13 +149,14 @@ Status validate_k8s_options(const K8sOptions& o) {
   if (o.format != "jobs" && o.format != "tfjob") return Status::Usage("bad --format \"" + o.format + "\": jobs or tfjob");
   auto mode = SyncMode::parse(o.mode);
   if (!mode.ok()) return Status::Usage("bad --mode: " + mode.status().message());
-  for (int port : {o.port, o.metrics_port})
-    if (port < 1 || port > 65535) return Status::Usage("ports must be in 1..65535 (got " + std::to_string(port) + ")");
+  for (const auto& [flag, port] : {std::pair<const char*, int>{"--port", o.port}, {"--metrics-port", o.metrics_port}})
+    if (port < 1 || port > 65535)
+      return Status::Usage(std::string(flag) + " must be 1-65535 (got " + std::to_string(port) + ")");
   if (o.port == o.metrics_port) return Status::Usage("--port and --metrics-port must differ");
-  if (o.storage.kind == K8sStorage::Kind::kPvc && !is_quantity(o.storage_size))
-    return Status::Usage("bad --storage-size \"" + o.storage_size + "\": a quantity such as 10Gi");
-  for (const std::string* q : {&o.cpu_request, &o.cpu_limit, &o.memory_request, &o.memory_limit})
-    if (!is_quantity(*q)) return Status::Usage("bad resource quantity \"" + *q + "\": use forms like 500m, 2, 512Mi, 2Gi");
+  if (o.storage.kind == K8sStorage::Kind::kPvc)
+    PODLAB_RETURN_IF_ERROR(parse_k8s_quantity(o.storage_size).status().With("--storage-size"));
+  PODLAB_RETURN_IF_ERROR(check_request_within_limit("CPU", "--cpu", o.cpu_request, "--cpu-limit", o.cpu_limit));
+  PODLAB_RETURN_IF_ERROR(check_request_within_limit("memory", "--memory", o.memory_request, "--memory-limit", o.memory_limit));
   if (o.active_deadline_s < 1) return Status::Usage("--deadline-s must be positive");
   if (o.ttl_after_finished_s < 0) return Status::Usage("--ttl-s must be >= 0");
   if (o.backoff_limit_per_index < 0 || o.backoff_limit_per_index > 100) return Status::Usage("--retries must be in 0..100");

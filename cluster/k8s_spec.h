@@ -47,6 +47,7 @@ struct K8sOptions {
   // a ps Secret (server.key, server.pub, authorized_clients) and a worker Secret (server.pub,
   // client*.key/pub), mounted at /etc/podlab/keys with PODLAB_KEYS pointing there. Empty: plain TCP.
   std::map<std::string, std::string> keys;
+  // Every ps and worker pod's requests and limits (k8s_quantity.h); a request above its limit is refused.
   std::string cpu_request = "500m", cpu_limit = "2", memory_request = "512Mi", memory_limit = "2Gi";
   int64_t active_deadline_s = 6 * 3600;  // the whole run, per Job
   int64_t ttl_after_finished_s = 24 * 3600;
@@ -58,7 +59,8 @@ struct K8sOptions {
 };
 
 // Checks names (DNS-1035/1123, length left for "-<role>-<index>" host names), counts, image,
-// ports, mode, storage, resources and training flags. kUsage errors say which flag and why.
+// ports, mode, storage, resources (Kubernetes quantities, each request at most its limit) and
+// training flags. kUsage errors say which flag and why.
 Status validate_k8s_options(const K8sOptions& o);
 
 // "<name>-ps" / "<name>-worker": the Job (and, with an index, the pod host) names.

@@ -49,7 +49,7 @@ struct LinkModel {
 // Faults switched on and off while the cluster runs (the GUI's fault buttons); inproc only. Shared
 // by the owner and the transport, read at every send; all fields may change at any time.
 struct LiveFaults {
-  static constexpr int kMaxTasks = 16;  // per role; tasks beyond this cannot be faulted live
+  static constexpr int kMaxTasks = kMaxTasksPerRole;  // per role: every task can be faulted live
   std::atomic<double> loss{0};          // probability a message vanishes, on top of LinkModel::loss
   std::array<std::atomic<double>, kMaxTasks> worker_slowdown{};  // > 1: worker i computes that much slower
   std::array<std::atomic<bool>, kMaxTasks> worker_killed{};      // worker i's messages vanish (a crash)

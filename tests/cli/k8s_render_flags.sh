@@ -30,6 +30,12 @@ expect 2 "unknown learning-rate schedule 'bogus'" --lr-schedule bogus
 expect 2 "--replicas-to-aggregate 5 is more than the 2 workers" --mode sync --replicas-to-aggregate 5
 expect 2 "bad --mode: unknown mode 'fast'" --mode fast
 expect 2 "--epochs: Value 1; rm -rf / not in range" --epochs "1; rm -rf /"
+# Resources: a request above its limit is refused here, not by the API server at apply time.
+expect 2 "--cpu 4 is more than --cpu-limit 2: the CPU request of every ps and worker pod" --cpu 4
+expect 2 "--memory 3Gi is more than --memory-limit 3000Mi" --memory 3Gi --memory-limit 3000Mi
+expect 2 "--cpu-limit: \"2 cores\" is not a Kubernetes quantity" --cpu-limit "2 cores"
+timeout 30 "$PODLAB" "${RENDER[@]}" --cpu 1e3 --cpu-limit 1k --memory 1Gi --memory-limit 1024Mi >/dev/null 2>"$TMP/err" ||
+  { fail "requests equal to their limits did not render"; sed 's/^/  | /' "$TMP/err"; }
 
 timeout 30 "$PODLAB" "${RENDER[@]}" --model cnn --lr 0.01 --epochs 3 --mode ssp:2 --lr-schedule step:1000 >"$TMP/ok.yaml" 2>"$TMP/err" ||
   { fail "valid training flags did not render"; sed 's/^/  | /' "$TMP/err"; }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cluster/cluster_spec.h"
+#include "cluster/transport.h"
 
 using namespace podlab;
 
@@ -65,9 +66,18 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
   CHECK(contains(error_of(R"({"ps": "p:1", "worker": ["w:1"]})"), "must be a list"));
   CHECK(contains(error_of(R"({"ps": [5], "worker": ["w:1"]})"), "entry 0"));
   CHECK(contains(error_of(R"({"ps": ["p"], "worker": ["w:1"]})"), "no host:port"));
-  CHECK(contains(error_of(R"({"ps": ["p:0"], "worker": ["w:1"]})"), "1..65535"));
-  CHECK(contains(error_of(R"({"ps": ["p:99999"], "worker": ["w:1"]})"), "port"));
-  CHECK(contains(error_of(R"({"ps": ["p:x1"], "worker": ["w:1"]})"), "number"));
+  CHECK(contains(error_of(R"({"ps": ["p:0"], "worker": ["w:1"]})"), "port must be 1-65535 (got 0)"));
+  CHECK(contains(error_of(R"({"ps": ["p:99999"], "worker": ["w:1"]})"), "port must be 1-65535 (got 99999)"));
+  CHECK(contains(error_of(R"({"ps": ["p:124001"], "worker": ["w:1"]})"), "port must be 1-65535 (got 124001)"));
+  CHECK(contains(error_of(R"({"ps": ["p:99999999999999999999999"], "worker": ["w:1"]})"), "port must be 1-65535"));
+  CHECK(contains(error_of(R"({"ps": ["p:024001"], "worker": ["w:1"]})"),
+                 "port \"024001\" has a leading zero; write it as 24001"));
+  CHECK(contains(error_of(R"({"ps": ["p:000"], "worker": ["w:1"]})"), "port must be 1-65535 (got 000)"));
+  CHECK(contains(error_of(R"({"ps": ["p:x1"], "worker": ["w:1"]})"), "port \"x1\" must be a decimal number"));
+  CHECK(contains(error_of(R"({"ps": ["p:-1"], "worker": ["w:1"]})"), "must be a decimal number"));
+  CHECK(contains(error_of(R"({"ps": ["p:"], "worker": ["w:1"]})"), "no port after the ':'"));
+  CHECK(parse_host_port("p:65535").ok());
+  CHECK(parse_host_port("p:1")->port == 1);
   CHECK(contains(error_of(R"({"ps": ["p q:1"], "worker": ["w:1"]})"), "bad character"));
   CHECK(contains(error_of(R"({"ps": ["[::1:1"], "worker": ["w:1"]})"), "IPv6"));
   CHECK(contains(error_of(R"({"ps": ["h:1"], "worker": ["h:1"]})"), "duplicate address"));
@@ -78,6 +88,54 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
   CHECK(parse_cluster_spec(R"({"ps": ["127.0.0.1:5"], "worker": ["[::1]:5"]})").ok());  // IPv4 and IPv6: two sockets
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "evaluator": ["e:1"]})"), "unknown job"));
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "chief": ["a:1", "b:1"]})"), "exactly one"));
+}
+
+TEST_CASE("a cluster spec has at most kMaxTasksPerRole tasks per job", "[cluster]") {
+  auto spec_with = [](int ps, int workers, bool chief) {
+    std::string json = "{\"ps\": [";
+    int port = 1;
+    for (int i = 0; i < ps; ++i) json += (i ? ", " : "") + std::string("\"h:") + std::to_string(port++) + "\"";
+    json += "], \"worker\": [";
+    for (int i = 0; i < workers; ++i) json += (i ? ", " : "") + std::string("\"h:") + std::to_string(port++) + "\"";
+    json += "]";
+    if (chief) json += ", \"chief\": [\"h:" + std::to_string(port++) + "\"]";
+    return json + "}";
+  };
+  const int n = kMaxTasksPerRole;
+  auto full = parse_cluster_spec(spec_with(n, n, false));
+  REQUIRE(full.ok());
+  CHECK(full->num_ps() == n);
+  CHECK(full->num_workers() == n);
+  CHECK(contains(error_of(spec_with(n + 1, 1, false)), "the cluster spec has 65 ps tasks; podlab runs at most 64 per job: remove 1"));
+  CHECK(contains(error_of(spec_with(1, n + 3, false)), "has 67 worker tasks (a chief job counts as one); podlab runs at most 64"));
+  CHECK(contains(error_of(spec_with(1, n, true)), "has 65 worker tasks (a chief job counts as one)"));
+  auto tf = parse_tf_config("{\"cluster\": " + spec_with(1, n + 1, false) + ", \"task\": {\"type\": \"ps\", \"index\": 0}}");
+  REQUIRE(!tf.ok());
+  CHECK(contains(tf.status().message(), "TF_CONFIG: the cluster spec has 65 worker tasks"));
+  CHECK(LiveFaults::kMaxTasks == kMaxTasksPerRole);  // every task of a threads cluster can be faulted live
+}
+
+TEST_CASE("a key given twice is an error, not last-one-wins", "[cluster]") {
+  CHECK(contains(error_of(R"({"ps": ["127.0.0.1:1"], "ps": ["a:1"], "worker": ["127.0.0.1:2"]})"),
+                 "the cluster spec has the key \"ps\" twice at the top level"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "worker": ["w:1"]})"), "keep one \"worker\""));
+  // Keys repeat only within one object: the same key in two objects is fine.
+  CHECK(contains(error_of(R"({"ps": [{"a": 1}, {"a": 1, "b": 2, "a": 3}], "worker": ["w:1"]})"),
+                 "the key \"a\" twice in \"ps[1]\""));
+  auto tf = [](const std::string& json) {
+    auto r = parse_tf_config(json);
+    REQUIRE(!r.ok());
+    CHECK(r.status().code() == StatusCode::kConfig);
+    return r.status().message();
+  };
+  CHECK(contains(tf(R"({"cluster": {"ps": ["p:1"], "ps": ["q:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0}})"),
+                 "TF_CONFIG has the key \"ps\" twice in \"cluster\""));
+  CHECK(contains(tf(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0, "index": 1}})"),
+                 "TF_CONFIG has the key \"index\" twice in \"task\""));
+  CHECK(contains(tf(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0},
+                        "task": {"type": "worker", "index": 0}})"),
+                 "TF_CONFIG has the key \"task\" twice at the top level"));
+  CHECK(parse_tf_config(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0}})").ok());
 }
 
 TEST_CASE("cluster specs load inline or from a file", "[cluster]") {
