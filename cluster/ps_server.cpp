@@ -312,6 +312,9 @@ void PsServer::handle(Envelope& env) {
 
   if (h.type == MessageType::kHeartbeat) {  // a sign of life only: no seq bookkeeping
     ++st_.heartbeats;
+    // The chief's HEARTBEAT with a newer seq than its final SNAPSHOT: it holds the snapshot, so the
+    // megabytes of the answer need not be kept from the closing socket any longer.
+    if (stopped_ && env.from.role == Role::kWorker && w == 0 && final_snapshot_seq_ >= 0 && h.seq > final_snapshot_seq_) final_snapshot_ = true;
     if (stopped_) return tell_stop(env.from, h.seq);
     return reply(env.from, MessageType::kHeartbeat, h.seq);
   }
@@ -323,7 +326,7 @@ void PsServer::handle(Envelope& env) {
     return;
   }
   if (h.type == MessageType::kSnapshot) {  // also after STOP: the chief's final checkpoint
-    if (stopped_) final_snapshot_ = true;
+    if (stopped_) final_snapshot_seq_ = h.seq;
     if (initialised_) reply_snapshot(env.from, h.seq);
     return;
   }
@@ -495,7 +498,7 @@ void PsServer::release_waiters() {
 void PsServer::reply_snapshot(const TaskId& to, uint32_t seq) {
   const size_t n = values_.size();
   const std::vector<float>& slots = optimizer_->slots();
-  const size_t blocks = n ? slots.size() / n : 0;
+  const size_t blocks = optimizer_->slots_per_param();  // also from an empty shard: the chief checks it
   sum_.resize(n * (1 + blocks));
   std::copy(values_.begin(), values_.end(), sum_.begin());
   std::copy(slots.begin(), slots.end(), sum_.begin() + static_cast<std::ptrdiff_t>(n));

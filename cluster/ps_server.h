@@ -129,7 +129,8 @@ class PsServer {
   bool job_over_ = false;      // a wait-for-job server's chief reported the job's result (Context::jobs)
   bool desk_message_ = false;  // the message handle() just took was the desk's
   std::vector<bool> told_stop_;          // per worker: answered STOP (or, the chief, its own STOP)
-  bool final_snapshot_ = false;          // the chief took a SNAPSHOT after STOP
+  int64_t final_snapshot_seq_ = -1;      // seq of the chief's SNAPSHOT after STOP; -1: none yet
+  bool final_snapshot_ = false;          // the chief confirmed it holds that SNAPSHOT (a later HEARTBEAT)
   bool told_linger_ = false;             // leave 300 ms after everyone_told() (see run())
   bool everyone_told() const;
   std::string plan_text_;     // plan_agreement_text() of this ps's plan

@@ -318,8 +318,14 @@ Status Worker::finish(bool* stop) {
       }
       scatter_shard(sh, shard_buf_.data(), grad_->values().data());
       if (h->type == MessageType::kSnapshot) {  // then h->aux blocks of optimiser slots
+        // checkpoint() sized snapshot_slots_ from the chief's own optimiser; every ps, even one with
+        // an empty shard, must send that many blocks, so no reply can resize away another's slots.
         const size_t total = grad_->values().size();
-        snapshot_slots_.resize(h->aux * total);
+        const size_t blocks = snapshot_slots_.size() / total;
+        if (h->aux != blocks)
+          return Status::Internal(env.from.name() + " sent " + std::to_string(h->aux) +
+                                  " blocks of optimiser slots in its SNAPSHOT; the chief's optimiser has " +
+                                  std::to_string(blocks));
         for (size_t b = 0; b < h->aux; ++b)
           scatter_shard(sh, shard_buf_.data() + (b + 1) * n, snapshot_slots_.data() + b * total);
       }
@@ -341,13 +347,12 @@ Status Worker::checkpoint(bool only_if_due, bool* stop) {
     const bool by_time = p.checkpoint_secs > 0 && seconds_since(ckpt_time_) >= p.checkpoint_secs;
     if (!by_steps && !by_time) return Status::Ok();
   }
-  PODLAB_RETURN_IF_ERROR(exchange(MessageType::kSnapshot, nullptr, 0, stop));
-  if (*stop) return Status::Ok();
   // The chief's own trainer carries the snapshot into the engine's checkpoint format.
   Trainer& t = *trainer_;
+  snapshot_slots_.assign(t.optimizer().slots().size(), 0.0f);
+  PODLAB_RETURN_IF_ERROR(exchange(MessageType::kSnapshot, nullptr, 0, stop));
+  if (*stop) return Status::Ok();
   std::copy(grad_->values().begin(), grad_->values().end(), t.parameters().begin());
-  if (snapshot_slots_.size() != t.optimizer().slots().size())
-    return Status::Internal("the ps tasks' optimiser slots do not fit the chief's model");
   std::copy(snapshot_slots_.begin(), snapshot_slots_.end(), t.optimizer().slots().begin());
   const int64_t snap_step = global_step();
   t.optimizer().set_steps(snap_step);
@@ -454,6 +459,38 @@ Status Worker::wait_for_stop() {
   }
 }
 
+void Worker::confirm_final_snapshot() {
+  const TrainingPlan& plan = *ctx_.plan;
+  const int shards = ctx_.placement->num_shards();
+  ++seq_;
+  std::vector<bool> answered(static_cast<size_t>(shards), false);
+  int left = shards;
+  const auto resend = std::chrono::milliseconds(plan.retry_ms);
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(std::min(plan.peer_timeout_ms, 3000));
+  std::vector<Clock::time_point> sent(static_cast<size_t>(shards));
+  while (left > 0) {
+    Clock::time_point now = Clock::now();
+    if (now >= deadline) return;
+    for (int k = 0; k < shards; ++k) {
+      if (answered[k] || now - sent[k] < resend) continue;
+      if (!send_to(k, MessageType::kHeartbeat).ok()) return;  // a ps gone already needs no telling
+      sent[k] = now = Clock::now();
+    }
+    Envelope env;
+    const auto slice = std::min<Clock::duration>(resend, deadline - now);
+    const ReceiveStatus rs = ctx_.transport->receive(
+        ctx_.self, &env, std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(slice)));
+    if (rs == ReceiveStatus::kClosed) return;
+    if (rs == ReceiveStatus::kTimeout) continue;
+    auto h = decode_header(env.data(), env.size());
+    if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
+        env.from.index != static_cast<int>(h->shard) || h->seq != seq_ || answered[h->shard])
+      continue;  // corrupt, misdirected or an answer to an earlier request
+    answered[h->shard] = true;
+    --left;
+  }
+}
+
 EvalResult Worker::evaluate() {
   return trainer_->evaluate(ctx_.data->test, ctx_.plan->eval_limit, [this] { keep_alive(); });
 }
@@ -546,6 +583,7 @@ Status Worker::train() {
         stop = false;
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
         if (s.ok() && !told_to_stop) s = checkpoint(false, &stop);  // the final state: the ps tasks still answer SNAPSHOT
+        if (s.ok() && !told_to_stop && !stop && !p.checkpoint_dir.empty()) confirm_final_snapshot();
         result_.steps = global_step();
         result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
         evaluate_epochs(result_.steps, seconds_since(t0));

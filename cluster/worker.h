@@ -100,6 +100,11 @@ class Worker {
   // Chief: SNAPSHOT every ps and write the checkpoint (when plan.checkpoint_dir is set); `due` only
   // when the plan's cadence says so.
   Status checkpoint(bool only_if_due, bool* stop);
+  // Chief, after the final SNAPSHOT (taken after STOP) is written: a HEARTBEAT under a new seq tells
+  // every ps that the chief holds its state, so the ps may close its socket (until then it keeps its
+  // answer from being cut off; see PROTOCOL.md); waits up to min(plan.peer_timeout_ms, 3 s) for each
+  // ps's STOP answer. Never fails: the checkpoint is already on disk.
+  void confirm_final_snapshot();
   // Chief, when the observer says should_leave(): checkpoint without STOP, end with kPreempted.
   Status leave(std::chrono::steady_clock::time_point t0);
 

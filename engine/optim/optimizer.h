@@ -54,13 +54,16 @@ class Optimizer {
   // Slot state for checkpoints: steps plus the slot vector (empty for plain SGD).
   std::vector<float>& slots() { return slots_; }
   const std::vector<float>& slots() const { return slots_; }
+  // Slot floats per parameter (Adam 2, momentum 1, SGD 0), also when size() is 0.
+  size_t slots_per_param() const { return slots_per_param_; }
   void set_steps(int64_t s) { steps_ = s; }
 
  protected:
   Optimizer(OptimizerConfig c, size_t size, size_t slots_per_param)
-      : config_(std::move(c)), size_(size), slots_(size * slots_per_param, 0.0f) {}
+      : config_(std::move(c)), size_(size), slots_per_param_(slots_per_param), slots_(size * slots_per_param, 0.0f) {}
   OptimizerConfig config_;
   size_t size_;
+  size_t slots_per_param_;
   int64_t steps_ = 0;
   std::vector<float> slots_;
 };

@@ -185,6 +185,31 @@ TEST_CASE("the chief checkpoints the ps state and a new cluster restores it and 
   CHECK(resumed.parameters == straight.parameters);
 }
 
+TEST_CASE("ps tasks with empty shards keep the others' optimiser slots in the chief's checkpoint", "[cluster][faults]") {
+  // softmax has two variables: with round-robin over 5 ps, ps 2..4 hold nothing. Their SNAPSHOT
+  // answers must not shrink or zero the slots gathered from ps 0 and 1, whatever order they come in.
+  const Dataset data = synthetic_dataset(160, 20);
+  TempDir dir;
+  ClusterSetup s;
+  s.train = train_config("softmax", "adam", 0.01f, 16);
+  s.mode = "sync";
+  s.ps = 5;
+  s.checkpoint_dir = dir.path.string();
+  s.max_steps = 7;
+  const ClusterReport r = run_cluster(s, data);
+  CHECK(r.chief.steps == 7);
+  auto ckpt = load_checkpoint(dir.path.string() + "/ckpt-7.podlab");
+  REQUIRE(ckpt.ok());
+  // One worker in sync mode replays Trainer bit for bit: its checkpoint is the cluster's.
+  auto t = Trainer::create(s.train, data.input_shape(), data.num_classes);
+  REQUIRE(t.ok());
+  for (int i = 0; i < 7; ++i) (*t)->step(data.train);
+  const Checkpoint want = capture_checkpoint(**t, ckpt->dataset, data.input_shape(), data.num_classes);
+  CHECK(ckpt->parameters == want.parameters);
+  REQUIRE(ckpt->optimizer_slots.size() == want.optimizer_slots.size());
+  CHECK(ckpt->optimizer_slots == want.optimizer_slots);
+}
+
 TEST_CASE("a ps refuses a checkpoint of another model with a data error", "[cluster][faults]") {
   const Dataset data = synthetic_dataset(160, 20);
   TempDir dir;
