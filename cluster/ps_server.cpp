@@ -192,7 +192,7 @@ Status PsServer::run() {
       if (now - last_publish_ > std::chrono::milliseconds(250)) publish();
       note_silent_workers(now);
       if (job_over_) break;
-      end = chief_lost(now);
+      end = training_lost(now);
       if (!end.ok()) {
         give_up(end);
         break;
@@ -202,10 +202,10 @@ Status PsServer::run() {
     if (!take(env, now)) break;
     if (++handled % 8 == 0 || stopped_ || now - last_publish_ > std::chrono::milliseconds(250)) {
       publish();
-      if ((!silent_workers(Clock::now()).empty() || !chief_lost(Clock::now()).ok()) && !drain_queue()) break;
+      if ((!silent_workers(Clock::now()).empty() || !training_lost(Clock::now()).ok()) && !drain_queue()) break;
       note_silent_workers(Clock::now());
       if (job_over_) break;
-      end = chief_lost(Clock::now());
+      end = training_lost(Clock::now());
       if (!end.ok()) {
         give_up(end);
         break;
@@ -576,12 +576,12 @@ void PsServer::note_silent_workers(Clock::time_point now) {
   end_job_if_stuck();
 }
 
-Status PsServer::chief_lost(Clock::time_point now) const {
+Status PsServer::training_lost(Clock::time_point now) const {
   if (ctx_.jobs || stopped_) return Status::Ok();
   auto it = heard_.find(0);
   const bool came = it != heard_.end();
   const int limit_ms = came ? std::max(ctx_.plan->peer_timeout_ms, ctx_.plan->connect_timeout_ms) : ctx_.plan->connect_timeout_ms;
-  if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) return Status::Ok();
+  if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) return needed_workers_lost(now);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", limit_ms / 1000.0);
   if (!came)
@@ -592,6 +592,33 @@ Status PsServer::chief_lost(Clock::time_point now) const {
                          " s (killed, or its machine is unreachable), and without it nothing evaluates, checkpoints or "
                          "ends training; giving up (a chief restarted in time carries on from the ps tasks' values; "
                          "--peer-timeout-s and --connect-timeout-s set the limit)");
+}
+
+Status PsServer::needed_workers_lost(Clock::time_point now) const {
+  const TrainingPlan& p = *ctx_.plan;
+  if (st_.step >= p.total_steps) return Status::Ok();  // only the chief's STOP is still due
+  std::string names;
+  int lost = 0;
+  for (int w = 1; w < p.num_workers; ++w) {
+    auto it = heard_.find(w);
+    const bool came = it != heard_.end();
+    const int limit_ms = came ? p.peer_timeout_ms : p.connect_timeout_ms;
+    if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) continue;
+    ++lost;
+    names += (names.empty() ? "" : ", ") + TaskId{Role::kWorker, w}.name() + (came ? "" : " (never came)");
+  }
+  if (lost == 0 || trains_on_with(p.mode, p.replicas_to_aggregate, p.num_workers - lost)) return Status::Ok();
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", p.peer_timeout_ms / 1000.0);
+  std::string reason = ctx_.self.name() + ": " + p.mode.to_string() + " training cannot go on without " + names;
+  if (p.mode.kind == SyncMode::Kind::kSync)
+    reason += " (each step aggregates " + std::to_string(p.replicas_to_aggregate) + " of " +
+              std::to_string(p.num_workers) + " workers' gradients)";
+  return Status::Network(reason + ", silent for more than " + secs +
+                         " s; giving up (a worker restarted in time rejoins; --peer-timeout-s sets the limit; " +
+                         (p.mode.kind == SyncMode::Kind::kSync ? "backup workers (--replicas-to-aggregate below --workers) or "
+                                                                : "") +
+                         "--mode async train on without a worker)");
 }
 
 void PsServer::give_up(const Status& why) {
@@ -609,9 +636,11 @@ void PsServer::give_up(const Status& why) {
   // Workers busy computing ask later: answered the same until each has been told, for linger_ms at
   // most, and then kToldLingerMs more, so the last answers leave before the socket closes.
   const auto until = Clock::now() + std::chrono::milliseconds(ctx_.plan->linger_ms);
+  // The workers still alive (heard within peer_timeout_ms; not the lost chief or workers) are told.
+  const Clock::time_point gave_up_at = Clock::now();
   auto untold = [&] {
     for (const auto& [w, t] : heard_)
-      if (w != 0 && !told.count(w)) return true;
+      if (gave_up_at - t <= std::chrono::milliseconds(ctx_.plan->peer_timeout_ms) && !told.count(w)) return true;
     return false;
   };
   while (Clock::now() < until && !(ctx_.stop && *ctx_.stop)) {

@@ -13,7 +13,7 @@
 // whose seq is below the sender's last one is a restarted worker, whose numbering starts again.
 // Faults: every message from a worker is a sign of life (ages in stats and progress); a ps that hears
 // from no worker for plan.peer_timeout_ms (connect_timeout_ms before the first) gives up (kNetwork),
-// and so does one of a job run directly whose chief is lost (chief_lost()). A ps created with a checkpoint in
+// and so does one of a job run directly whose chief, or a worker its mode needs, is lost (training_lost()). A ps created with a checkpoint in
 // plan.checkpoint_dir starts from it (values, optimiser slots, step) instead of waiting for INIT, and
 // answers gradients for versions it has not reached (computed before it restarted) with its values.
 // A ps without a checkpoint that gets a PUSH before any INIT was restarted and has lost its shard (a
@@ -97,9 +97,12 @@ class PsServer {
   // non-ok once the chief, which initialises, evaluates and ends training, has not come within
   // connect_timeout_ms of this ps's start, or has been silent for the longer of peer_timeout_ms and
   // connect_timeout_ms (a replacement chief loads its data first; a chief computes and writes
-  // checkpoints without a word). The workers then hear why (give_up) rather than wait for a STOP
-  // that never comes.
-  Status chief_lost(std::chrono::steady_clock::time_point now) const;
+  // checkpoints without a word). Also non-ok, before the last step, once workers silent for
+  // peer_timeout_ms (connect_timeout_ms for those that never came) are more than the mode trains on
+  // without (sync: fewer than replicas_to_aggregate left; ssp: any): waiting would never end.
+  // The workers then hear why (give_up) rather than wait for a STOP that never comes.
+  Status training_lost(std::chrono::steady_clock::time_point now) const;
+  Status needed_workers_lost(std::chrono::steady_clock::time_point now) const;  // training_lost()'s worker part
   // Answers the requests waiting here, and for up to linger_ms those of workers still computing,
   // REFUSE with a report of `why` ("gave_up": true), so every worker exits with its reason at once.
   void give_up(const Status& why);

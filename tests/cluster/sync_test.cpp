@@ -140,3 +140,31 @@ TEST_CASE("sync with a dead worker waits, and an interrupt still stops it", "[cl
   CHECK(r->chief.steps < o.plan.total_steps);
   CHECK(std::chrono::steady_clock::now() - observer.t0 < std::chrono::seconds(10));
 }
+
+TEST_CASE("sync and ssp without enough live workers give up after the peer timeout instead of waiting for ever",
+          "[cluster][faults]") {
+  const Dataset data = synthetic_dataset(200, 50);
+  const char* mode = GENERATE("sync", "ssp:1");
+  INFO(mode);
+  LocalClusterOptions o;
+  o.plan.train = train_config("mlp:32", "sgd", 0.1f, 16);
+  o.plan.mode = *SyncMode::parse(mode);
+  o.plan.num_workers = 3;
+  o.plan.replicas_to_aggregate = 2;  // sync: one backup, so one lost worker is not yet the end
+  o.plan.epochs = 200;
+  o.plan.train_count = data.train.count;
+  o.plan.retry_ms = 50;
+  o.plan.heartbeat_ms = 100;
+  o.plan.heartbeat_timeout_ms = 300;
+  o.plan.peer_timeout_ms = 1000;
+  REQUIRE(finish_plan(o.plan).ok());
+  o.network.worker_silent_after[1] = 4;
+  if (std::string(mode) == "sync") o.network.worker_silent_after[2] = 40;
+  o.grace_ms = 200;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run_local_cluster(o, data);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kNetwork);
+  CHECK_THAT(r.status().message(), Catch::Contains(std::string(mode) + " training cannot go on without worker:"));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+}
