@@ -13,12 +13,9 @@ using nlohmann::json;
 
 json variables_of(const Shard& s, const ParamLayout& layout) {
   json vars = json::array();
-  const auto& params = layout.params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const size_t vb = params[i].offset, ve = i + 1 < params.size() ? params[i + 1].offset : layout.total();
-    size_t n = 0;
-    for (const Piece& p : s.pieces) n += std::max(vb, p.begin) < std::min(ve, p.end) ? std::min(ve, p.end) - std::max(vb, p.begin) : 0;
-    if (n) vars.push_back({{"name", params[i].name}, {"floats", n}, {"whole", n == ve - vb}});
+  for (const VariableShare& v : shard_variables(s, layout)) {
+    const ParamInfo& info = layout[static_cast<int>(v.index)];
+    vars.push_back({{"name", info.name}, {"floats", v.floats()}, {"whole", v.floats() == info.size()}});
   }
   return vars;
 }
@@ -35,7 +32,8 @@ std::string placement_json(const Placement& p, const ParamLayout& layout) {
   json a = json::array();
   for (int k = 0; k < p.num_shards(); ++k) {
     const Shard& s = p.shards[k];
-    a.push_back({{"task", "ps:" + std::to_string(k)}, {"floats", s.size()}, {"bytes", s.size() * 4},
+    const size_t n = shard_parameters(s, layout);
+    a.push_back({{"task", "ps:" + std::to_string(k)}, {"floats", n}, {"bytes", n * 4},
                  {"variables", variables_of(s, layout)}});
   }
   return a.dump();

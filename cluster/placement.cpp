@@ -83,34 +83,47 @@ double placement_imbalance(const Placement& p) {
   return mean > 0 ? largest / mean : 1.0;
 }
 
+std::vector<VariableShare> shard_variables(const Shard& s, const ParamLayout& layout) {
+  std::vector<VariableShare> shares;
+  for (const Piece& piece : s.pieces) {
+    for (size_t i = 0; i < layout.params().size(); ++i) {
+      const ParamInfo& v = layout[static_cast<int>(i)];
+      const size_t lo = std::max(v.offset, piece.begin), hi = std::min(v.offset + v.size(), piece.end);
+      if (lo < hi) shares.push_back({i, lo - v.offset, hi - v.offset});
+    }
+  }
+  return shares;
+}
+
+size_t shard_parameters(const Shard& s, const ParamLayout& layout) {
+  size_t n = 0;
+  for (const VariableShare& v : shard_variables(s, layout)) n += v.floats();
+  return n;
+}
+
 std::string placement_table(const Placement& p, const ParamLayout& layout) {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "placement %s over %d ps (%zu floats, %s)\n", p.strategy.c_str(), p.num_shards(),
-                p.total, human_bytes(p.total * 4.0).c_str());
+  const size_t params = layout.parameter_count();
+  std::snprintf(line, sizeof line, "placement %s over %d ps (%zu parameters, %s)\n", p.strategy.c_str(), p.num_shards(),
+                params, human_bytes(params * 4.0).c_str());
   out += line;
   std::snprintf(line, sizeof line, "  %-6s %-30s %12s %12s\n", "task", "variable", "floats", "bytes");
   out += line;
   for (int k = 0; k < p.num_shards(); ++k) {
-    const Shard& s = p.shards[k];
-    for (size_t i = 0; i < layout.params().size(); ++i) {
-      const Piece v = variable_extent(layout, i);
-      for (const Piece& piece : s.pieces) {
-        const size_t lo = std::max(v.begin, piece.begin), hi = std::min(v.end, piece.end);
-        if (lo >= hi) continue;
-        std::string name = layout[static_cast<int>(i)].name;
-        if (lo != v.begin || hi != v.end)
-          name += "[" + std::to_string(lo - v.begin) + ":" + std::to_string(hi - v.begin) + "]";
-        std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s\n", k, name.c_str(), hi - lo,
-                      human_bytes((hi - lo) * 4.0).c_str());
-        out += line;
-      }
+    for (const VariableShare& v : shard_variables(p.shards[k], layout)) {
+      const ParamInfo& info = layout[static_cast<int>(v.index)];
+      std::string name = info.name;
+      if (v.first != 0 || v.last != info.size()) name += "[" + std::to_string(v.first) + ":" + std::to_string(v.last) + "]";
+      std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s\n", k, name.c_str(), v.floats(),
+                    human_bytes(v.floats() * 4.0).c_str());
+      out += line;
     }
   }
   for (int k = 0; k < p.num_shards(); ++k) {
-    const size_t n = p.shards[k].size();
+    const size_t n = shard_parameters(p.shards[k], layout);
     std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s  %5.1f%%\n", k, "(total)", n, human_bytes(n * 4.0).c_str(),
-                  p.total ? 100.0 * n / p.total : 0.0);
+                  params ? 100.0 * n / params : 0.0);
     out += line;
   }
   std::snprintf(line, sizeof line, "  imbalance (largest / mean shard): %.2f\n", placement_imbalance(p));

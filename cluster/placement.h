@@ -44,6 +44,17 @@ Result<Placement> make_placement(const ParamLayout& layout, int num_ps, const st
 void gather_shard(const Shard& s, const float* flat, float* out);
 void scatter_shard(const Shard& s, const float* in, float* flat);
 
+// A variable, or the part of it, that a shard holds: elements [first, last) of variable `index` of
+// the layout, in the variable's own coordinates. Padding is never part of a share.
+struct VariableShare {
+  size_t index = 0, first = 0, last = 0;
+  size_t floats() const { return last - first; }
+};
+// The shares of shard `s`, piece by piece, in layout order within each piece.
+std::vector<VariableShare> shard_variables(const Shard& s, const ParamLayout& layout);
+// Trainable parameters in shard `s`: its floats without the alignment padding that travels with them.
+size_t shard_parameters(const Shard& s, const ParamLayout& layout);
+
 // One row per (ps, variable or part of one), then per-ps totals and the imbalance
 // (largest shard / mean shard size).
 std::string placement_table(const Placement& p, const ParamLayout& layout);

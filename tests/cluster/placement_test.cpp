@@ -71,6 +71,34 @@ TEST_CASE("balanced shards differ by at most one alignment unit", "[cluster]") {
   CHECK(placement_table(*p, layout).find("layer1/weights[") != std::string::npos);
 }
 
+TEST_CASE("the placement table and shares count parameters, not alignment padding", "[cluster]") {
+  const ParamLayout layout = mlp_layout();  // 199,210 parameters in 199,226 floats (biases of 200 padded to 208)
+  REQUIRE(layout.parameter_count() == 199210);
+  for (const char* strategy : {"round-robin", "balanced"})
+    for (int n : {1, 2, 3, 7}) {
+      INFO(strategy << " over " << n);
+      auto p = make_placement(layout, n, strategy);
+      REQUIRE(p.ok());
+      // Every element of every variable is in exactly one share.
+      std::vector<size_t> held(layout.params().size(), 0);
+      size_t params = 0;
+      for (const Shard& s : p->shards) {
+        for (const VariableShare& v : shard_variables(s, layout)) {
+          CHECK(v.last <= layout[static_cast<int>(v.index)].size());
+          held[v.index] += v.floats();
+        }
+        params += shard_parameters(s, layout);
+      }
+      for (size_t i = 0; i < held.size(); ++i) CHECK(held[i] == layout[static_cast<int>(i)].size());
+      CHECK(params == 199210);
+    }
+  auto one = make_placement(layout, 1, "round-robin");
+  const std::string table = placement_table(*one, layout);
+  CHECK(table.find("199210 parameters") != std::string::npos);
+  CHECK(table.find("layer1/biases                           200") != std::string::npos);
+  CHECK(table.find("208") == std::string::npos);
+}
+
 TEST_CASE("placement errors and gather/scatter round trip", "[cluster]") {
   const ParamLayout layout = mlp_layout();
   CHECK(make_placement(layout, 0, "balanced").status().code() == StatusCode::kUsage);
