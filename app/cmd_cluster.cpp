@@ -394,9 +394,18 @@ void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset&
                                            : "as processes (zmq on 127.0.0.1, CURVE-encrypted)",
                 plan.mode.to_string().c_str());
     if (plan.mode.kind == SyncMode::Kind::kSync) std::printf(" (aggregate %d)", plan.replicas_to_aggregate);
-    std::printf("\n  %s lr %g, batch %d per worker, %d epoch%s = %lld steps, seed %llu\n%s", c.optimizer.name.c_str(),
-                c.optimizer.lr, c.batch, plan.epochs, plan.epochs == 1 ? "" : "s", static_cast<long long>(plan.total_steps),
-                static_cast<unsigned long long>(c.seed), placement_table(placement, layout).c_str());
+    // --max-steps may end training before the epochs do: say which limit holds.
+    const long long steps = static_cast<long long>(plan.total_steps);
+    const long long epoch_steps = static_cast<long long>(plan.epochs) * plan.steps_per_epoch;
+    char length[128];
+    if (steps < epoch_steps)
+      std::snprintf(length, sizeof length, "%lld step%s (--max-steps; an epoch is %lld)", steps, steps == 1 ? "" : "s",
+                    static_cast<long long>(plan.steps_per_epoch));
+    else
+      std::snprintf(length, sizeof length, "%d epoch%s = %lld step%s", plan.epochs, plan.epochs == 1 ? "" : "s", steps,
+                    steps == 1 ? "" : "s");
+    std::printf("\n  %s lr %g, batch %d per worker, %s, seed %llu\n%s", c.optimizer.name.c_str(), c.optimizer.lr, c.batch,
+                length, static_cast<unsigned long long>(c.seed), placement_table(placement, layout).c_str());
     std::fflush(stdout);
   }
 }

@@ -47,7 +47,7 @@ std::string ps_counters_json(const ClusterReport& r) {
     a.push_back({{"task", "ps:" + std::to_string(s.shard)}, {"floats", s.floats}, {"step", s.step},
                  {"gradients", s.gradients}, {"applied", s.applied}, {"samples_applied", s.samples_applied}, {"dropped_stale", s.dropped_stale},
                  {"dropped_late", s.dropped_late}, {"duplicates", s.duplicates}, {"bad_messages", s.bad_messages},
-                 {"mean_staleness", s.gradients ? s.staleness_sum / s.gradients : 0.0},
+                 {"mean_staleness", s.mean_staleness()},
                  {"max_staleness", s.max_staleness}, {"staleness", hist}, {"restored_step", s.restored_step},
                  {"worker_restarts", s.worker_restarts}, {"heartbeats", s.heartbeats},
                  {"heartbeat_age_s", s.heartbeat_age_s}});
@@ -109,7 +109,7 @@ std::string cluster_summary_text(const ClusterReport& r, const TrainingPlan& pla
     std::snprintf(line, sizeof line, "  ps:%-4d %9lld %9lld %9lld %9lld %7lld %7lld %6.2f  %s\n", s.shard,
                   static_cast<long long>(s.step), static_cast<long long>(s.gradients), static_cast<long long>(s.applied),
                   static_cast<long long>(s.dropped_stale), static_cast<long long>(s.dropped_late),
-                  static_cast<long long>(s.duplicates), s.gradients ? s.staleness_sum / s.gradients : 0.0, hist.c_str());
+                  static_cast<long long>(s.duplicates), s.mean_staleness(), hist.c_str());
     out += line;
   }
   out += "heartbeats (seconds since each ps last heard from a worker; dead after " +

@@ -174,6 +174,12 @@ struct PsStats {
   std::vector<int64_t> staleness = std::vector<int64_t>(kStalenessBuckets, 0);
   int64_t max_staleness = 0;
   double staleness_sum = 0;
+  // Over the gradients in the histogram (not those for versions this ps had not produced).
+  double mean_staleness() const {
+    int64_t n = 0;
+    for (int64_t c : staleness) n += c;
+    return n ? staleness_sum / static_cast<double>(n) : 0.0;
+  }
   int64_t restored_step = -1;       // the checkpoint step this ps started from (-1: none)
   int64_t worker_restarts = 0;      // workers that came back (their requests started again at seq 1)
   int64_t heartbeats = 0;           // HEARTBEATs answered

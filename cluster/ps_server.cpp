@@ -341,6 +341,7 @@ void PsServer::handle(Envelope& env) {
   if (stopped_) {
     if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {
       ++st_.gradients;
+      record_staleness(st_.step - h.step);
       ++st_.dropped_late;
     }
     return tell_stop(env.from, h.seq);
@@ -358,6 +359,13 @@ void PsServer::handle(Envelope& env) {
   last = std::max(last, h.seq);
   if (env.bytes.capacity() > spare_.capacity()) spare_ = env.reusable_buffer();  // payload consumed
   release_waiters();
+}
+
+void PsServer::record_staleness(int64_t staleness) {
+  staleness = std::max<int64_t>(staleness, 0);
+  ++st_.staleness[staleness_bucket(staleness)];
+  st_.max_staleness = std::max(st_.max_staleness, staleness);
+  st_.staleness_sum += static_cast<double>(staleness);
 }
 
 bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
@@ -399,10 +407,7 @@ bool PsServer::handle_push(const MessageHeader& h, const uint8_t* bytes) {
     return false;
   }
   ++st_.gradients;
-  const int64_t staleness = st_.step - h.step;
-  ++st_.staleness[staleness_bucket(staleness)];
-  st_.max_staleness = std::max(st_.max_staleness, staleness);
-  st_.staleness_sum += static_cast<double>(staleness);
+  record_staleness(st_.step - h.step);
   if (mode.kind == SyncMode::Kind::kSsp) ++clock_[w];
 
   if (st_.step >= ctx_.plan->total_steps) {

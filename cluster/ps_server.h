@@ -93,6 +93,9 @@ class PsServer {
   // Counts the silent_workers() as failed (killed without a word, their machine gone); a job the
   // mode cannot go on with ends (end_job_if_stuck).
   void note_silent_workers(std::chrono::steady_clock::time_point now);
+  // Counts one gradient's staleness (updates since the version it was computed on) in the histogram,
+  // sum and maximum. Gradients for versions this ps has not produced have none and are not counted.
+  void record_staleness(int64_t staleness);
   // A ps of a job run directly (not --wait-for-job, where ps 0 counts a silent chief as failed):
   // non-ok once the chief, which initialises, evaluates and ends training, has not come within
   // connect_timeout_ms of this ps's start, or has been silent for the longer of peer_timeout_ms and
