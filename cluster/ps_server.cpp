@@ -326,7 +326,7 @@ void PsServer::handle(Envelope& env) {
     return;
   }
   if (h.type == MessageType::kSnapshot) {  // also after STOP: the chief's final checkpoint
-    if (stopped_) final_snapshot_seq_ = h.seq;
+    if (stopped_ && w == 0) final_snapshot_seq_ = std::max<int64_t>(final_snapshot_seq_, h.seq);
     if (initialised_) reply_snapshot(env.from, h.seq);
     return;
   }
@@ -339,10 +339,11 @@ void PsServer::handle(Envelope& env) {
     }
   }
   if (stopped_) {
-    if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {
+    if (h.type == MessageType::kPush && h.seq > last_seq_[w]) {  // counted once: its re-sends are repeats
       ++st_.gradients;
-      record_staleness(st_.step - h.step);
+      if (h.step <= st_.step) record_staleness(st_.step - h.step);
       ++st_.dropped_late;
+      last_seq_[w] = h.seq;
     }
     return tell_stop(env.from, h.seq);
   }
@@ -362,7 +363,6 @@ void PsServer::handle(Envelope& env) {
 }
 
 void PsServer::record_staleness(int64_t staleness) {
-  staleness = std::max<int64_t>(staleness, 0);
   ++st_.staleness[staleness_bucket(staleness)];
   st_.max_staleness = std::max(st_.max_staleness, staleness);
   st_.staleness_sum += static_cast<double>(staleness);
@@ -599,28 +599,40 @@ Status PsServer::training_lost(Clock::time_point now) const {
                          "--peer-timeout-s and --connect-timeout-s set the limit)");
 }
 
+namespace {
+std::string seconds_text(int ms) {
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", ms / 1000.0);
+  return secs;
+}
+}  // namespace
+
 Status PsServer::needed_workers_lost(Clock::time_point now) const {
   const TrainingPlan& p = *ctx_.plan;
   if (st_.step >= p.total_steps) return Status::Ok();  // only the chief's STOP is still due
+  // The chief's limits where a restarted worker process loads its data first; worker threads share
+  // the data and are not restarted.
+  const bool threads = ctx_.transport->name() == "inproc";
+  const int came_ms = threads ? p.peer_timeout_ms : std::max(p.peer_timeout_ms, p.connect_timeout_ms);
   std::string names;
   int lost = 0;
   for (int w = 1; w < p.num_workers; ++w) {
     auto it = heard_.find(w);
     const bool came = it != heard_.end();
-    const int limit_ms = came ? p.peer_timeout_ms : p.connect_timeout_ms;
+    const int limit_ms = came ? came_ms : p.connect_timeout_ms;
     if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) continue;
     ++lost;
-    names += (names.empty() ? "" : ", ") + TaskId{Role::kWorker, w}.name() + (came ? "" : " (never came)");
+    names += (names.empty() ? "" : ", ") + TaskId{Role::kWorker, w}.name() +
+             (came ? " (silent for more than " + seconds_text(came_ms) + " s)"
+                   : " (not come in " + seconds_text(p.connect_timeout_ms) + " s)");
   }
   if (lost == 0 || trains_on_with(p.mode, p.replicas_to_aggregate, p.num_workers - lost)) return Status::Ok();
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f", p.peer_timeout_ms / 1000.0);
   std::string reason = ctx_.self.name() + ": " + p.mode.to_string() + " training cannot go on without " + names;
   if (p.mode.kind == SyncMode::Kind::kSync)
     reason += " (each step aggregates " + std::to_string(p.replicas_to_aggregate) + " of " +
               std::to_string(p.num_workers) + " workers' gradients)";
-  return Status::Network(reason + ", silent for more than " + secs +
-                         " s; giving up (a worker restarted in time rejoins; --peer-timeout-s sets the limit; " +
+  return Status::Network(reason +
+                         "; giving up (a worker restarted in time rejoins; --peer-timeout-s and --connect-timeout-s set the limits; " +
                          (p.mode.kind == SyncMode::Kind::kSync ? "backup workers (--replicas-to-aggregate below --workers) or "
                                                                 : "") +
                          "--mode async train on without a worker)");

@@ -41,7 +41,7 @@ class PsServer {
 
   // Serves until the transport closes, or after STOP until no message came for linger_ms; or, when
   // every task is on this machine, for 300 ms only once every worker has been told STOP and the chief,
-  // when checkpointing, has taken its final SNAPSHOT (not for a wait-for-job server, whose chief
+  // when checkpointing, has confirmed holding its final SNAPSHOT (not for a wait-for-job server, whose chief
   // reports to the desk after STOP).
   // Call from one thread. Returns non-ok when sending fails for a reason other than shutdown, when no
   // worker was heard from for plan.peer_timeout_ms (kNetwork), when the chief is lost (kNetwork), when *ctx.stop was set (kInterrupted),
@@ -100,8 +100,8 @@ class PsServer {
   // non-ok once the chief, which initialises, evaluates and ends training, has not come within
   // connect_timeout_ms of this ps's start, or has been silent for the longer of peer_timeout_ms and
   // connect_timeout_ms (a replacement chief loads its data first; a chief computes and writes
-  // checkpoints without a word). Also non-ok, before the last step, once workers silent for
-  // peer_timeout_ms (connect_timeout_ms for those that never came) are more than the mode trains on
+  // checkpoints without a word). Also non-ok, before the last step, once workers lost by the same
+  // limits (silent past the longer of the two, or not come within connect_timeout_ms) are more than the mode trains on
   // without (sync: fewer than replicas_to_aggregate left; ssp: any): waiting would never end.
   // The workers then hear why (give_up) rather than wait for a STOP that never comes.
   Status training_lost(std::chrono::steady_clock::time_point now) const;

@@ -73,6 +73,18 @@ Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
   return w;
 }
 
+namespace {
+// Whether a REFUSE's text is the report of a ps that gave up on training (`"gave_up": true`).
+bool gave_up_report(const std::string& text) {
+  if (text.empty() || text[0] != '{') return false;
+  try {
+    return nlohmann::json::parse(text).value("gave_up", false);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+}  // namespace
+
 Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
   // A report: from a wait-for-job ps that could not start this job, or from a ps that gave up on
   // training ("gave_up": its chief was lost, say).
@@ -282,6 +294,11 @@ Status Worker::finish(bool* stop) {
       continue;  // corrupt or misdirected
     const int k = static_cast<int>(h->shard);
     heard_[k] = Clock::now();
+    if (h->type == MessageType::kRefuse && h->seq != seq_) {
+      // A ps that gave up answers whatever it hears, a HEARTBEAT sent while evaluating too: final.
+      if (env.check_payload() && gave_up_report(read_text(env.data(), *h))) return refused(env.from, read_text(env.data(), *h));
+      continue;
+    }
     if (h->seq != seq_ || !req_.pending[k] || h->type == MessageType::kHeartbeat)
       continue;  // a sign of life, or an answer to an earlier (re-sent) request
     if (!check_message_range(*h, shards, pl.shards[k].size()).ok()) continue;
@@ -452,9 +469,9 @@ Status Worker::wait_for_stop() {
       continue;  // corrupt or misdirected
     heard_[h->shard] = Clock::now();
     if (h->type == MessageType::kStop) return Status::Ok();
-    if (h->type == MessageType::kRefuse && h->seq == seq_) {
-      if (!env.check_payload()) continue;
-      return refused(env.from, read_text(env.data(), *h));
+    if (h->type == MessageType::kRefuse && env.check_payload()) {
+      const std::string text = read_text(env.data(), *h);
+      if (h->seq == seq_ || gave_up_report(text)) return refused(env.from, text);
     }
   }
 }
@@ -473,7 +490,11 @@ void Worker::confirm_final_snapshot() {
     if (now >= deadline) return;
     for (int k = 0; k < shards; ++k) {
       if (answered[k] || now - sent[k] < resend) continue;
-      if (!send_to(k, MessageType::kHeartbeat).ok()) return;  // a ps gone already needs no telling
+      if (!send_to(k, MessageType::kHeartbeat).ok()) {  // a ps gone already needs no telling
+        answered[k] = true;
+        --left;
+        continue;
+      }
       sent[k] = now = Clock::now();
     }
     Envelope env;

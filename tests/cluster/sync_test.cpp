@@ -162,6 +162,7 @@ TEST_CASE("sync and ssp without enough live workers give up after the peer timeo
   o.plan.heartbeat_ms = 100;
   o.plan.heartbeat_timeout_ms = 300;
   o.plan.peer_timeout_ms = 1000;
+  o.plan.connect_timeout_ms = 1000;
   REQUIRE(finish_plan(o.plan).ok());
   o.network.worker_silent_after[1] = 4;
   if (std::string(mode) == "sync") o.network.worker_silent_after[2] = 40;
