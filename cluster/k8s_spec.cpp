@@ -164,6 +164,10 @@ Status validate_k8s_options(const K8sOptions& o) {
   if (o.checkpoint_secs < 0 || o.checkpoint_secs > 86400) return Status::Usage("--checkpoint-secs must be in 0..86400 (0: off)");
   if (!o.fetch_dataset.empty() && o.fetch_dataset != "mnist" && o.fetch_dataset != "fashion-mnist")
     return Status::Usage("bad --fetch \"" + o.fetch_dataset + "\": mnist or fashion-mnist");
+  for (const auto& [flag, value] : o.training)
+    if (flag == "dataset" && !o.fetch_dataset.empty() && value != o.fetch_dataset)
+      return Status::Usage("--fetch " + o.fetch_dataset + " with --dataset " + value + ": the pods read only the fetched " +
+                           "dataset (their --data is its directory); fetch the dataset they train on: --fetch " + value);
   for (const auto& [flag, value] : o.training) {
     if (std::find(std::begin(kTrainingFlags), std::end(kTrainingFlags), flag) == std::end(kTrainingFlags))
       return Status::Usage("--" + flag + " is not a training flag podlab passes to its pods");

@@ -25,6 +25,7 @@ expect() {
 expect 2 "bad model spec 'foo'" --model foo
 expect 2 "--lr: 'abc' is not a number" --lr abc
 expect 2 "--batch: Value 0 not in range 1 to 65536" --batch 0
+expect 2 "--fetch mnist with --dataset fashion-mnist: the pods read only the fetched" --fetch mnist --dataset fashion-mnist
 expect 2 "--placement: foo not in {round-robin,balanced}" --placement foo
 expect 2 "unknown learning-rate schedule 'bogus'" --lr-schedule bogus
 expect 2 "--replicas-to-aggregate 5 is more than the 2 workers" --mode sync --replicas-to-aggregate 5
