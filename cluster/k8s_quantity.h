@@ -6,7 +6,9 @@
 //   suffix   := "" | n | u | m | k | M | G | T | P | E            (powers of 1000)
 //             | Ki | Mi | Gi | Ti | Pi | Ei                        (powers of 1024)
 //             | ("e" | "E") ["+" | "-"] digits                     (a power of ten)
-// A minus sign is refused: requests, limits and sizes cannot be negative.
+// A minus sign is refused: requests, limits and sizes cannot be negative. Stricter than the API
+// server: more than 20 significant digits, and values of 2^63 units or more ("10E", "8Ei"), are
+// refused rather than kept exactly; no pod asks for that much.
 #pragma once
 
 #include <string>

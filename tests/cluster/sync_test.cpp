@@ -115,7 +115,6 @@ TEST_CASE("sync with a backup worker drops the stale third gradient", "[cluster]
   int64_t in_histogram = 0;
   for (int64_t c : p.staleness) in_histogram += c;
   CHECK(in_histogram == p.gradients);
-  CHECK(p.mean_staleness() * static_cast<double>(p.gradients) == Approx(p.staleness_sum));
   // The straggler pushes less than the faster of the others (not always less than the chief, which also
   // evaluates: under ctest -j2 on a loaded machine it fell behind in 1 of 6 runs).
   CHECK(r.workers[2].pushes < std::max(r.workers[0].pushes, r.workers[1].pushes));
