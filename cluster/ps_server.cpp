@@ -17,6 +17,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
+// A limit in milliseconds as the messages print it: "30.0".
+std::string seconds_text(int ms) {
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", ms / 1000.0);
+  return secs;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PsServer>> PsServer::create(const Context& ctx) {
@@ -178,8 +185,7 @@ Status PsServer::run() {
       const bool none_came = heard_.empty();
       const int limit_ms = none_came ? ctx_.plan->connect_timeout_ms : ctx_.plan->peer_timeout_ms;
       if (!stopped_ && now - last_worker_ > std::chrono::milliseconds(limit_ms)) {
-        char secs[32];
-        std::snprintf(secs, sizeof secs, "%.1f", limit_ms / 1000.0);
+        const std::string secs = seconds_text(limit_ms);
         end = Status::Network(
             ctx_.self.name() +
             (none_came ? std::string(": no worker has come in ") + secs +
@@ -555,13 +561,15 @@ void PsServer::end_job_if_stuck() {
 std::vector<int> PsServer::silent_workers(Clock::time_point now) const {
   std::vector<int> silent;
   if (!ctx_.jobs || ctx_.self.index != 0 || stopped_ || job_over_) return silent;
-  for (int w = 0; w < ctx_.plan->num_workers; ++w) {
-    auto it = heard_.find(w);
-    const bool came = it != heard_.end();
-    const auto timeout = std::chrono::milliseconds(came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms);
-    if (now - (came ? it->second : started_) > timeout && !silent_failed_.count(w)) silent.push_back(w);
-  }
+  for (int w = 0; w < ctx_.plan->num_workers; ++w)
+    if (worker_lost(w, now, ctx_.plan->peer_timeout_ms) && !silent_failed_.count(w)) silent.push_back(w);
   return silent;
+}
+
+bool PsServer::worker_lost(int w, Clock::time_point now, int came_ms) const {
+  auto it = heard_.find(w);
+  if (it == heard_.end()) return now - started_ > std::chrono::milliseconds(ctx_.plan->connect_timeout_ms);
+  return now - it->second > std::chrono::milliseconds(came_ms);
 }
 
 void PsServer::note_silent_workers(Clock::time_point now) {
@@ -569,8 +577,7 @@ void PsServer::note_silent_workers(Clock::time_point now) {
   for (int w : silent_workers(now)) {
     silent_failed_.insert(w);
     const bool came = heard_.count(w) > 0;
-    char secs[32];
-    std::snprintf(secs, sizeof secs, "%.1f", (came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms) / 1000.0);
+    const std::string secs = seconds_text(came ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms);
     const TaskId t{Role::kWorker, w};
     ctx_.jobs->add_failure(t, static_cast<int>(StatusCode::kNetwork),
                            came ? "ps:0 has not heard from " + t.name() + " for " + secs + " s (killed, or its machine is unreachable)"
@@ -583,12 +590,10 @@ void PsServer::note_silent_workers(Clock::time_point now) {
 
 Status PsServer::training_lost(Clock::time_point now) const {
   if (ctx_.jobs || stopped_) return Status::Ok();
-  auto it = heard_.find(0);
-  const bool came = it != heard_.end();
-  const int limit_ms = came ? std::max(ctx_.plan->peer_timeout_ms, ctx_.plan->connect_timeout_ms) : ctx_.plan->connect_timeout_ms;
-  if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) return needed_workers_lost(now);
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f", limit_ms / 1000.0);
+  const int came_ms = std::max(ctx_.plan->peer_timeout_ms, ctx_.plan->connect_timeout_ms);
+  if (!worker_lost(0, now, came_ms)) return needed_workers_lost(now);
+  const bool came = heard_.count(0) > 0;
+  const std::string secs = seconds_text(came ? came_ms : ctx_.plan->connect_timeout_ms);
   if (!came)
     return Status::Network(ctx_.self.name() + ": the chief (worker 0) has not come in " + secs +
                            " s, and without it nothing initialises, evaluates or ends training; giving up (start it with "
@@ -598,14 +603,6 @@ Status PsServer::training_lost(Clock::time_point now) const {
                          "ends training; giving up (a chief restarted in time carries on from the ps tasks' values; "
                          "--peer-timeout-s and --connect-timeout-s set the limit)");
 }
-
-namespace {
-std::string seconds_text(int ms) {
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f", ms / 1000.0);
-  return secs;
-}
-}  // namespace
 
 Status PsServer::needed_workers_lost(Clock::time_point now) const {
   const TrainingPlan& p = *ctx_.plan;
@@ -617,10 +614,8 @@ Status PsServer::needed_workers_lost(Clock::time_point now) const {
   std::string names;
   int lost = 0;
   for (int w = 1; w < p.num_workers; ++w) {
-    auto it = heard_.find(w);
-    const bool came = it != heard_.end();
-    const int limit_ms = came ? came_ms : p.connect_timeout_ms;
-    if (now - (came ? it->second : started_) <= std::chrono::milliseconds(limit_ms)) continue;
+    if (!worker_lost(w, now, came_ms)) continue;
+    const bool came = heard_.count(w) > 0;
     ++lost;
     names += (names.empty() ? "" : ", ") + TaskId{Role::kWorker, w}.name() +
              (came ? " (silent for more than " + seconds_text(came_ms) + " s)"

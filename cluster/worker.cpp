@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -288,9 +289,8 @@ Status Worker::finish(bool* stop) {
       PODLAB_RETURN_IF_ERROR(send_pending());
       continue;
     }
-    auto h = decode_header(env.data(), env.size());
-    if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
-        env.from.index != static_cast<int>(h->shard))
+    const std::optional<MessageHeader> h = ps_header(env);
+    if (!h)
       continue;  // corrupt or misdirected
     const int k = static_cast<int>(h->shard);
     heard_[k] = Clock::now();
@@ -463,9 +463,8 @@ Status Worker::wait_for_stop() {
     const ReceiveStatus rs = ctx_.transport->receive(ctx_.self, &env, slice);
     if (rs == ReceiveStatus::kClosed) return Status::Network("transport closed before training was over");
     if (rs == ReceiveStatus::kTimeout) continue;
-    auto h = decode_header(env.data(), env.size());
-    if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
-        env.from.index != static_cast<int>(h->shard))
+    const std::optional<MessageHeader> h = ps_header(env);
+    if (!h)
       continue;  // corrupt or misdirected
     heard_[h->shard] = Clock::now();
     if (h->type == MessageType::kStop) return Status::Ok();
@@ -474,6 +473,14 @@ Status Worker::wait_for_stop() {
       if (h->seq == seq_ || gave_up_report(text)) return refused(env.from, text);
     }
   }
+}
+
+std::optional<MessageHeader> Worker::ps_header(const Envelope& env) const {
+  auto h = decode_header(env.data(), env.size());
+  if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(ctx_.placement->num_shards()) ||
+      env.from.index != static_cast<int>(h->shard))
+    return std::nullopt;
+  return *h;
 }
 
 void Worker::confirm_final_snapshot() {
@@ -503,9 +510,8 @@ void Worker::confirm_final_snapshot() {
         ctx_.self, &env, std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(slice)));
     if (rs == ReceiveStatus::kClosed) return;
     if (rs == ReceiveStatus::kTimeout) continue;
-    auto h = decode_header(env.data(), env.size());
-    if (!h.ok() || env.from.role != Role::kPs || h->shard >= static_cast<uint32_t>(shards) ||
-        env.from.index != static_cast<int>(h->shard) || h->seq != seq_ || answered[h->shard])
+    const std::optional<MessageHeader> h = ps_header(env);
+    if (!h || h->seq != seq_ || answered[h->shard])
       continue;  // corrupt, misdirected or an answer to an earlier request
     answered[h->shard] = true;
     --left;

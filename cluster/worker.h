@@ -26,6 +26,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "cluster/batch_gradient.h"
@@ -81,6 +82,8 @@ class Worker {
   // instead of computing gradients that could only arrive late. kNetwork when a ps is silent for
   // plan.peer_timeout_ms; a REFUSE (a ps that gave up) ends it with the ps's reason.
   Status wait_for_stop();
+  // The header of a message from a ps about its own shard; nullopt when corrupt or misdirected.
+  std::optional<MessageHeader> ps_header(const Envelope& env) const;
   Status send_to(int k, MessageType t);  // encodes and sends one message of the request in flight
   int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
   int64_t global_step() const;
