@@ -530,10 +530,16 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
   return code;
 }
 
+// "2 ps tasks and 3 workers"
+std::string tasks_text(int ps, int workers) {
+  return std::to_string(ps) + (ps == 1 ? " ps task" : " ps tasks") + " and " + std::to_string(workers) + (workers == 1 ? " worker" : " workers");
+}
+
 // A job's training flags (`podlab submit` sends them as task_args() makes them) over the server's own
 // flags (cluster, index, ports, files, keys stay the server's). `id`: the job id of the message's
 // header, by which ps 0 queues the job and keeps its result; the text must name the same.
-Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& job_text, int64_t id) {
+// `running`: the servers' cluster spec.
+Result<ClusterFlags> job_flags(const ClusterFlags& server, const ClusterSpec& running, const std::string& job_text, int64_t id) {
   std::vector<std::string> args;
   try {
     const auto j = nlohmann::json::parse(job_text);
@@ -541,6 +547,14 @@ Result<ClusterFlags> job_flags(const ClusterFlags& server, const std::string& jo
     if (text_id != id)
       return Status::Config("a malformed job: its text names job " + std::to_string(text_id) + ", its header job " + std::to_string(id));
     args = j.at("args").get<std::vector<std::string>>();
+    if (j.contains("cluster")) {  // podlab submit's spec, as task counts: it must be the one the servers run
+      const int ps = j.at("cluster").at("ps").get<int>(), workers = j.at("cluster").at("workers").get<int>();
+      const int our_ps = running.num_ps(), our_workers = running.num_workers();
+      if (ps != our_ps || workers != our_workers)
+        return Status::Config("the job was submitted with a cluster spec of " + tasks_text(ps, workers) + ", but these servers run " +
+                              tasks_text(our_ps, our_workers) + ": give podlab submit the --cluster the servers were started with "
+                              "(or restart the servers with the new spec)");
+    }
   } catch (const std::exception& e) {
     return Status::Config(std::string("a malformed job: ") + e.what());
   }
@@ -615,7 +629,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       continue;
     }
     const int64_t id = a.step;
-    auto f = job_flags(server, read_text(bytes.data(), a), id);
+    auto f = job_flags(server, transport->config().cluster, read_text(bytes.data(), a), id);
     last_job = a.step;
     std::string report_json;
     int code = 0;
@@ -726,7 +740,7 @@ int run_task(ClusterFlags& f, Role role) {
       transport->get(), tc.task, &desk,
       [&](const JobOrder& order) {
         const int64_t id = order.id;
-        auto jf = job_flags(f, order.text, id);
+        auto jf = job_flags(f, tc.cluster, order.text, id);
         std::fprintf(stderr, "podlab: %s: running job %lld\n", tc.task.name().c_str(), static_cast<long long>(id));
         std::string ps_report;
         const int code = jf.ok() ? run_task_job(*jf, tc.task, transport->get(), metrics, &desk, &ps_report)

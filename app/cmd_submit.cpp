@@ -109,7 +109,10 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   const int64_t id =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() * 1000 +
       me.index % 1000;
-  const std::string text = nlohmann::json{{"id", id}, {"args", task_args(f, false)}}.dump();
+  // "cluster": the task counts of our spec, so servers started with another spec refuse the job (its
+  // addresses may differ: a submitter outside the cluster may reach the ps tasks by other names).
+  const nlohmann::json counts{{"ps", spec->num_ps()}, {"workers", spec->num_workers()}};
+  const std::string text = nlohmann::json{{"id", id}, {"args", task_args(f, false)}, {"cluster", counts}}.dump();
   uint32_t seq = 0;
   auto send = [&](int ps, MessageType type, const std::string& payload) {
     MessageHeader h;

@@ -5,6 +5,7 @@
 #     its file, and the servers take the next job right away;
 #   - async on the same servers: training goes on with the chief alone; exit 0, and the report lists
 #     the failed worker under workers_failed;
+#   - a job submitted with a spec of 3 workers to these servers of 2: refused, exit 3;
 #   - 2 ps, the chief cannot run the job: submit exits 4 at once, and ps 1 (which the chief never
 #     reached) is free for the next job at once, not after --peer-timeout-s;
 #   - 2 ps, ps 1 cannot start the job: the workers hear why from it; exit 4 naming ps:1;
@@ -81,6 +82,13 @@ assert r["event"] == "result" and r["code"] == 0 and r["task"] == "worker:0" and
 w = r["workers_failed"]
 assert len(w) == 1 and w[0]["task"] == "worker:1" and w[0]["code"] == 4 and "bad/fashion-mnist" in w[0]["message"], r
 PY
+# A spec of 3 workers for servers that run 2: refused (exit 3, saying both), not run on 2.
+SPEC2=$SPEC
+SPEC=${SPEC/\"127.0.0.1:2\"]/\"127.0.0.1:2\", \"127.0.0.1:3\"]}
+submit_job other-spec 3 15 --epochs 1 --mode async
+grep -q "submitted with a cluster spec of 1 ps task and 3 workers, but these servers run 1 ps task and 2 workers" "$TMP/other-spec.err" ||
+  { fail "other-spec job: no error naming both specs"; cat "$TMP/other-spec.err"; }
+SPEC=$SPEC2
 stop_servers
 
 start_servers 2 worker0
