@@ -6,6 +6,15 @@
 #include <thread>
 
 namespace podlab {
+namespace {
+
+int64_t chief_messages_out(const std::vector<EndpointCounters>& counters) {
+  for (const EndpointCounters& c : counters)
+    if (c.name == "worker:0") return c.messages_out;
+  return 0;
+}
+
+}  // namespace
 
 Result<ClusterReport> run_local_cluster(const LocalClusterOptions& o, const Dataset& data,
                                         LocalClusterObserver* observer) {
@@ -102,7 +111,19 @@ Result<ClusterReport> run_local_cluster(const LocalClusterOptions& o, const Data
   report.transport = (*transport)->counters();
   report.chief = workers[0]->chief_result();
   report.parameters = workers[0]->parameters();
-  if (!report.worker_status[0].ok()) return report.worker_status[0].With("chief (worker:0)");
+  if (!report.worker_status[0].ok()) {
+    // Silenced by --sim-kill-worker 0:N, the chief sees its ps tasks go quiet (they cannot answer what
+    // never reaches them); the cause is the chief's own simulated death, and the message says so.
+    auto silent = o.network.worker_silent_after.find(0);
+    const bool silenced = silent != o.network.worker_silent_after.end() && !report.transport.empty() &&
+                          chief_messages_out(report.transport) > silent->second;
+    if (silenced)
+      return Status::Error(report.worker_status[0].code(),
+                    "the chief (worker:0) went silent after " + std::to_string(silent->second) + " messages (--sim-kill-worker 0:" +
+                        std::to_string(silent->second) + "), as a killed chief would: nobody else can finish the run, so it ended (the chief's own view: " +
+                        report.worker_status[0].message() + ")");
+    return report.worker_status[0].With("chief (worker:0)");
+  }
   for (int k = 0; k < o.num_ps; ++k)
     if (!ps_status[k].ok()) return ps_status[k].With("ps:" + std::to_string(k));
   return report;

@@ -105,6 +105,22 @@ TEST_CASE("a silent worker that gives up on its ps is not shown as done: it stay
   CHECK_FALSE(watch.watched_done_);  // a "done" worker would drop out of the dead list
 }
 
+TEST_CASE("a silenced chief ends the run, and the error names the chief's silence, not its ps", "[cluster][faults]") {
+  const Dataset data = synthetic_dataset(300, 50);
+  ClusterSetup s = small_setup("async", 2);
+  s.epochs = 24;
+  s.network.link.latency_ms = 5;
+  s.network.worker_silent_after[0] = 4;
+  s.peer_timeout_ms = 1000;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = try_run_cluster(s, data);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kNetwork);
+  INFO(r.status().message());
+  CHECK(r.status().message().rfind("the chief (worker:0) went silent after 4 messages (--sim-kill-worker 0:4)", 0) == 0);
+}
+
 TEST_CASE("sync: a backup worker covers a dead one, and without enough workers the ps waits and says so",
           "[cluster][faults]") {
   const Dataset data = synthetic_dataset(320, 50);
