@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "app/cluster_flags.h"
 #include "app/command.h"
 #include "app/json_line.h"
+#include "app/progress_bar.h"
 #include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
@@ -134,17 +136,48 @@ class ClusterPrinter : public LocalClusterObserver {
           .raw("tasks", arr + "]")
           .print();
     } else {
-      std::string line;
-      for (const TaskProgress& t : tasks) line += " | " + task_line(t) + (t.state.empty() ? "" : " [" + t.state + "]");
-      for (const auto& [name, age] : dead) {
-        char buf[96];
-        std::snprintf(buf, sizeof buf, " | DEAD %s (silent %.1f s)", name.c_str(), age);
-        line += buf;
-      }
-      std::printf("%6.1fs step %lld/%lld %6.0f samples/s%s\n", elapsed, static_cast<long long>(step),
-                  static_cast<long long>(plan_.total_steps), rate, line.c_str());
-      std::fflush(stdout);
+      print_changes(tasks, dead, elapsed);
+      draw_bar(tasks, step, rate, elapsed);
     }
+  }
+
+  // Task processes' lines (relay_output): their JSON epoch and checkpoint events are printed as this
+  // process prints its own; anything else as it came, above the bar.
+  void on_output(const std::string& source, bool is_stderr, const std::string& line) override {
+    if (!is_stderr && !line.empty() && line[0] == '{') {
+      try {
+        const auto j = nlohmann::json::parse(line);
+        const std::string event = j.value("event", "");
+        if (event == "epoch") {
+          ClusterEpochReport e;
+          e.epoch = j.at("epoch");
+          e.step = j.at("step");
+          e.train_loss = j.at("train_loss");
+          e.test.loss = j.at("test_loss");
+          e.test.accuracy = j.at("test_accuracy");
+          e.elapsed_s = j.at("elapsed_s");
+          on_epoch(e);
+          return;
+        }
+        if (event == "checkpoint") {
+          on_checkpoint(j.at("path").get<std::string>(), j.at("step").get<int64_t>());
+          return;
+        }
+      } catch (const std::exception&) {
+        // not one of ours: printed as it is
+      }
+    }
+    (void)source;
+    close();
+    std::fprintf(is_stderr ? stderr : stdout, "%s\n", line.c_str());
+    std::fflush(is_stderr ? stderr : stdout);
+    redraw_bar();
+  }
+
+  // Terminal: erases the bar before the summary or an error takes its place.
+  void close() {
+    if (bar_drawn_) clear_progress_bar();
+    bar_drawn_ = false;
   }
 
   // Tasks some peer has not heard from for longer than the heartbeat timeout (the least silent age
@@ -166,10 +199,13 @@ class ClusterPrinter : public LocalClusterObserver {
   }
 
   void on_checkpoint(const std::string& path, int64_t step) override {
-    if (json_)
+    if (json_) {
       JsonLine().add("event", "checkpoint").add("step", step).add("path", path).print();
-    else
+    } else {
+      close();
       std::printf("checkpoint of the ps state at step %lld: %s\n", static_cast<long long>(step), path.c_str());
+      redraw_bar();
+    }
     std::fflush(stdout);
   }
 
@@ -185,8 +221,10 @@ class ClusterPrinter : public LocalClusterObserver {
           .add("elapsed_s", e.elapsed_s)
           .print();
     } else {
+      close();
       std::printf("epoch %d (step %lld): chief train loss %.4f | test loss %.4f acc %.4f | %.1f s\n", e.epoch,
                   static_cast<long long>(e.step), e.train_loss, e.test.loss, e.test.accuracy, e.elapsed_s);
+      redraw_bar();
       std::fflush(stdout);
     }
   }
@@ -197,11 +235,98 @@ class ClusterPrinter : public LocalClusterObserver {
   void leave_on_sigterm() { leave_on_sigterm_ = true; }
 
  private:
+  // Terminal: a line, kept in the scrollback, for each change in a task's lot: silent past the
+  // heartbeat timeout (dead), heard again, or a state the launcher or the task reports (exited,
+  // killed, restarted, waiting for workers).
+  void print_changes(const std::vector<TaskProgress>& tasks, const std::map<std::string, double>& dead, double elapsed) {
+    for (const TaskProgress& t : tasks) {
+      Note& note = notes_[t.name];
+      const int64_t progress = t.step + t.pushes;
+      std::string what;
+      if (dead.count(t.name) && !note.dead) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "DEAD (silent for %.1f s)", dead.at(t.name));
+        what = buf;
+        note.dead = true;
+        note.progress_when_dead = progress;
+      } else if (!dead.count(t.name) && note.dead && progress != note.progress_when_dead) {
+        // Not when its peers merely stopped reporting ages (they finished): it must have moved on.
+        what = "heard from again";
+        note.dead = false;
+      }
+      const std::string state_kind = without_measures(t.state);
+      if (state_kind != note.state_kind && !t.state.empty()) what += (what.empty() ? "" : "; ") + t.state;
+      note.state_kind = state_kind;
+      if (what.empty()) continue;
+      close();
+      std::printf("%6.1fs %s: %s\n", elapsed, t.name.c_str(), what.c_str());
+    }
+  }
+
+  // A state without its measures ("worker:1 silent 3.2 s" -> "worker:1 silent # s"): a state that
+  // only counts on is not news.
+  static std::string without_measures(const std::string& state) {
+    std::string out;
+    for (size_t i = 0; i < state.size();) {
+      size_t j = i;
+      while (j < state.size() && (std::isdigit(static_cast<unsigned char>(state[j])) || state[j] == '.')) ++j;
+      const std::string number = state.substr(i, j - i);
+      if (j > i && number.find('.') != std::string::npos && number != ".") {
+        out += '#';
+        i = j;
+      } else {
+        out += state[i++];
+      }
+    }
+    return out;
+  }
+
+  // Terminal: the bar (the ps tasks' step of the total) with the ETA from the rate since the first
+  // step, the samples/s of the last tick, and as much of each task's counters as the width allows.
+  void draw_bar(const std::vector<TaskProgress>& tasks, int64_t step, double rate, double elapsed) {
+    if (step > 0 && first_step_ < 0) first_step_ = step, first_elapsed_ = elapsed;
+    const double steps_per_s = first_step_ >= 0 && elapsed > first_elapsed_ ? (step - first_step_) / (elapsed - first_elapsed_) : 0;
+    bar_eta_ = steps_per_s > 0 ? (plan_.total_steps - step) / steps_per_s : -1;
+    bar_fraction_ = plan_.total_steps > 0 ? static_cast<double>(std::max<int64_t>(step, 0)) / plan_.total_steps : 0;
+    char head[96];
+    std::snprintf(head, sizeof head, "step %lld/%lld  %.0f samples/s", static_cast<long long>(std::max<int64_t>(step, 0)),
+                  static_cast<long long>(plan_.total_steps), rate);
+    const int room = terminal_columns() - 1 - progress_bar_columns("training", bar_eta_);
+    std::string suffix = head;
+    for (const TaskProgress& t : tasks) {
+      const std::string more = "  " + task_line(t);
+      if (static_cast<int>(suffix.size() + more.size()) > room) break;
+      suffix += more;
+    }
+    if (static_cast<int>(suffix.size()) > room) suffix.clear();
+    bar_suffix_ = suffix;
+    bar_started_ = true;
+    redraw_bar();
+  }
+
+  void redraw_bar() {
+    if (!bar_started_) return;  // no tick yet
+    draw_progress_bar(bar_fraction_, bar_eta_, "training", bar_suffix_);
+    bar_drawn_ = true;
+  }
+
   bool leave_on_sigterm_ = false;
   bool json_;
   const TrainingPlan& plan_;
   double last_elapsed_ = 0;
   std::map<std::string, int64_t> last_applied_;  // worker name -> its applied counter at the last tick
+  // Terminal only:
+  struct Note {  // what was last printed of a task
+    bool dead = false;
+    int64_t progress_when_dead = 0;  // its step + pushes then
+    std::string state_kind;          // without_measures(state)
+  };
+  std::map<std::string, Note> notes_;
+  bool bar_started_ = false, bar_drawn_ = false;  // drawn: on screen now
+  double bar_fraction_ = 0, bar_eta_ = -1;
+  std::string bar_suffix_;
+  int64_t first_step_ = -1;
+  double first_elapsed_ = 0;
 };
 
 void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Dataset& data, bool json) {
@@ -232,6 +357,9 @@ void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Datas
 Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out);
 void print_start(const ClusterFlags& f, const TrainingPlan& plan, const Dataset& data, const ParamLayout& layout,
                  const Placement& placement, bool json);
+
+// How often a terminal's progress bar is redrawn (JSON progress lines come every second).
+constexpr double kBarInterval_s = 0.25;
 
 int run_cluster(ClusterFlags& f) {
   if (!f.cluster_spec.empty()) {
@@ -294,19 +422,23 @@ int run_cluster(ClusterFlags& f) {
     ProcessClusterOptions po;
     po.num_ps = f.ps;
     po.num_workers = f.workers;
-    po.task_args = task_args(given, json);
+    po.relay_output = !json;  // the bar stays whole: the tasks' lines come through the printer
+    po.task_args = task_args(given, true);
     po.restarts = f.restart_failed;
     po.mode = plan.mode;
     po.replicas_to_aggregate = plan.replicas_to_aggregate;
     po.has_checkpoint_dir = !f.checkpoint_dir.empty();
     po.observer = &printer;
+    if (!json) po.progress_interval_s = kBarInterval_s;
     result = run_process_cluster(po, &g_cluster_stop);
     if (result.ok()) result->placement = *placement;
   } else {
+    if (!json) o.progress_interval_s = kBarInterval_s;
     result = run_local_cluster(o, data, &printer);
   }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  printer.close();
   if (!result.ok()) return report(result.status());
   print_summary(*result, plan, data, json);
   return result->chief.interrupted ? static_cast<int>(StatusCode::kInterrupted) : 0;

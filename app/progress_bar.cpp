@@ -1,6 +1,9 @@
 // Progress bar drawing.
 #include "app/progress_bar.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 
@@ -15,8 +18,17 @@ std::string format_duration(double s) {
   return buf;
 }
 
+namespace {
+constexpr int kWidth = 28;  // cells of the bar
+}  // namespace
+
+int progress_bar_columns(const std::string& prefix, double eta_s) {
+  // "PREFIX [bar] 100%  " and "  ETA 1:02"
+  const int eta = eta_s >= 0 ? 6 + static_cast<int>(format_duration(eta_s).size()) : 0;
+  return static_cast<int>(prefix.size()) + 2 + kWidth + 2 + 4 + 2 + eta;
+}
+
 void draw_progress_bar(double fraction, double eta_s, const std::string& prefix, const std::string& suffix) {
-  constexpr int kWidth = 28;
   if (fraction < 0) fraction = 0;
   if (fraction > 1) fraction = 1;
   const int filled = static_cast<int>(fraction * kWidth + 0.5);
@@ -31,6 +43,17 @@ void draw_progress_bar(double fraction, double eta_s, const std::string& prefix,
 void finish_progress_bar() {
   std::printf("\n");
   std::fflush(stdout);
+}
+
+void clear_progress_bar() {
+  std::printf("\r\033[K");
+  std::fflush(stdout);
+}
+
+int terminal_columns() {
+  winsize w{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+  return 80;
 }
 
 }  // namespace podlab

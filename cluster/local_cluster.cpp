@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 namespace podlab {
@@ -15,6 +16,11 @@ int64_t chief_messages_out(const std::vector<EndpointCounters>& counters) {
 }
 
 }  // namespace
+
+void LocalClusterObserver::on_output(const std::string& /*source*/, bool is_stderr, const std::string& line) {
+  std::fprintf(is_stderr ? stderr : stdout, "%s\n", line.c_str());
+  std::fflush(is_stderr ? stderr : stdout);
+}
 
 Result<ClusterReport> run_local_cluster(const LocalClusterOptions& o, const Dataset& data,
                                         LocalClusterObserver* observer) {

@@ -38,6 +38,9 @@ class LocalClusterObserver : public ChiefObserver {
   // Every tick too, after on_tick; copying the counters costs only when this is overridden to want them.
   virtual bool wants_live() const { return false; }
   virtual void on_live(const ClusterLive& /*live*/, const Placement& /*placement*/) {}
+  // Processes launched with relay_output: a line a task process (`source`, e.g. "worker:0") wrote,
+  // without its '\n'. This default prints it where it was meant to go.
+  virtual void on_output(const std::string& source, bool is_stderr, const std::string& line);
 };
 
 struct ClusterReport {

@@ -13,11 +13,14 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include "cluster/output_relay.h"
 
 namespace podlab {
 namespace {
@@ -286,6 +289,18 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   std::vector<Child> children;
   pid_t group = 0;
   const pid_t parent = ::getpid();
+  std::unique_ptr<OutputRelay> relay;
+  if (o.observer && o.relay_output)
+    relay = std::make_unique<OutputRelay>([&o](const std::string& source, bool is_stderr, const std::string& line) {
+      o.observer->on_output(source, is_stderr, line);
+    });
+  // The launcher's own news (a task lost or restarted) on stderr; with a relay the observer has it as
+  // the task's state at the next tick instead, so it does not come twice.
+  auto say = [&](const std::string& text) {
+    if (relay) return;
+    std::fprintf(stderr, "%s\n", text.c_str());
+    std::fflush(stderr);
+  };
   auto spawn = [&](const TaskId& t) -> pid_t {
     std::vector<std::string> args = {o.podlab.empty() ? own_binary() : o.podlab, role_name(t.role), "--cluster", spec_path, "--index", std::to_string(t.index),
                                      "--report", task_file(t, ".json"), "--progress-file", task_file(t, ".progress")};
@@ -295,8 +310,10 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     argv.push_back(nullptr);
     std::fflush(stdout);
     std::fflush(stderr);
+    const bool relayed = relay && relay->open(t.name());
     const pid_t pid = ::fork();
     if (pid != 0) {
+      if (relayed) relay->close_child_ends();
       if (pid > 0) {
         ::setpgid(pid, group);
         if (group == 0) group = pid;
@@ -305,6 +322,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     }
     // child: own process group (a terminal's Ctrl-C reaches only the launcher), dies with it
     ::setpgid(0, group);
+    if (relayed) relay->attach_in_child();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) _exit(137);
     std::signal(SIGINT, SIG_DFL);
@@ -333,6 +351,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   Clock::time_point deadline{};
   Status failure;
   while (reap(children)) {
+    if (relay) relay->drain();
     for (size_t i = 0; i < children.size() && failure.ok(); ++i) {
       Child& c = children[i];
       if (c.running || !c.failed(i == chief)) continue;
@@ -343,9 +362,8 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
         ++restarts_used;
         const std::string what = c.signaled ? "was killed by signal " + std::to_string(c.exit_code - 128)
                                             : "exited with code " + std::to_string(c.exit_code);
-        std::fprintf(stderr, "podlab: %s %s; restarting it (restart %d of %d)\n", c.task.name().c_str(), what.c_str(),
-                     restarts_used, o.restarts);
-        std::fflush(stderr);
+        say("podlab: " + c.task.name() + " " + what + "; restarting it (restart " + std::to_string(restarts_used) + " of " +
+            std::to_string(o.restarts) + ")");
         char when[32];
         std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());
         notes[i] = what + " at " + when + " s, restarted (" + std::to_string(restarts_used) + " of " +
@@ -373,10 +391,8 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
         std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());
         c.lost = "was killed by signal " + std::to_string(c.exit_code - 128) + " at " + when +
                  " s; training went on without it";
-        notes[i] = c.lost;
-        std::fprintf(stderr, "podlab: %s %s (--restart-failed N would start it again)\n", c.task.name().c_str(),
-                     c.lost.c_str());
-        std::fflush(stderr);
+        notes[i] = c.lost + (relay ? " (--restart-failed N would start it again)" : "");
+        say("podlab: " + c.task.name() + " " + c.lost + " (--restart-failed N would start it again)");
         continue;
       }
       failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + how + ")") : child_failure(c);
@@ -419,6 +435,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill_and_reap(children);
+  if (relay) relay->finish();
   if (failure.ok())
     for (size_t i = 0; i < children.size(); ++i)
       if (children[i].failed(i == chief)) {

@@ -42,6 +42,10 @@ struct ProcessClusterOptions {
                                        //   its own so a restarted ps can restore its shard
   LocalClusterObserver* observer = nullptr;  // gets every task's progress (read from the tasks' progress
   double progress_interval_s = 1.0;          //   files) and the launcher's notes, this often
+  // With an observer: the tasks' stdout and stderr reach it line by line (on_output) instead of the
+  // terminal, so that it can keep a progress bar whole; the launcher's news of a lost or restarted
+  // task, printed on stderr otherwise, is then only in that task's state.
+  bool relay_output = false;
 };
 
 // Runs the cluster as child processes and returns their merged reports (placement left empty).
