@@ -456,9 +456,21 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   if (failure.ok())
     for (size_t i = 0; i < children.size(); ++i) {
       const TaskId& t = children[i].task;
-      if (!children[i].lost.empty()) {  // killed: it wrote no report
-        r.worker_status[static_cast<size_t>(t.index)] = Status::Network(t.name() + " " + children[i].lost);
-        r.workers[static_cast<size_t>(t.index)].index = t.index;
+      if (!children[i].lost.empty()) {  // killed: it wrote no report; its last progress stands in
+        WorkerStats& ws = r.workers[static_cast<size_t>(t.index)];
+        ws.index = t.index;
+        std::string text, counted;
+        if (read_file(task_file(t, ".progress"), &text)) {
+          auto p = parse_task_progress(text);
+          if (p.ok()) {
+            ws.pushes = p->pushes;
+            ws.samples = p->applied;
+            ws.retries = p->dropped;
+            ws.train_loss = p->loss;  // its recent loss
+            counted = "; its counters are from its last progress report, its traffic as the ps tasks counted it";
+          }
+        }
+        r.worker_status[static_cast<size_t>(t.index)] = Status::Network(t.name() + " " + children[i].lost + counted);
         continue;
       }
       std::string text;
@@ -471,6 +483,22 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     }
   cleanup();
   if (!failure.ok()) return failure;
+  // A killed worker's traffic: what the ps tasks sent it and received from it.
+  for (const Child& c : children) {
+    if (c.lost.empty()) continue;
+    EndpointCounters& w = r.transport[static_cast<size_t>(o.num_ps + c.task.index)];
+    for (int k = 0; k < o.num_ps; ++k) {
+      const auto& peers = r.transport[static_cast<size_t>(k)].peers;
+      auto p = peers.find(c.task.name());
+      if (p == peers.end()) continue;
+      const std::string ps = "ps:" + std::to_string(k);
+      w.peers[ps] = PeerCounters{p->second.messages_in, p->second.bytes_in, p->second.messages_out, p->second.bytes_out};
+      w.messages_out += p->second.messages_in;
+      w.bytes_out += p->second.bytes_in;
+      w.messages_in += p->second.messages_out;
+      w.bytes_in += p->second.bytes_out;
+    }
+  }
   return r;
 }
 

@@ -165,6 +165,14 @@ r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 assert r["event"] == "result" and r["steps"] == steps and not r["interrupted"], r
 status = [w["status"] for w in r["worker_tasks"]]
 assert status[:2] == ["ok", "ok"] and "killed by signal 9" in status[2], status
+# Its counters: from its last progress report (it had pushed before the kill), its traffic as the ps
+# counted it.
+lost = r["worker_tasks"][2]
+assert lost["pushes"] > 0 and lost["samples"] > 0, lost
+t = {e["task"]: e for e in r["transport"]}
+ps_view = t["ps:0"]["peers"]["worker:2"]
+assert t["worker:2"]["messages_out"] == ps_view["messages_in"] > 0, (t["worker:2"], ps_view)
+assert t["worker:2"]["bytes_in"] == ps_view["bytes_out"] > 0, (t["worker:2"], ps_view)
 print("worker lost without restarts: completed, accuracy %.3f; %s" % (r["test_accuracy"], status[2]))
 PY
 else
