@@ -69,6 +69,9 @@ struct Child {
   // non-zero code, or being killed by a signal, is a failure.
   // Ended by SIGKILL or SIGTERM, which come from outside; SIGSEGV, SIGABRT and the like are crashes.
   bool killed() const { return signaled && (exit_code == 128 + SIGKILL || exit_code == 128 + SIGTERM); }
+  // Exited 130 by itself: a SIGINT or SIGTERM it caught. The launcher forwards signals only to the
+  // chief, so for any other task this came from outside, as a kill does.
+  bool stopped_by_signal() const { return !signaled && exit_code == 130; }
   bool failed(bool is_chief) const { return exit_code != 0 && lost.empty() && !(is_chief && exit_code == 130 && !signaled); }
 };
 
@@ -386,11 +389,13 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
         return n;
       };
       const bool can_go_on = trains_on_with(o.mode, o.replicas_to_aggregate, live_workers());
-      if (c.task.role == Role::kWorker && i != chief && c.killed() && can_go_on && !forwarded && !(stop && *stop)) {
+      const bool taken_away = c.killed() || c.stopped_by_signal();
+      if (c.task.role == Role::kWorker && i != chief && taken_away && can_go_on && !forwarded && !(stop && *stop)) {
         char when[32];
         std::snprintf(when, sizeof when, "%.1f", std::chrono::duration<double>(Clock::now() - t0).count());
-        c.lost = "was killed by signal " + std::to_string(c.exit_code - 128) + " at " + when +
-                 " s; training went on without it";
+        const std::string how = c.killed() ? "was killed by signal " + std::to_string(c.exit_code - 128)
+                                           : "was stopped by a signal (SIGINT or SIGTERM: it exited 130)";
+        c.lost = how + " at " + when + " s; training went on without it";
         notes[i] = c.lost + (relay ? " (--restart-failed N would start it again)" : "");
         say("podlab: " + c.task.name() + " " + c.lost + " (--restart-failed N would start it again)");
         continue;

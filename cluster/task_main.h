@@ -33,7 +33,8 @@ struct ProcessClusterOptions {
                                        //   the tasks show as podlab in ps and pgrep, not as exe)
   int restarts = 0;                    // a task that dies while training goes on is started again, up to
                                        //   this many times in all
-  // Without a restart left, a non-chief worker killed by SIGKILL or SIGTERM is left behind when
+  // Without a restart left, a non-chief worker killed by SIGKILL or SIGTERM (or stopped by a SIGINT or
+  // SIGTERM it caught, exit 130: the launcher signals only the chief) is left behind when
   // training can go on without it: async, or sync while at least replicas_to_aggregate workers live
   // (ssp never: its clock would hold everyone). Any other death fails the run.
   SyncMode mode;

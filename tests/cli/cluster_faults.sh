@@ -4,8 +4,8 @@
 #     completes with exit 0, and the progress lines name the dead task;
 #   - kill -9 the ps mid-run: it is restarted, restores the chief's last checkpoint, the workers
 #     reconnect, and the run completes with exit 0;
-#   - without --restart-failed, kill -9 a worker: async training goes on without it and completes
-#     with exit 0, the report naming the lost worker; in sync with every worker needed, and for a
+#   - without --restart-failed, kill -9 a worker (or SIGTERM it): async training goes on without it
+#     and completes with exit 0, the report naming the lost worker; in sync with every worker needed, and for a
 #     killed ps, the run ends at once with 6 and a clear message;
 #   - SIGTERM to the chief process (a pod going away): it checkpoints and exits 143 without stopping
 #     the ps; the launcher restarts it, the new chief carries on from the ps state, the run completes;
@@ -146,25 +146,29 @@ PY
   ls "$TMP/ckpt-ps"/ckpt-*.podlab >/dev/null 2>&1 || fail "ps kill: no checkpoint files"
 fi
 
-# 2b. Without --restart-failed: async training goes on without a killed worker and completes with
-# exit 0, the report saying which worker was lost; a killed ps ends the run with 6 (a lost peer).
-timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 3 "${SMALL[@]}" --epochs "$EPOCHS" --json \
-  --checkpoint-dir "$TMP/ckpt-lost" --ps-checkpoint-every-steps 10 >"$TMP/lost.out" 2>"$TMP/lost.err" &
-LAUNCHER=$!
-if wait_for_step "$TMP/lost.out" 20 && wait_for_pushes "$TMP/lost.out" "worker:2"; then
-  pkill -KILL -f -- "worker --cluster $TMP/.*--index 2 "
-  wait $LAUNCHER
-  CODE=$?
-  [ "$CODE" -eq 0 ] || { fail "worker lost without restarts: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/lost.err" | tail -n 10; }
-  grep -q "worker:2 was killed by signal 9 at .* training went on without it" "$TMP/lost.err" ||
-    fail "worker lost without restarts: the launcher did not say so"
-  python3 - "$TMP/lost.out" "$STEPS" <<'PY' || { fail "worker lost without restarts: report"; tail -n 3 "$TMP/lost.out" | cut -c1-600 | sed 's/^/  | /'; }
+# 2b. Without --restart-failed: async training goes on without a worker killed with -9, or stopped by
+# a SIGTERM it catches (exit 130), and completes with exit 0, the report saying which worker was lost;
+# a killed ps ends the run with 6 (a lost peer).
+# lost_worker SIGNAL WHAT: WHAT is how the report puts the worker's end.
+lost_worker() {
+  local sig=$1 what=$2
+  timeout 150 "$PODLAB" cluster run --transport processes --ps 1 --workers 3 "${SMALL[@]}" --epochs "$EPOCHS" --json \
+    --checkpoint-dir "$TMP/ckpt-lost-$sig" --ps-checkpoint-every-steps 10 >"$TMP/lost.out" 2>"$TMP/lost.err" &
+  LAUNCHER=$!
+  if wait_for_step "$TMP/lost.out" 20 && wait_for_pushes "$TMP/lost.out" "worker:2"; then
+    pkill "-$sig" -f -- "worker --cluster $TMP/.*--index 2 "
+    wait $LAUNCHER
+    CODE=$?
+    [ "$CODE" -eq 0 ] || { fail "worker lost ($sig) without restarts: exit $CODE, expected 0"; sed 's/^/  | /' "$TMP/lost.err" | tail -n 10; }
+    grep -q "worker:2 $what at .* training went on without it" "$TMP/lost.err" ||
+      fail "worker lost ($sig) without restarts: the launcher did not say so"
+    python3 - "$TMP/lost.out" "$STEPS" "$what" <<'PY' || { fail "worker lost ($sig) without restarts: report"; tail -n 3 "$TMP/lost.out" | cut -c1-600 | sed 's/^/  | /'; }
 import json, sys
-steps = int(sys.argv[-1])
+steps, what = int(sys.argv[2]), sys.argv[3]
 r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 assert r["event"] == "result" and r["steps"] == steps and not r["interrupted"], r
 status = [w["status"] for w in r["worker_tasks"]]
-assert status[:2] == ["ok", "ok"] and "killed by signal 9" in status[2], status
+assert status[:2] == ["ok", "ok"] and what in status[2], status
 # Its counters: from its last progress report (it had pushed before the kill), its traffic as the ps
 # counted it.
 lost = r["worker_tasks"][2]
@@ -175,11 +179,14 @@ assert t["worker:2"]["messages_out"] == ps_view["messages_in"] > 0, (t["worker:2
 assert t["worker:2"]["bytes_in"] == ps_view["bytes_out"] > 0, (t["worker:2"], ps_view)
 print("worker lost without restarts: completed, accuracy %.3f; %s" % (r["test_accuracy"], status[2]))
 PY
-else
-  fail "lost-worker run never reached step 20 (or worker:2 never pushed)"
-  kill -KILL $LAUNCHER 2>/dev/null
-  wait $LAUNCHER 2>/dev/null
-fi
+  else
+    fail "lost-worker run ($sig) never reached step 20 (or worker:2 never pushed)"
+    kill -KILL $LAUNCHER 2>/dev/null
+    wait $LAUNCHER 2>/dev/null
+  fi
+}
+lost_worker KILL "was killed by signal 9"
+lost_worker TERM "was stopped by a signal (SIGINT or SIGTERM: it exited 130)"
 # end_by_kill NAME ROLE INDEX MESSAGE [FLAGS...]: without restarts, kill -9 task ROLE:INDEX at step 20;
 # the run must end at once with 6 and MESSAGE on stderr.
 end_by_kill() {
