@@ -309,8 +309,10 @@ void PsServer::handle(Envelope& env) {
   // A worker started with other training flags (its plan's fingerprint in aux): refused before the
   // range checks, which its other model or placement would fail.
   if ((h.type == MessageType::kInit || h.type == MessageType::kPull) && env.from.role == Role::kWorker &&
-      TaskId{h.sender_role, h.sender_index} == env.from && h.aux != 0 && h.aux != fingerprint_)
+      TaskId{h.sender_role, h.sender_index} == env.from && h.aux != 0 && h.aux != fingerprint_) {
+    refused_plan_.insert(h.sender_index);
     return refuse(env.from, h.seq);
+  }
   Status range = check_request(env.from, h);
   if (!range.ok()) return bad_message(env.from, range);
   const int w = h.sender_index;
@@ -594,6 +596,10 @@ Status PsServer::training_lost(Clock::time_point now) const {
   if (!worker_lost(0, now, came_ms)) return needed_workers_lost(now);
   const bool came = heard_.count(0) > 0;
   const std::string secs = seconds_text(came ? came_ms : ctx_.plan->connect_timeout_ms);
+  if (!came && refused_plan_.count(0))
+    return Status::Config(ctx_.self.name() + ": the chief (worker 0) came with other training flags and was refused, and "
+                          "without it nothing initialises, evaluates or ends training; giving up after " + secs +
+                          " s (start the chief with this ps's training flags: its error names the ones that differ)");
   if (!came)
     return Status::Network(ctx_.self.name() + ": the chief (worker 0) has not come in " + secs +
                            " s, and without it nothing initialises, evaluates or ends training; giving up (start it with "

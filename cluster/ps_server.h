@@ -128,6 +128,7 @@ class PsServer {
   std::chrono::steady_clock::time_point last_message_, last_publish_, started_;
   std::chrono::steady_clock::time_point last_worker_;  // any message from a worker, valid or not
   std::map<int, std::chrono::steady_clock::time_point> heard_;  // per worker: its last valid message
+  std::set<int> refused_plan_;  // workers refused for other training flags (their plan's fingerprint)
   std::vector<Waiter> waiters_;
   std::map<int, uint32_t> last_seq_;   // per worker: highest request seq seen
   std::vector<int64_t> clock_;         // ssp: distinct pushes per worker

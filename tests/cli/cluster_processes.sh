@@ -88,7 +88,8 @@ done
 # fingerprint differs), the worker exits 3 at once naming the flags that differ, not a silent hang.
 PORT2=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SPEC2="{\"ps\": [\"127.0.0.1:$PORT2\"], \"worker\": [\"127.0.0.1:1\"]}"
-timeout 60 "$PODLAB" ps --cluster "$SPEC2" --index 0 "${SMALL[@]}" --epochs 1 --peer-timeout-s 30 >"$TMP/ps-mismatch.out" 2>&1 &
+timeout 60 "$PODLAB" ps --cluster "$SPEC2" --index 0 "${SMALL[@]}" --epochs 1 --peer-timeout-s 30 --connect-timeout-s 8 \
+  >"$TMP/ps-mismatch.out" 2>&1 &
 PS_PID=$!
 for model in "" "--model softmax"; do
   # shellcheck disable=SC2086
@@ -99,8 +100,12 @@ for model in "" "--model softmax"; do
     { fail "worker with other flags ($model): no clear error"; sed 's/^/  | /' "$TMP/out"; }
 done
 grep -q "model: softmax here, mlp:200,200 on ps:0" "$TMP/out" || fail "the other model is not named"
-kill -TERM $PS_PID  # it would wait --peer-timeout-s for a worker it can serve
+# Its only chief refused, the ps gives up after --connect-timeout-s with 3, saying why.
 wait $PS_PID
+CODE=$?
+[ "$CODE" -eq 3 ] || fail "ps whose chief was refused: exit $CODE, expected 3"
+grep -q "the chief (worker 0) came with other training flags and was refused" "$TMP/ps-mismatch.out" ||
+  { fail "the ps does not say its chief was refused"; sed 's/^/  | /' "$TMP/ps-mismatch.out"; }
 grep -q "ps:0: refused worker:0: it was started with other training flags" "$TMP/ps-mismatch.out" ||
   { fail "the ps did not say it refused the worker"; sed 's/^/  | /' "$TMP/ps-mismatch.out"; }
 

@@ -31,6 +31,7 @@ TrainingPlan base_plan() {
   p.replicas_to_aggregate = 2;
   p.epochs = 2;
   p.train_count = 60000;
+  p.dataset = "fashion-mnist";
   REQUIRE(finish_plan(p).ok());
   return p;
 }
@@ -41,7 +42,7 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
   const Placement rr = placement_for("mlp:200,200", 1, "round-robin");
   const TrainingPlan base = base_plan();
   const std::string text = plan_agreement_text(base, rr);
-  CHECK(text.find("model=mlp:200,200 optimizer=adam lr=0.003 ") == 0);  // floats in their shortest exact form
+  CHECK(text.find("model=mlp:200,200 dataset=fashion-mnist optimizer=adam lr=0.003 ") == 0);  // floats in their shortest exact form
   CHECK(text.find("total_steps=1200") != std::string::npos);
   const uint32_t fp = plan_fingerprint(text);
   CHECK(fp != 0);
@@ -49,6 +50,8 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
 
   const std::vector<std::pair<const char*, std::function<void(TrainingPlan&)>>> must_agree = {
       {"model", [](TrainingPlan& p) { p.train.model = *ModelSpec::parse("mlp:200,100"); }},
+      // a task that found MNIST where the others found Fashion-MNIST (--dataset left to its default)
+      {"dataset", [](TrainingPlan& p) { p.dataset = "mnist"; }},
       {"optimizer", [](TrainingPlan& p) { p.train.optimizer.name = "sgd"; }},
       {"lr", [](TrainingPlan& p) { p.train.optimizer.lr = 0.0030001f; }},
       {"momentum", [](TrainingPlan& p) { p.train.optimizer.momentum = 0.5f; }},
