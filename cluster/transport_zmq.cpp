@@ -492,7 +492,10 @@ class ZmqTransport : public Transport {
         if (hs.refused) return refused_error(from, to, hs);
         char secs[32];
         std::snprintf(secs, sizeof secs, "%g", timeout / 1000.0);
-        std::string hint = "is the ps running and reachable?";
+        // Connected before: the ps went away (killed, its machine gone) and has not come back.
+        std::string hint = hs.succeeded ? "it was connected, then went away and did not come back: killed, or its machine "
+                                          "unreachable? A ps restarted in time restores the chief's last checkpoint"
+                                        : "is the ps running and reachable?";
         if (!hs.last_failure.empty()) hint += " last handshake: " + hs.last_failure;
         if (!hs.last_failure.empty() && config().curve.enabled)
           hint += "; with CURVE keys this usually means " + config().curve.dir +
