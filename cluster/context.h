@@ -53,8 +53,9 @@ struct TrainingPlan {
   // heartbeat_ms, which the ps answers at once; any message counts as a sign of life. A peer silent
   // for heartbeat_timeout_ms is reported dead (progress lines, counters). A worker gives up on a ps
   // silent for peer_timeout_ms, and a ps that hears from no worker for as long gives up (kNetwork).
-  // Until a ps has heard from its first worker it waits connect_timeout_ms instead: workers start when
-  // they start (a pod's image pull, a dataset to load), and peer_timeout_ms is about peers lost.
+  // Until a ps has heard from its first worker it waits connect_timeout_ms instead, and until its first
+  // gradient the longer of the two: workers start when they start (a pod's image pull, a dataset to
+  // load, another ps to come up), and peer_timeout_ms is about peers lost.
   int heartbeat_ms = 500;
   int heartbeat_timeout_ms = 3000;
   int peer_timeout_ms = 30000;

@@ -183,7 +183,12 @@ Status PsServer::run() {
       if (stopped_ && now - last_message_ > std::chrono::milliseconds(ctx_.plan->linger_ms)) break;
       if (stopped_ && told_linger_ && everyone_told() && now - last_message_ > std::chrono::milliseconds(kToldLingerMs)) break;
       const bool none_came = heard_.empty();
-      const int limit_ms = none_came ? ctx_.plan->connect_timeout_ms : ctx_.plan->peer_timeout_ms;
+      // Before the first gradient the workers may still wait for another ps to come up (the chief sends
+      // INIT to one ps after another) and send nothing here: lateness, which the connect limit covers.
+      const bool starting = st_.gradients == 0;
+      const int limit_ms = none_came ? ctx_.plan->connect_timeout_ms
+                                     : starting ? std::max(ctx_.plan->connect_timeout_ms, ctx_.plan->peer_timeout_ms)
+                                                : ctx_.plan->peer_timeout_ms;
       if (!stopped_ && now - last_worker_ > std::chrono::milliseconds(limit_ms)) {
         const std::string secs = seconds_text(limit_ms);
         end = Status::Network(

@@ -217,6 +217,10 @@ Status Worker::send(MessageType type, const float* flat, uint32_t samples, bool*
       return st;
     }
   }
+  // A send waits (up to --connect-timeout-s) for a ps not connected yet, one that is starting late,
+  // say: meanwhile this worker read nothing from the others, so their silence counts from here too.
+  const Clock::time_point sent = Clock::now();
+  for (auto& heard : heard_) heard = std::max(heard, sent);
   req_.wait = std::chrono::milliseconds(ctx_.plan->retry_ms);
   req_.retry_at = Clock::now() + req_.wait;
   req_.tries = 1;

@@ -3,7 +3,8 @@
 # podlab processes over ZeroMQ on 127.0.0.1 train a small Fashion-MNIST slice; the final JSON report
 # has the usual fields and a sensible accuracy, and no task process is left behind. Also: a worker
 # whose ps never comes up exits with the network code (6) after its connect timeout, and one started
-# with other training flags than its ps is refused and exits 3.
+# with other training flags than its ps is refused and exits 3 (and its ps, without a chief, too); a
+# ps that starts after --peer-timeout-s (within --connect-timeout-s) does not make the others give up.
 # Usage: cluster_processes.sh PATH_TO_PODLAB
 set -u
 PODLAB=${1:?usage: cluster_processes.sh PATH_TO_PODLAB}
@@ -108,6 +109,28 @@ grep -q "the chief (worker 0) came with other training flags and was refused" "$
   { fail "the ps does not say its chief was refused"; sed 's/^/  | /' "$TMP/ps-mismatch.out"; }
 grep -q "ps:0: refused worker:0: it was started with other training flags" "$TMP/ps-mismatch.out" ||
   { fail "the ps did not say it refused the worker"; sed 's/^/  | /' "$TMP/ps-mismatch.out"; }
+
+# A ps that comes late (within --connect-timeout-s, after --peer-timeout-s): the chief waits for it
+# before its first gradient, and neither the chief nor the other ps takes that wait for a loss.
+PORTS=($(python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))'))
+SPEC_LATE="{\"ps\": [\"127.0.0.1:${PORTS[0]}\", \"127.0.0.1:${PORTS[1]}\"], \"worker\": [\"127.0.0.1:${PORTS[2]}\"]}"
+LATE=(--dataset fashion-mnist --limit-train 2000 --limit-test 500 --epochs 2 --peer-timeout-s 2 --connect-timeout-s 20)
+timeout 60 "$PODLAB" ps --cluster "$SPEC_LATE" --index 0 "${LATE[@]}" >"$TMP/late-ps0.out" 2>&1 &
+LATE_PS0=$!
+timeout 60 "$PODLAB" worker --cluster "$SPEC_LATE" --index 0 "${LATE[@]}" --json >"$TMP/late-w0.out" 2>&1 &
+LATE_W0=$!
+sleep 4
+timeout 60 "$PODLAB" ps --cluster "$SPEC_LATE" --index 1 "${LATE[@]}" >"$TMP/late-ps1.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 0 ] || { fail "late ps:1: exit $CODE"; sed 's/^/  | /' "$TMP/late-ps1.out" | tail -n 3; }
+for task in ps0:$LATE_PS0 w0:$LATE_W0; do
+  wait "${task#*:}"
+  CODE=$?
+  [ "$CODE" -eq 0 ] || { fail "late ps:1: ${task%%:*} exited $CODE"; sed 's/^/  | /' "$TMP/late-${task%%:*}.out" | tail -n 3; }
+done
 
 # Tasks on their own (as in pods) say what happens: the ps where it serves, each worker it hears,
 # one gone silent, and its counters at the end; the chief ends with its result, another worker with
