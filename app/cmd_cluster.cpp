@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -582,7 +583,13 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
   std::fflush(stdout);
 }
 
-int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, TaskMetrics& metrics, JobDesk* desk,
+// Where run_task_job gets its transport: made once the job's data is loaded, or a server's own.
+using TransportSource = std::function<Result<Transport*>()>;
+TransportSource existing(Transport* transport) {
+  return [transport]() -> Result<Transport*> { return transport; };
+}
+
+int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& open_transport, TaskMetrics& metrics, JobDesk* desk,
                  std::string* report_json) {
   const Role role = task.role;
   auto fail = [&](const Status& st) {
@@ -600,6 +607,9 @@ int run_task_job(ClusterFlags& f, const TaskId& task, Transport* transport, Task
   metrics.set_total_steps(plan.total_steps);
   auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
   if (!placement.ok()) return fail(placement.status());
+  auto opened = open_transport();
+  if (!opened.ok()) return fail(opened.status());
+  Transport* transport = *opened;
 
   Context ctx;
   ctx.self = task;
@@ -770,7 +780,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       report_json = task_report_json(task, f.status(), nullptr, nullptr, nullptr, nullptr);
     } else {
       std::fprintf(stderr, "podlab: %s: running job %lld\n", task.name().c_str(), static_cast<long long>(id));
-      code = run_task_job(*f, task, transport, metrics, nullptr, &report_json);
+      code = run_task_job(*f, task, existing(transport), metrics, nullptr, &report_json);
     }
     last_code = code;
     metrics.set_phase("waiting-for-job");
@@ -848,10 +858,21 @@ int run_task(ClusterFlags& f, Role role) {
   if (!dns_status.ok()) return report(dns_status.With(tc.task.name()));
   const std::string timeout_ms = std::to_string(static_cast<long>(f.connect_timeout_s * 1000));
   ::setenv("PODLAB_CONNECT_TIMEOUT_MS", timeout_ms.c_str(), 1);
+  std::string report_json;
+  if (!f.wait_for_job) {
+    // Connects only once its data is loaded: a worker that cannot load it (exit 4) never reaches the
+    // ps, whose log would take its half-made connection for a refused handshake.
+    std::unique_ptr<Transport> owned;
+    const TransportSource connect = [&]() -> Result<Transport*> {
+      auto made = make_transport("zmq", net);
+      if (!made.ok()) return made.status();
+      owned = std::move(*made);
+      return owned.get();
+    };
+    return run_task_job(f, tc.task, connect, metrics, nullptr, &report_json);
+  }
   auto transport = make_transport("zmq", net);
   if (!transport.ok()) return report(transport.status().With(tc.task.name()));
-  std::string report_json;
-  if (!f.wait_for_job) return run_task_job(f, tc.task, transport->get(), metrics, nullptr, &report_json);
   const TaskId ps0{Role::kPs, 0};
   if (role == Role::kPs)
     std::fprintf(stderr, "podlab: %s: waiting for jobs at %s (podlab submit --cluster ... hands them in)\n", tc.task.name().c_str(),
@@ -875,7 +896,7 @@ int run_task(ClusterFlags& f, Role role) {
         auto jf = job_flags(f, tc.cluster, order.text, id);
         std::fprintf(stderr, "podlab: %s: running job %lld\n", tc.task.name().c_str(), static_cast<long long>(id));
         std::string ps_report;
-        const int code = jf.ok() ? run_task_job(*jf, tc.task, transport->get(), metrics, &desk, &ps_report)
+        const int code = jf.ok() ? run_task_job(*jf, tc.task, existing(transport->get()), metrics, &desk, &ps_report)
                                  : report(jf.status().With(tc.task.name() + ": job " + std::to_string(id)));
         if (code != 0)  // the job did not run here: ps 0 tells the client why, any ps its workers
           desk.fail_job(id, jf.ok() ? ps_report : task_report_json(tc.task, jf.status(), nullptr, nullptr, nullptr, nullptr));

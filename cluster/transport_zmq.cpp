@@ -427,7 +427,7 @@ class ZmqTransport : public Transport {
       std::snprintf(hex, sizeof hex, "%x", ev.value);
       return std::string("handshake protocol error 0x") + hex;
     }
-    return "handshake failed";
+    return ev.value ? std::string("handshake failed: ") + std::strerror(static_cast<int>(ev.value)) : "handshake failed";
   }
 
   // Drains the monitor of the DEALER to `ps` into ep.handshake.
