@@ -563,7 +563,25 @@ Status parse_task_flags(const std::vector<std::string>& args, const std::string&
 // (task_main.h) to --report when given. *report_json gets the report; returns the exit code.
 // A worker on its own (podlab worker, a pod) ends with one line: the chief its result (stdout, as
 // JSON with --json or when stdout is no terminal), any other worker what it did (stderr).
-void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const ChiefResult* chief) {
+// `code`: the task's exit code, with `failure` (the status that caused it) when it failed; a chief that
+// failed still says how far it got (its error is on stderr).
+void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const ChiefResult* chief, int code, const Status& failure) {
+  if (chief && !failure.ok()) {
+    if (json) {
+      JsonLine j;
+      j.add("event", "result").add("task", task.name()).add("code", code).add("message", failure.message());
+      add_chief_result(*chief, &j);
+      j.print();
+    } else {
+      std::printf("%s: stopped at step %lld (%d epoch%s done) after %.1f s", task.name().c_str(), static_cast<long long>(chief->steps),
+                  chief->epochs_completed, chief->epochs_completed == 1 ? "" : "s", chief->seconds);
+      if (chief->test.samples > 0) std::printf("; last test accuracy %.4f, loss %.4f", chief->test.accuracy, chief->test.loss);
+      std::printf("\n");
+    }
+    std::fflush(stdout);
+    return;
+  }
+  if (!failure.ok()) return;  // a worker other than the chief: its error says it all
   if (!chief) {
     std::fprintf(stderr, "podlab: %s: done: %lld pushes, %lld samples, %.1f s computing, %.1f s waiting\n", task.name().c_str(),
                  static_cast<long long>(ws.pushes), static_cast<long long>(ws.samples), ws.compute_s, ws.wait_s);
@@ -571,7 +589,7 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
   }
   if (json) {
     JsonLine j;
-    j.add("event", "result").add("task", task.name());
+    j.add("event", "result").add("task", task.name()).add("code", code).add("message", "");
     add_chief_result(*chief, &j);
     j.print();
   } else {
@@ -658,9 +676,13 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
     if (!f.wait_for_job) transport->shutdown();
     const WorkerStats ws = (*worker)->stats();
     const auto counters = transport->counters();
-    *report_json = task_report_json(task, st, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
     if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
-    if (st.ok() && on_its_own) print_task_end(task, json, ws, chief ? &(*worker)->chief_result() : nullptr);
+    // The report's code is the exit code: a chief that stopped the cluster on a signal says so.
+    const Status reported = code == static_cast<int>(StatusCode::kInterrupted) && st.ok()
+                                ? Status::Error(StatusCode::kInterrupted, task.name() + " stopped training on a signal (SIGINT or SIGTERM)")
+                                : st;
+    *report_json = task_report_json(task, reported, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
+    if (on_its_own) print_task_end(task, json, ws, chief ? &(*worker)->chief_result() : nullptr, st.ok() ? code : st.exit_code(), st);
   }
   if (!f.report_file.empty()) {
     std::ofstream out(f.report_file);

@@ -561,9 +561,19 @@ void Worker::evaluate_epochs(int64_t step, double seconds) {
 }
 
 Status Worker::run() {
+  const auto t0 = Clock::now();
   Status s = train();
   if (!s.ok() && s.code() != StatusCode::kInterrupted && interrupted())  // e.g. a send cut short by the signal
     s = Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal (" + s.message() + ")");
+  if (!s.ok() && is_chief()) {
+    // However the run ended, the chief's result says how far it got: the step, the epochs done and
+    // their last evaluation.
+    result_.steps = std::max(result_.steps, global_step());
+    result_.epochs_completed = static_cast<int>(result_.steps / ctx_.plan->steps_per_epoch);
+    if (result_.test.samples == 0) result_.test = last_eval_;
+    if (result_.seconds == 0) result_.seconds = seconds_since(t0);
+    result_.interrupted = result_.interrupted || s.code() == StatusCode::kInterrupted;
+  }
   publish(s.ok());  // a worker that gave up is not done: its peers go on seeing it silent (dead)
   return s;
 }

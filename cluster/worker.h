@@ -43,7 +43,8 @@ struct ChiefResult {
   int64_t steps = 0;          // global step reached (min over shards)
   int epochs_completed = 0;   // steps / steps_per_epoch
   double seconds = 0;
-  EvalResult test;            // on the final parameters
+  EvalResult test;            // on the final parameters; a run that failed or left: the last epoch's
+                              //   evaluation (samples 0: none)
   double train_loss = 0;      // the chief's mean training loss over the last epoch
 };
 

@@ -4,7 +4,8 @@
 # has the usual fields and a sensible accuracy, and no task process is left behind. Also: a worker
 # whose ps never comes up exits with the network code (6) after its connect timeout, and one started
 # with other training flags than its ps is refused and exits 3 (and its ps, without a chief, too); a
-# ps that starts after --peer-timeout-s (within --connect-timeout-s) does not make the others give up.
+# ps that starts after --peer-timeout-s (within --connect-timeout-s) does not make the others give up;
+# a chief whose ps was killed reports how far it got.
 # Usage: cluster_processes.sh PATH_TO_PODLAB
 set -u
 PODLAB=${1:?usage: cluster_processes.sh PATH_TO_PODLAB}
@@ -132,6 +133,30 @@ for task in ps0:$LATE_PS0 w0:$LATE_W0; do
   [ "$CODE" -eq 0 ] || { fail "late ps:1: ${task%%:*} exited $CODE"; sed 's/^/  | /' "$TMP/late-${task%%:*}.out" | tail -n 3; }
 done
 
+# A chief whose ps is killed mid-run exits 6, and still says how far it got: its last stdout line is
+# a result with code 6, its step and its last evaluation, and so is its --report.
+SPEC_GONE="{\"ps\": [\"127.0.0.1:${PORTS[0]}\"], \"worker\": [\"127.0.0.1:${PORTS[2]}\"]}"
+GONE=(--dataset fashion-mnist --limit-train 2000 --limit-test 500 --epochs 300 --peer-timeout-s 2 --connect-timeout-s 3)
+"$PODLAB" ps --cluster "$SPEC_GONE" --index 0 "${GONE[@]}" >"$TMP/gone-ps.out" 2>&1 &
+GONE_PS=$!
+timeout 60 "$PODLAB" worker --cluster "$SPEC_GONE" --index 0 "${GONE[@]}" --json --report "$TMP/gone-w0.json" \
+  >"$TMP/gone-w0.out" 2>"$TMP/gone-w0.err" &
+GONE_W0=$!
+for _ in $(seq 1 300); do grep -q '"event":"epoch","epoch":2,' "$TMP/gone-w0.out" 2>/dev/null && break; sleep 0.05; done
+kill -KILL $GONE_PS
+wait $GONE_PS 2>/dev/null
+wait $GONE_W0
+CODE=$?
+[ "$CODE" -eq 6 ] || fail "chief whose ps was killed: exit $CODE, expected 6"
+python3 - "$TMP/gone-w0.out" "$TMP/gone-w0.json" <<'PY' || { fail "chief whose ps was killed: its result"; tail -n 2 "$TMP/gone-w0.out" | cut -c1-400 | sed 's/^/  | /'; }
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert r["event"] == "result" and r["code"] == 6 and "ps:0" in r["message"], r
+assert r["steps"] >= 40 and r["epochs"] >= 2 and r["test_samples"] == 500 and r["test_accuracy"] > 0.3, r
+rep = json.load(open(sys.argv[2]))
+assert rep["code"] == 6 and rep["chief"]["steps"] == r["steps"] and rep["chief"]["test_accuracy"] == r["test_accuracy"], rep
+PY
+
 # Tasks on their own (as in pods) say what happens: the ps where it serves, each worker it hears,
 # one gone silent, and its counters at the end; the chief ends with its result, another worker with
 # what it did. kill -9 of worker 1 mid-run: async training goes on, every other task exits 0.
@@ -161,7 +186,7 @@ for want in "ps:0: serving 199226 floats of the model at 127.0.0.1:${PORTS[0]} f
   "ps:0: worker:1 connected" "ps:0: worker:1 silent for" "ps:0: done at step 6000:"; do
   grep -q "$want" "$TMP/alone-ps.err" || { fail "ps on its own does not say '$want'"; sed 's/^/  | /' "$TMP/alone-ps.err"; }
 done
-tail -n 1 "$TMP/alone-w0.out" | grep -q '"event":"result","task":"worker:0","test_accuracy":0\.[5-9]' ||
+tail -n 1 "$TMP/alone-w0.out" | grep -q '"event":"result","task":"worker:0","code":0,"message":"","test_accuracy":0\.[5-9]' ||
   { fail "chief on its own: no result line"; tail -n 2 "$TMP/alone-w0.out" | sed 's/^/  | /'; }
 
 # A chief that evaluates for longer than --peer-timeout-s (the CNN's evaluation of the 10,000 test
