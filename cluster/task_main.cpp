@@ -349,6 +349,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   auto next_tick = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.progress_interval_s * 1000));
   std::vector<std::string> notes(children.size());  // per task: what the launcher knows (exits, restarts)
   int restarts_used = 0;
+  bool chief_restarted = false;
   bool forwarded = false;
   bool deadline_set = false;
   Clock::time_point deadline{};
@@ -363,6 +364,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
       // Kubernetes restartPolicy would: it rejoins (worker) or restores the last checkpoint (ps).
       if (restarts_used < o.restarts && !forwarded && !deadline_set && !(stop && *stop)) {
         ++restarts_used;
+        chief_restarted = chief_restarted || i == chief;
         const std::string what = c.signaled ? "was killed by signal " + std::to_string(c.exit_code - 128)
                                             : "exited with code " + std::to_string(c.exit_code);
         say("podlab: " + c.task.name() + " " + what + "; restarting it (restart " + std::to_string(restarts_used) + " of " +
@@ -439,6 +441,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  const double wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   kill_and_reap(children);
   if (relay) relay->finish();
   if (failure.ok())
@@ -488,6 +491,9 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
     }
   cleanup();
   if (!failure.ok()) return failure;
+  // A restarted chief's report covers its own life only, while the ps tasks' counters cover the whole
+  // run: the run's time is the launcher's, start-up included, so samples/s are not inflated.
+  if (chief_restarted) r.chief.seconds = std::max(r.chief.seconds, wall_s);
   // A killed worker's traffic: what the ps tasks sent it and received from it.
   for (const Child& c : children) {
     if (c.lost.empty()) continue;
