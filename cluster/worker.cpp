@@ -563,7 +563,9 @@ void Worker::evaluate_epochs(int64_t step, double seconds) {
 Status Worker::run() {
   const auto t0 = Clock::now();
   Status s = train();
-  if (!s.ok() && s.code() != StatusCode::kInterrupted && interrupted())  // e.g. a send cut short by the signal
+  // E.g. a send cut short by the signal, or a chief stopping on a signal whose ps no longer answers.
+  const bool chief_stopping = is_chief() && result_.interrupted;
+  if (!s.ok() && s.code() != StatusCode::kInterrupted && (interrupted() || chief_stopping))
     s = Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal (" + s.message() + ")");
   if (!s.ok() && is_chief()) {
     // However the run ended, the chief's result says how far it got: the step, the epochs done and
