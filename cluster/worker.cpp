@@ -261,7 +261,11 @@ Status Worker::finish(bool* stop) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", plan.peer_timeout_ms / 1000.0);
         return Status::Network("ps:" + std::to_string(k) + " at " + ctx_.transport->config().cluster.address(TaskId{Role::kPs, k}) +
-                               " has not answered for " + secs + " s (not even a HEARTBEAT); giving up");
+                               " has not answered for " + secs + " s (not even a HEARTBEAT); giving up" +
+                               (ctx_.transport->name() == "inproc"
+                                    ? std::string()
+                                    : ": it hangs or its machine is unreachable, or another process took this worker's place "
+                                      "at the ps (two started with --index " + std::to_string(ctx_.self.index) + "?)"));
       }
       if (now - hb_sent_[k] >= heartbeat) {
         PODLAB_RETURN_IF_ERROR(send_to(k, MessageType::kHeartbeat));
