@@ -15,17 +15,7 @@
 # Prints the measured recovery times. No process is left behind, also on failure.
 # Usage: cluster_faults.sh PATH_TO_PODLAB
 set -u
-PODLAB=${1:?usage: cluster_faults.sh PATH_TO_PODLAB}
-TMP=$(mktemp -d /tmp/podlab_cli_faults.XXXXXX)
-cleanup() {
-  pkill -KILL -f "$TMP" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP  # the launcher's task dir (in every child's argv) lands in $TMP
-unset PODLAB_DATA TF_CONFIG
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+source "$(dirname "$0")/lib/process_tasks.sh" podlab_cli_faults "$@"
 SMALL=(--dataset fashion-mnist --limit-train 3000 --limit-test 500 --retry-ms 200 --heartbeat-timeout-s 1)
 # Runs long enough (EPOCHS x 30 steps, some 5 s on an idle machine) that a fault sent at step 20
 # still lands mid-run, and a restarted task still rejoins, on a loaded machine where starting a

@@ -8,17 +8,7 @@
 # a chief whose ps was killed reports how far it got.
 # Usage: cluster_processes.sh PATH_TO_PODLAB
 set -u
-PODLAB=${1:?usage: cluster_processes.sh PATH_TO_PODLAB}
-TMP=$(mktemp -d /tmp/podlab_cli_procs.XXXXXX)
-cleanup() {
-  pkill -KILL -f "$TMP" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP  # the launcher's task dir (in every child's argv) lands in $TMP
-unset PODLAB_DATA TF_CONFIG
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+source "$(dirname "$0")/lib/process_tasks.sh" podlab_cli_procs "$@"
 SMALL=(--dataset fashion-mnist --limit-train 3000 --limit-test 500)
 
 # Two epochs, not one: async training of 30 steps is nondeterministic and ends anywhere in 0.52..0.70

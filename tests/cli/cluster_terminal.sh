@@ -6,17 +6,7 @@
 # Nothing is left running.
 # Usage: cluster_terminal.sh PATH_TO_PODLAB
 set -u
-PODLAB=${1:?usage: cluster_terminal.sh PATH_TO_PODLAB}
-TMP=$(mktemp -d /tmp/podlab_cli_tty.XXXXXX)
-cleanup() {
-  pkill -KILL -f "$TMP" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export XDG_CACHE_HOME=$TMP/cache HOME=$TMP/home TMPDIR=$TMP  # the launcher's task dir (in every child's argv) lands in $TMP
-unset PODLAB_DATA TF_CONFIG
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+source "$(dirname "$0")/lib/process_tasks.sh" podlab_cli_tty "$@"
 
 # run_on_tty NAME COMMAND...: runs COMMAND on a pseudo-terminal; raw output in $TMP/NAME.tty.
 run_on_tty() {
