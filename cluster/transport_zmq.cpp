@@ -185,8 +185,14 @@ class ZmqTransport : public Transport {
         PODLAB_RETURN_IF_ERROR(open_monitor(s, "ps." + std::to_string(t.index), &monitor));
         router_monitors_.emplace_back(t, std::move(monitor));
         const std::string ep_text = bind_endpoint(*hp);
-        if (zmq_bind(s, ep_text.c_str()) != 0)
-          return Status::Network(zmq_error(t.name() + " cannot listen on " + ep_text + " (from " + spec.address(t) + ")"));
+        if (zmq_bind(s, ep_text.c_str()) != 0) {
+          const bool in_use = zmq_errno() == EADDRINUSE;
+          Status st = Status::Network(zmq_error(t.name() + " cannot listen on " + ep_text + " (from " + spec.address(t) + ")"));
+          if (in_use)  // most often a second ps with this --index, or one still running from an earlier run
+            st = Status::Network(st.message() + ": another process listens there, perhaps another " + t.name() +
+                                 " (`ss -ltnp 'sport = :" + std::to_string(hp->port) + "'` names it)");
+          return st;
+        }
       } else {
         const int timeout = connect_timeout_ms_;
         for (int k = 0; k < spec.num_ps(); ++k) {
