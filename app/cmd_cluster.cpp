@@ -486,6 +486,7 @@ Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
   plan.checkpoint_secs = f.checkpoint_secs;
   if (!f.checkpoint_dir.empty() && f.checkpoint_every_steps == 0 && f.checkpoint_secs == 0) plan.checkpoint_secs = 60;
   plan.dataset = data.name;
+  plan.train_labels_crc = data.train.labels_crc;
   PODLAB_RETURN_IF_ERROR(finish_plan(plan, f.max_steps));
   if (default_schedule) {
     // The model's default decay is per epoch; a sync step covers workers x batch samples.

@@ -75,7 +75,9 @@ std::string plan_agreement_text(const TrainingPlan& p, const Placement& placemen
                                 " epsilon=" + float_text(o.epsilon);
   std::string shards;
   for (const Shard& sh : placement.shards) shards += (shards.empty() ? "" : ",") + std::to_string(sh.size());
-  return "model=" + p.train.model.to_string() + " dataset=" + p.dataset + " " + optimiser + " lr_schedule=" + o.schedule.to_string() +
+  char labels[16];
+  std::snprintf(labels, sizeof labels, "%08x", p.train_labels_crc);
+  return "model=" + p.train.model.to_string() + " train_labels=" + labels + " " + optimiser + " lr_schedule=" + o.schedule.to_string() +
          " batch=" + std::to_string(p.train.batch) + " seed=" + std::to_string(p.train.seed) + " mode=" + p.mode.to_string() +
          " workers=" + std::to_string(p.num_workers) +
          // R means something in sync only: elsewhere a task given --replicas-to-aggregate is not refused

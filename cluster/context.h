@@ -67,7 +67,8 @@ struct TrainingPlan {
   std::string checkpoint_dir;
   int64_t checkpoint_every_steps = 0;
   double checkpoint_secs = 0;
-  std::string dataset;  // the dataset's name, recorded in checkpoints; the tasks must agree on it
+  std::string dataset;  // the dataset's name, recorded in checkpoints
+  uint32_t train_labels_crc = 0;  // Split::labels_crc of the training split: the tasks must read the same data
   int64_t job_id = 0;   // wait-for-job servers: the job this plan is for (0: not a submitted job)
 };
 

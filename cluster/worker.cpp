@@ -38,6 +38,8 @@ std::string plan_differences(const std::string& mine, const std::string& theirs,
     auto it = b.find(key);
     const std::string other = it == b.end() ? "(none)" : it->second;
     if (other != value) out += (out.empty() ? "" : "; ") + key + ": " + value + " here, " + other + " on " + their_name;
+    if (other != value && key == "train_labels")  // a checksum: say what it means
+      out += " (they read different training data: give every task the same --dataset, --data and --limit-train)";
   }
   return out.empty() ? "the plans differ" : out;
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "engine/data/idx.h"
+#include "engine/log/crc32c.h"
 
 namespace podlab {
 namespace {
@@ -154,13 +155,14 @@ void Split::gather(const int* idx, int n, int first, int count, Matrix& x, int* 
 
 namespace {
 
-// With `shape_only`, reads the headers and leaves out.pixels and out.labels empty.
+// With `shape_only`, reads the image header and the labels (for labels_crc) and leaves out.pixels and
+// out.labels empty.
 Status load_split(const std::string& dir, const DatasetFile& images, const DatasetFile& labels, int limit,
                   bool shape_only, Split& out) {
   const std::string images_path = find_dataset_file(dir, images.name), labels_path = find_dataset_file(dir, labels.name);
   auto img = shape_only ? read_idx_images_header(images_path) : read_idx_images(images_path);
   if (!img.ok()) return img.status();
-  auto lab = shape_only ? read_idx_labels_header(labels_path) : read_idx_labels(labels_path, 10);
+  auto lab = read_idx_labels(labels_path, 10);  // a few tens of KB: read even for the shape, for labels_crc
   if (!lab.ok()) return lab.status();
   if (img->count != lab->count)
     return Status::Data(dir + ": " + images.name + " has " + std::to_string(img->count) + " images but " +
@@ -170,9 +172,10 @@ Status load_split(const std::string& dir, const DatasetFile& images, const Datas
   out.count = n;
   out.rows = img->rows;
   out.cols = img->cols;
+  lab->labels.resize(n);
+  out.labels_crc = crc32c(lab->labels.data(), lab->labels.size());
   if (shape_only) return Status::Ok();
   img->pixels.resize(static_cast<size_t>(n) * img->rows * img->cols);
-  lab->labels.resize(n);
   out.pixels = std::move(img->pixels);
   out.labels = std::move(lab->labels);
   return Status::Ok();

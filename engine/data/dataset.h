@@ -54,6 +54,9 @@ struct Split {
   int count = 0, rows = 0, cols = 0;
   std::vector<uint8_t> pixels;
   std::vector<uint8_t> labels;
+  // CRC-32C of the split's `count` labels, also when only the shape was loaded: which data this is,
+  // whatever the directory is called (MNIST's and Fashion-MNIST's files differ in every label run).
+  uint32_t labels_crc = 0;
   int features() const { return rows * cols; }
   // Writes images idx[0..n) as floats in [0,1] into x (n, rows*cols) and their labels into y.
   void gather(const int* idx, int n, Matrix& x, int* y) const;

@@ -32,6 +32,7 @@ TrainingPlan base_plan() {
   p.epochs = 2;
   p.train_count = 60000;
   p.dataset = "fashion-mnist";
+  p.train_labels_crc = 0x1234abcd;
   REQUIRE(finish_plan(p).ok());
   return p;
 }
@@ -42,7 +43,7 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
   const Placement rr = placement_for("mlp:200,200", 1, "round-robin");
   const TrainingPlan base = base_plan();
   const std::string text = plan_agreement_text(base, rr);
-  CHECK(text.find("model=mlp:200,200 dataset=fashion-mnist optimizer=adam lr=0.003 ") == 0);  // floats in their shortest exact form
+  CHECK(text.find("model=mlp:200,200 train_labels=1234abcd optimizer=adam lr=0.003 ") == 0);  // floats in their shortest exact form
   CHECK(text.find("total_steps=1200") != std::string::npos);
   const uint32_t fp = plan_fingerprint(text);
   CHECK(fp != 0);
@@ -51,7 +52,7 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
   const std::vector<std::pair<const char*, std::function<void(TrainingPlan&)>>> must_agree = {
       {"model", [](TrainingPlan& p) { p.train.model = *ModelSpec::parse("mlp:200,100"); }},
       // a task that found MNIST where the others found Fashion-MNIST (--dataset left to its default)
-      {"dataset", [](TrainingPlan& p) { p.dataset = "mnist"; }},
+      {"training data", [](TrainingPlan& p) { p.train_labels_crc = 0x1234abce; }},
       {"optimizer", [](TrainingPlan& p) { p.train.optimizer.name = "sgd"; }},
       {"lr", [](TrainingPlan& p) { p.train.optimizer.lr = 0.0030001f; }},
       {"momentum", [](TrainingPlan& p) { p.train.optimizer.momentum = 0.5f; }},
@@ -73,6 +74,10 @@ TEST_CASE("the plan's fingerprint changes with every field the tasks must agree 
     seen.insert(other);
   }
   CHECK(seen.size() == must_agree.size() + 1);
+  // The same files under another name (a flat --data directory is taken for "mnist"): not refused.
+  TrainingPlan renamed = base;
+  renamed.dataset = "mnist";
+  CHECK(plan_fingerprint(plan_agreement_text(renamed, rr)) == fp);
   // replicas_to_aggregate counts in sync only (elsewhere the flag is ignored, so it must not refuse).
   TrainingPlan sync = base, sync_r1 = base, async_r1 = base;
   sync.mode = sync_r1.mode = *SyncMode::parse("sync");

@@ -270,4 +270,25 @@ TEST_CASE("load_dataset_shape: the counts and shape of load_dataset, without the
   CHECK_THAT(mismatch.status().message(), Catch::Contains("6 images") && Catch::Contains("5 labels"));
 }
 
+TEST_CASE("load_dataset: labels_crc is the same for the shape alone and tells other training data apart", "[idx]") {
+  Scratch s;
+  s.write("train-images-idx3-ubyte.gz", gzip(images(6)));
+  s.write("train-labels-idx1-ubyte.gz", gzip(labels(6, 3)));
+  s.write("t10k-images-idx3-ubyte", images(2));
+  s.write("t10k-labels-idx1-ubyte", labels(2));
+  auto whole = load_dataset("mnist", s.dir);
+  auto shape = load_dataset_shape("fashion-mnist", s.dir);  // another name, the same files
+  auto fewer = load_dataset("mnist", s.dir, 4);
+  REQUIRE(whole.ok());
+  REQUIRE(shape.ok());
+  REQUIRE(fewer.ok());
+  CHECK(shape->train.labels.empty());
+  CHECK(whole->train.labels_crc == shape->train.labels_crc);
+  CHECK(whole->train.labels_crc != fewer->train.labels_crc);  // --limit-train reads other data
+  s.write("train-labels-idx1-ubyte.gz", gzip(labels(6, 5)));
+  auto other = load_dataset_shape("mnist", s.dir);
+  REQUIRE(other.ok());
+  CHECK(other->train.labels_crc != whole->train.labels_crc);
+}
+
 }  // namespace podlab
