@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -255,9 +257,18 @@ class ClusterPrinter : public LocalClusterObserver {
         what = "heard from again";
         note.dead = false;
       }
-      const std::string state_kind = without_measures(t.state);
-      if (state_kind != note.state_kind && !t.state.empty()) what += (what.empty() ? "" : "; ") + t.state;
-      note.state_kind = state_kind;
+      // A state is the task's own and the launcher's notes, joined by "; ": each part is news once.
+      std::set<std::string> kinds;
+      for (size_t at = 0; at < t.state.size();) {
+        size_t end = t.state.find("; ", at);
+        if (end == std::string::npos) end = t.state.size();
+        const std::string part = t.state.substr(at, end - at);
+        const std::string kind = without_measures(part);
+        if (!part.empty() && !note.state_kinds.count(kind)) what += (what.empty() ? "" : "; ") + part;
+        kinds.insert(kind);
+        at = end + 2;
+      }
+      note.state_kinds = std::move(kinds);
       if (what.empty()) continue;
       close();
       std::printf("%6.1fs %s: %s\n", elapsed, t.name.c_str(), what.c_str());
@@ -292,7 +303,14 @@ class ClusterPrinter : public LocalClusterObserver {
     char head[96];
     std::snprintf(head, sizeof head, "step %lld/%lld  %.0f samples/s", static_cast<long long>(std::max<int64_t>(step, 0)),
                   static_cast<long long>(plan_.total_steps), rate);
-    const int room = terminal_columns() - 1 - progress_bar_columns("training", bar_eta_);
+    // Within the width (a wrapped line is not redrawn in place): fewer cells, then no ETA, then fewer still.
+    const int columns = terminal_columns() - 1;
+    bar_cells_ = std::clamp(columns - progress_bar_columns("training", bar_eta_, 0), kMinBarCells, kBarCells);
+    if (progress_bar_columns("training", bar_eta_, bar_cells_) > columns) {
+      bar_eta_ = -1;
+      bar_cells_ = std::clamp(columns - progress_bar_columns("training", -1, 0), 1, kBarCells);
+    }
+    const int room = columns - progress_bar_columns("training", bar_eta_, bar_cells_);
     std::string suffix = head;
     for (const TaskProgress& t : tasks) {
       const std::string more = "  " + task_line(t);
@@ -307,7 +325,7 @@ class ClusterPrinter : public LocalClusterObserver {
 
   void redraw_bar() {
     if (!bar_started_) return;  // no tick yet
-    draw_progress_bar(bar_fraction_, bar_eta_, "training", bar_suffix_);
+    draw_progress_bar(bar_fraction_, bar_eta_, "training", bar_suffix_, bar_cells_);
     bar_drawn_ = true;
   }
 
@@ -320,10 +338,12 @@ class ClusterPrinter : public LocalClusterObserver {
   struct Note {  // what was last printed of a task
     bool dead = false;
     int64_t progress_when_dead = 0;  // its step + pushes then
-    std::string state_kind;          // without_measures(state)
+    std::set<std::string> state_kinds;  // without_measures() of each part of its state
   };
   std::map<std::string, Note> notes_;
   bool bar_started_ = false, bar_drawn_ = false;  // drawn: on screen now
+  static constexpr int kBarCells = 28, kMinBarCells = 10;
+  int bar_cells_ = kBarCells;
   double bar_fraction_ = 0, bar_eta_ = -1;
   std::string bar_suffix_;
   int64_t first_step_ = -1;
@@ -590,7 +610,8 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
   }
   if (json) {
     JsonLine j;
-    j.add("event", "result").add("task", task.name()).add("code", code).add("message", "");
+    j.add("event", "result").add("task", task.name()).add("code", code);
+    j.add("message", chief->interrupted ? task.name() + " stopped training on a signal (SIGINT or SIGTERM)" : std::string());
     add_chief_result(*chief, &j);
     j.print();
   } else {

@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -18,22 +19,19 @@ std::string format_duration(double s) {
   return buf;
 }
 
-namespace {
-constexpr int kWidth = 28;  // cells of the bar
-}  // namespace
-
-int progress_bar_columns(const std::string& prefix, double eta_s) {
+int progress_bar_columns(const std::string& prefix, double eta_s, int cells) {
   // "PREFIX [bar] 100%  " and "  ETA 1:02"
   const int eta = eta_s >= 0 ? 6 + static_cast<int>(format_duration(eta_s).size()) : 0;
-  return static_cast<int>(prefix.size()) + 2 + kWidth + 2 + 4 + 2 + eta;
+  return static_cast<int>(prefix.size()) + 2 + cells + 2 + 4 + 2 + eta;
 }
 
-void draw_progress_bar(double fraction, double eta_s, const std::string& prefix, const std::string& suffix) {
+void draw_progress_bar(double fraction, double eta_s, const std::string& prefix, const std::string& suffix, int cells) {
+  const int width = std::max(cells, 1);
   if (fraction < 0) fraction = 0;
   if (fraction > 1) fraction = 1;
-  const int filled = static_cast<int>(fraction * kWidth + 0.5);
+  const int filled = static_cast<int>(fraction * width + 0.5);
   std::string bar(filled, '#');
-  bar += std::string(kWidth - filled, '.');
+  bar += std::string(width - filled, '.');
   std::printf("\r\033[K%s [%s] %3d%%  %s", prefix.c_str(), bar.c_str(), static_cast<int>(fraction * 100 + 0.5),
               suffix.c_str());
   if (eta_s >= 0) std::printf("  ETA %s", format_duration(eta_s).c_str());

@@ -125,7 +125,8 @@ Result<ClusterReport> run_local_cluster(const LocalClusterOptions& o, const Data
                           chief_messages_out(report.transport) > silent->second;
     if (silenced)
       return Status::Error(report.worker_status[0].code(),
-                    "the chief (worker:0) went silent after " + std::to_string(silent->second) + " messages (--sim-kill-worker 0:" +
+                    "the chief (worker:0) went silent after " + std::to_string(silent->second) +
+                        (silent->second == 1 ? " message" : " messages") + " (--sim-kill-worker 0:" +
                         std::to_string(silent->second) + "), as a killed chief would: nobody else can finish the run, so it ended (the chief's own view: " +
                         report.worker_status[0].message() + ")");
     return report.worker_status[0].With("chief (worker:0)");

@@ -221,7 +221,11 @@ Status merge_task_report(const std::string& text, ClusterReport* r) {
       s.heartbeat_age_s = p.at("heartbeat_age_s").get<std::map<std::string, double>>();
     }
     if (!is_ps) {
-      r->worker_status[index] = st;
+      // A chief that stopped training on a signal ends 130 (its report's code) but did its part: as in
+      // threads mode, its status is ok and the result says interrupted.
+      const bool stopped_chief = index == 0 && st.code() == StatusCode::kInterrupted && j.contains("chief") &&
+                                 j.at("chief").at("interrupted").get<bool>();
+      r->worker_status[index] = stopped_chief ? Status::Ok() : st;
       if (j.contains("worker")) {
         const json& w = j.at("worker");
         WorkerStats& s = r->workers[index];
@@ -431,7 +435,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
           if (parsed.ok()) p = *parsed;
         }
         p.name = children[i].task.name();
-        if (!children[i].running && children[i].exit_code != 0 && children[i].lost.empty())
+        if (!children[i].running && children[i].failed(i == chief))  // not the chief's 130 after a forwarded signal
           p.state = child_failure(children[i]).message();
         if (!notes[i].empty()) p.state += (p.state.empty() ? "" : "; ") + notes[i];
         tasks.push_back(p);
