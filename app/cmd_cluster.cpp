@@ -647,6 +647,8 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
   metrics.set_total_steps(plan.total_steps);
   auto placement = make_placement(setup->trainer->layout(), f.ps, f.placement);
   if (!placement.ok()) return fail(placement.status());
+  // A signal while the data loaded: nothing has started that could be stopped politely.
+  if (g_cluster_stop) return fail(Status::Error(StatusCode::kInterrupted, "interrupted while loading the data"));
   auto opened = open_transport();
   if (!opened.ok()) return fail(opened.status());
   Transport* transport = *opened;
