@@ -146,7 +146,7 @@ class ClusterPrinter : public LocalClusterObserver {
 
   // Task processes' lines (relay_output): their JSON epoch and checkpoint events are printed as this
   // process prints its own; anything else as it came, above the bar.
-  void on_output(const std::string& source, bool is_stderr, const std::string& line) override {
+  void on_output(const std::string& /*source*/, bool is_stderr, const std::string& line) override {
     if (!is_stderr && !line.empty() && line[0] == '{') {
       try {
         const auto j = nlohmann::json::parse(line);
@@ -170,7 +170,6 @@ class ClusterPrinter : public LocalClusterObserver {
         // not one of ours: printed as it is
       }
     }
-    (void)source;
     close();
     std::fprintf(is_stderr ? stderr : stdout, "%s\n", line.c_str());
     std::fflush(is_stderr ? stderr : stdout);
@@ -584,6 +583,11 @@ Status parse_task_flags(const std::vector<std::string>& args, const std::string&
 // (task_main.h) to --report when given. *report_json gets the report; returns the exit code.
 // A worker on its own (podlab worker, a pod) ends with one line: the chief its result (stdout, as
 // JSON with --json or when stdout is no terminal), any other worker what it did (stderr).
+// What a chief that stopped training on SIGINT or SIGTERM reports (exit 130, its run otherwise ok).
+Status stopped_on_signal(const TaskId& task) {
+  return Status::Error(StatusCode::kInterrupted, task.name() + " stopped training on a signal (SIGINT or SIGTERM)");
+}
+
 // `code`: the task's exit code, with `failure` (the status that caused it) when it failed; a chief that
 // failed still says how far it got (its error is on stderr).
 void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const ChiefResult* chief, int code, const Status& failure) {
@@ -611,7 +615,7 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
   if (json) {
     JsonLine j;
     j.add("event", "result").add("task", task.name()).add("code", code);
-    j.add("message", chief->interrupted ? task.name() + " stopped training on a signal (SIGINT or SIGTERM)" : std::string());
+    j.add("message", chief->interrupted ? stopped_on_signal(task).message() : std::string());
     add_chief_result(*chief, &j);
     j.print();
   } else {
@@ -702,9 +706,7 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
     const auto counters = transport->counters();
     if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
     // The report's code is the exit code: a chief that stopped the cluster on a signal says so.
-    const Status reported = code == static_cast<int>(StatusCode::kInterrupted) && st.ok()
-                                ? Status::Error(StatusCode::kInterrupted, task.name() + " stopped training on a signal (SIGINT or SIGTERM)")
-                                : st;
+    const Status reported = code == static_cast<int>(StatusCode::kInterrupted) && st.ok() ? stopped_on_signal(task) : st;
     *report_json = task_report_json(task, reported, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
     if (on_its_own) print_task_end(task, json, ws, chief ? &(*worker)->chief_result() : nullptr, st.ok() ? code : st.exit_code(), st);
   }

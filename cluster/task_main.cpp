@@ -402,8 +402,9 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
         const std::string how = c.killed() ? "was killed by signal " + std::to_string(c.exit_code - 128)
                                            : "was stopped by a signal (SIGINT or SIGTERM: it exited 130)";
         c.lost = how + " at " + when + " s; training went on without it";
-        notes[i] = c.lost + (relay ? " (--restart-failed N would start it again)" : "");
-        say("podlab: " + c.task.name() + " " + c.lost + " (--restart-failed N would start it again)");
+        const std::string hint = " (--restart-failed N would start it again)";
+        notes[i] = c.lost + (relay ? hint : "");
+        say("podlab: " + c.task.name() + " " + c.lost + hint);
         continue;
       }
       failure = forwarded ? Status::Error(StatusCode::kInterrupted, "interrupted (" + how + ")") : child_failure(c);
