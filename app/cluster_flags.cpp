@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 
 #include "app/command.h"
@@ -21,13 +23,17 @@ volatile std::sig_atomic_t g_first_signal = 0;    // the first signal's number
 
 namespace {
 
-volatile std::sig_atomic_t g_first_signal_s = 0;  // CLOCK_MONOTONIC seconds of the first signal
+// CLOCK_MONOTONIC milliseconds of the first signal (lock-free, so a handler may use it).
+std::atomic<int64_t> g_first_signal_ms{0};
+static_assert(std::atomic<int64_t>::is_always_lock_free, "the signal handler needs a lock-free clock reading");
+
 void on_cluster_signal(int sig) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
-  if (g_cluster_stop && now.tv_sec - g_first_signal_s >= 1) _exit(static_cast<int>(StatusCode::kInterrupted));
+  const int64_t now_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  if (g_cluster_stop && now_ms - g_first_signal_ms.load() >= 1000) _exit(static_cast<int>(StatusCode::kInterrupted));
   if (!g_cluster_stop) {
-    g_first_signal_s = static_cast<std::sig_atomic_t>(now.tv_sec);
+    g_first_signal_ms.store(now_ms);
     g_first_signal = sig;
   }
   g_cluster_stop = 1;
