@@ -347,10 +347,11 @@ void PsServer::handle(Envelope& env) {
     auto seen = last_seq_.find(w);
     if (seen != last_seq_.end() && h.seq < seen->second) {  // a new process: its numbering starts again
       ++st_.worker_restarts;
-      std::fprintf(stderr,
-                   "podlab: %s: %s came back (restarted; or a second process with its --index, and the first one no "
-                   "longer hears from this ps)\n",
-                   ctx_.self.name().c_str(), env.from.name().c_str());
+      if (ctx_.log_peers)  // a launcher says so itself: it restarted the worker
+        std::fprintf(stderr,
+                     "podlab: %s: %s came back (restarted; or a second process with its --index, and the first one no "
+                     "longer hears from this ps)\n",
+                     ctx_.self.name().c_str(), env.from.name().c_str());
       seen->second = h.seq;
     }
   }
