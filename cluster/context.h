@@ -98,6 +98,8 @@ struct TaskProgress {
   int64_t applied = 0;     // ps: updates applied; worker: samples computed
   int64_t dropped = 0;     // ps: stale gradients dropped; worker: retries
   double loss = 0;         // worker: mean training loss since the last publish
+  double compute_s = 0;    // worker: seconds spent computing gradients so far
+  double wait_s = 0;       // worker: seconds spent waiting on its ps tasks so far
   bool done = false;
   std::string state;       // what the task is waiting for, or why it is unwell; empty when all is well
   std::map<std::string, double> heartbeat_age_s;  // peer name -> seconds since this task last heard from it

@@ -480,6 +480,8 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
             ws.samples = p->applied;
             ws.retries = p->dropped;
             ws.train_loss = p->loss;  // its recent loss
+            ws.compute_s = p->compute_s;
+            ws.wait_s = p->wait_s;
             counted = "; its counters are from its last progress report, its traffic as the ps tasks counted it";
           }
         }
@@ -519,8 +521,9 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
 }
 
 std::string task_progress_json(const TaskProgress& p) {
-  return json{{"task", p.name},   {"step", p.step}, {"pushes", p.pushes}, {"applied", p.applied}, {"dropped", p.dropped},
-              {"loss", p.loss},   {"done", p.done}, {"state", p.state},   {"heartbeat_age_s", p.heartbeat_age_s}}
+  return json{{"task", p.name},           {"step", p.step},     {"pushes", p.pushes}, {"applied", p.applied},
+              {"dropped", p.dropped},     {"loss", p.loss},     {"compute_s", p.compute_s}, {"wait_s", p.wait_s},
+              {"done", p.done},           {"state", p.state},   {"heartbeat_age_s", p.heartbeat_age_s}}
       .dump();
 }
 
@@ -534,6 +537,8 @@ Result<TaskProgress> parse_task_progress(const std::string& text) {
     p.applied = j.at("applied");
     p.dropped = j.at("dropped");
     p.loss = j.at("loss");
+    p.compute_s = j.value("compute_s", 0.0);
+    p.wait_s = j.value("wait_s", 0.0);
     p.done = j.at("done");
     p.state = j.at("state").get<std::string>();
     p.heartbeat_age_s = j.at("heartbeat_age_s").get<std::map<std::string, double>>();

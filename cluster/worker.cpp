@@ -142,6 +142,8 @@ void Worker::publish(bool done) {
   p.applied = st_.samples;
   p.dropped = st_.retries;
   p.loss = loss_window_n_ ? loss_window_ / loss_window_n_ : st_.train_loss;
+  p.compute_s = st_.compute_s;
+  p.wait_s = st_.wait_s;
   p.done = done;
   p.state = silent;
   p.heartbeat_age_s = st_.heartbeat_age_s;
@@ -602,6 +604,9 @@ Status Worker::train() {
   const bool overlap = overlaps();
   if (is_chief()) {
     PODLAB_RETURN_IF_ERROR(timed_exchange(MessageType::kInit, trainer_->parameters().data(), 0));
+    // A restarted chief carries on from the ps state: the epochs done before it were reported by its
+    // predecessor, and its first report is of the first epoch it trains in.
+    reported_epochs_ = static_cast<int>(std::min<int64_t>(global_step() / p.steps_per_epoch, p.epochs));
     ckpt_time_ = Clock::now();
     if (!stop) PODLAB_RETURN_IF_ERROR(checkpoint(false, &stop));  // a restarted ps always finds one
   } else {

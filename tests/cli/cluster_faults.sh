@@ -162,7 +162,7 @@ assert status[:2] == ["ok", "ok"] and what in status[2], status
 # Its counters: from its last progress report (it had pushed before the kill), its traffic as the ps
 # counted it.
 lost = r["worker_tasks"][2]
-assert lost["pushes"] > 0 and lost["samples"] > 0, lost
+assert lost["pushes"] > 0 and lost["samples"] > 0 and lost["compute_s"] > 0 and lost["wait_s"] > 0, lost
 t = {e["task"]: e for e in r["transport"]}
 ps_view = t["ps:0"]["peers"]["worker:2"]
 assert t["worker:2"]["messages_out"] == ps_view["messages_in"] > 0, (t["worker:2"], ps_view)
@@ -219,6 +219,11 @@ ckpt = [l["step"] for l in lines if l.get("event") == "checkpoint"]
 restart = [i for i in range(1, len(ckpt)) if ckpt[i] < ckpt[i - 1]]
 assert not restart, ("the steps went back", ckpt)
 assert r["worker_tasks"][0]["pushes"] < steps, r["worker_tasks"][0]
+# Each epoch is reported once, by the chief that trained in it (not again, with no loss, by the
+# replacement as it starts).
+epochs = [(l["epoch"], l["train_loss"]) for l in lines if l.get("event") == "epoch"]
+assert [e for e, _ in epochs] == sorted(set(e for e, _ in epochs)), ("an epoch reported twice", epochs)
+assert all(loss > 0 for _, loss in epochs), ("an epoch with no training loss", epochs)
 print("chief SIGTERM: exit 143, restarted, completed; the %d checkpoint steps never went back: %s ... %s" % (len(ckpt), ckpt[:5], ckpt[-3:]))
 PY
 fi
