@@ -94,6 +94,10 @@ std::vector<std::string> task_args(const ClusterFlags& f, bool json) {
   return a;
 }
 
+std::string tasks_text(int ps, int workers) {
+  return std::to_string(ps) + (ps == 1 ? " ps task" : " ps tasks") + " and " + std::to_string(workers) + (workers == 1 ? " worker" : " workers");
+}
+
 // Heartbeats, timeouts and ps checkpoints: the same for `cluster run` and single tasks.
 void add_fault_flags(CLI::App& cmd, ClusterFlags& f) {
   cmd.add_option("--heartbeat-ms", f.heartbeat_ms, "A worker waiting on a ps sends it a heartbeat this often")

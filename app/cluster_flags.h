@@ -46,6 +46,9 @@ struct ClusterFlags {
 // make_setup filled in defaults, so every task fills them in the same way); `json` adds --json.
 std::vector<std::string> task_args(const ClusterFlags& f, bool json);
 
+// "2 ps tasks and 3 workers"
+std::string tasks_text(int ps, int workers);
+
 // The training flags (name without "--", value) and mode that `podlab k8s render` writes into its
 // pods, checked as each pod's `podlab ps|worker` will read them: flag ranges and names, the model
 // spec, the schedule, the mode, and replicas-to-aggregate against `workers`. kUsage naming the flag,

@@ -720,11 +720,6 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
   return code;
 }
 
-// "2 ps tasks and 3 workers"
-std::string tasks_text(int ps, int workers) {
-  return std::to_string(ps) + (ps == 1 ? " ps task" : " ps tasks") + " and " + std::to_string(workers) + (workers == 1 ? " worker" : " workers");
-}
-
 // A job's training flags (`podlab submit` sends them as task_args() makes them) over the server's own
 // flags (cluster, index, ports, files, keys stay the server's). `id`: the job id of the message's
 // header, by which ps 0 queues the job and keeps its result; the text must name the same.
@@ -934,6 +929,7 @@ int run_task(ClusterFlags& f, Role role) {
     return code;
   }
   JobDesk desk(transport->get(), tc.task);
+  desk.set_cluster(tc.cluster.num_ps(), tc.cluster.num_workers());
   metrics.set_phase("waiting-for-job");
   metrics.set_ready(true);
   int last_code = 0;  // of the last job: one the signal interrupted has said so already

@@ -66,6 +66,24 @@ class SubmitProgress {
   double first_elapsed_ = 0, last_print_ = -1e9;
 };
 
+// ps 0's admission text {"cluster":{"ps":P,"workers":W}} against our spec: a job handed to servers of
+// another spec would wait for ps tasks that do not exist, or leave some unused. Text that does not
+// parse is not checked (the servers check the job's counts again when it starts).
+Status check_server_counts(const std::string& admission, const ClusterSpec& ours) {
+  int ps = 0, workers = 0;
+  try {
+    const auto j = nlohmann::json::parse(admission).at("cluster");
+    ps = j.at("ps").get<int>();
+    workers = j.at("workers").get<int>();
+  } catch (const std::exception&) {
+    return Status::Ok();
+  }
+  if (ps == ours.num_ps() && workers == ours.num_workers()) return Status::Ok();
+  return Status::Config("the servers run a cluster of " + tasks_text(ps, workers) + ", but this --cluster has " +
+                        tasks_text(ours.num_ps(), ours.num_workers()) +
+                        ": give podlab submit the --cluster the servers were started with (or restart them with this one)");
+}
+
 // `podlab submit`: hands a job to wait-for-job servers and waits for its report (PROTOCOL.md, "Jobs"),
 // or shuts them down. Exit code: the job's (the chief's report), 6 when the servers do not answer.
 int run_submit(ClusterFlags& f, bool shutdown) {
@@ -178,6 +196,24 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     else std::printf("shut down %d ps task(s); the workers follow within a few seconds\n", spec->num_ps());
     return 0;
   }
+  // Tells the ps tasks in `which` that the job is over, with this client's failure as its report (a
+  // RESULT with text): a ps running it ends its run, ps 0 answers its workers STOP. Best effort, for
+  // at most a second, whatever the stop flag says.
+  auto cancel = [&](const std::vector<int>& which, const Status& why, const std::string& when) {
+    const std::string cancelled = nlohmann::json{{"task", "client:" + std::to_string(me.index)},
+                                                 {"code", why.exit_code()},
+                                                 {"message", "its submitter gave up " + when + ": " + why.message()}}.dump();
+    std::map<uint32_t, int> pending;
+    for (int k : which)
+      if (send(k, MessageType::kResult, cancelled).ok()) pending[seq] = k;
+    const Clock::time_point until = Clock::now() + std::chrono::seconds(1);
+    while (!pending.empty() && Clock::now() < until) {
+      Envelope env;
+      if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
+      auto h = decode_message(env.data(), env.size());
+      if (h.ok() && h->type == MessageType::kResult) pending.erase(h->seq);
+    }
+  };
   // First our turn in ps 0's queue: a ticket (JOB without text) every 500 ms until ps 0 admits the
   // job; it answers how many jobs are ahead meanwhile.
   Status st;
@@ -185,7 +221,11 @@ int run_submit(ClusterFlags& f, bool shutdown) {
     st = ask_all({0}, MessageType::kJob, "");
     if (!st.ok()) break;
     const auto& [h, bytes] = answers.at(0);
-    if (h.type == MessageType::kJob) break;  // admitted
+    if (h.type == MessageType::kJob) {  // admitted; with the servers' task counts (since they send them)
+      if (h.count > 0) st = check_server_counts(read_text(bytes.data(), h), *spec);
+      if (!st.ok()) cancel({0}, st, "before it started");  // ps 0 admits the next job at once
+      break;
+    }
     if (h.type == MessageType::kStop) {
       st = Status::Network("the servers are shutting down (podlab submit --shutdown): job " + std::to_string(id) +
                            " was not run; start them again and submit it again");
@@ -209,24 +249,6 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   const bool admitted = st.ok();
   if (st.ok() && !others.empty()) st = ask_all(others, MessageType::kJob, text, 0, /*keep_ticket=*/true);
   if (st.ok()) st = ask_all({0}, MessageType::kJob, text);
-  // Tells the ps tasks in `which` that the job is over, with this client's failure as its report (a
-  // RESULT with text): a ps running it ends its run, ps 0 answers its workers STOP. Best effort, for
-  // at most a second, whatever the stop flag says.
-  auto cancel = [&](const std::vector<int>& which, const Status& why, const std::string& when) {
-    const std::string cancelled = nlohmann::json{{"task", "client:" + std::to_string(me.index)},
-                                                 {"code", why.exit_code()},
-                                                 {"message", "its submitter gave up " + when + ": " + why.message()}}.dump();
-    std::map<uint32_t, int> pending;
-    for (int k : which)
-      if (send(k, MessageType::kResult, cancelled).ok()) pending[seq] = k;
-    const Clock::time_point until = Clock::now() + std::chrono::seconds(1);
-    while (!pending.empty() && Clock::now() < until) {
-      Envelope env;
-      if (t.receive(me, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
-      auto h = decode_message(env.data(), env.size());
-      if (h.ok() && h->type == MessageType::kResult) pending.erase(h->seq);
-    }
-  };
   if (!st.ok()) {
     // Interrupted or timed out after ps 1..N-1 may have taken the job, before ps 0 did: no worker
     // will come, so they are told the job is over rather than wait for --peer-timeout-s.

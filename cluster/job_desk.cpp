@@ -69,6 +69,10 @@ void JobDesk::reply(const TaskId& to, MessageType type, const MessageHeader& req
   (void)transport_->send(self_, to, std::move(b));  // lost: the asker asks again
 }
 
+void JobDesk::set_cluster(int num_ps, int num_workers) {
+  admission_text_ = nlohmann::json{{"cluster", {{"ps", num_ps}, {"workers", num_workers}}}}.dump();
+}
+
 void JobDesk::ignore(const TaskId& from, const std::string& why) {
   ++ignored_;
   if (ignored_ <= 10 || ignored_ % 1000 == 0)
@@ -106,10 +110,13 @@ bool JobDesk::handle(const Envelope& env, const MessageHeader& h) {
     }
   } else if (client && h.type == MessageType::kResult && h.count > 0) {
     // The client has the job's report from ps 0 (this is another ps): a run still going on for that
-    // job ends (its workers were told STOP by ps 0, or failed).
+    // job ends (its workers were told STOP by ps 0, or failed). At ps 0, a client giving up before
+    // its job was handed over (its spec is not the servers'): its ticket or admission goes.
     if (running_ && h.step == job_.id && result_id_ != job_.id) {
       set_result(h.step, read_text(env.data(), h));
     }
+    if (admitted_.id == h.step) admitted_ = Ticket{0, {}};
+    queue_.erase(std::remove_if(queue_.begin(), queue_.end(), [&](const Ticket& t) { return t.id == h.step; }), queue_.end());
     reply(env.from, MessageType::kResult, h, 0, "");
   } else if (client && h.type == MessageType::kResult && h.count == 0) {
     auto done = recent_.find(h.step);
@@ -153,10 +160,10 @@ void JobDesk::ticket(const Envelope& env, const MessageHeader& h) {
   const int64_t id = h.step;
   if (id <= 0) return reply(env.from, MessageType::kJob, h, 1, "");
   if (shutdown_) return reply(env.from, MessageType::kStop, h, 0, "");  // the job will not run
-  if (id == job_.id && (fresh_ || running_)) return reply(env.from, MessageType::kJob, h, 0, "");  // taken already
+  if (id == job_.id && (fresh_ || running_)) return reply(env.from, MessageType::kJob, h, 0, admission_text_);  // taken already
   if (admitted_.id == id) {
     admitted_.seen = now;
-    return reply(env.from, MessageType::kJob, h, 0, "");
+    return reply(env.from, MessageType::kJob, h, 0, admission_text_);
   }
   auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Ticket& t) { return t.id == id; });
   if (it == queue_.end()) {
@@ -168,7 +175,7 @@ void JobDesk::ticket(const Envelope& env, const MessageHeader& h) {
   if (!busy && it == queue_.begin()) {
     admitted_ = *it;
     queue_.erase(it);
-    return reply(env.from, MessageType::kJob, h, 0, "");
+    return reply(env.from, MessageType::kJob, h, 0, admission_text_);
   }
   const int64_t ahead = (busy ? 1 : 0) + (it - queue_.begin());
   reply(env.from, MessageType::kHeartbeat, h, 0, "{\"ahead\":" + std::to_string(ahead) + "}");

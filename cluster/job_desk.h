@@ -33,6 +33,10 @@ class JobDesk {
   // Answers JOB, RESULT and any client message; returns false for anything else (training traffic).
   bool handle(const Envelope& env, const MessageHeader& h);
 
+  // ps 0: the task counts of the servers' cluster spec, told to a client with its admission, so that
+  // a client with another spec learns it before it hands the job to ps tasks that may not exist.
+  void set_cluster(int num_ps, int num_workers);
+
   bool has_new_job() const { return fresh_; }
   JobOrder start_job();           // the new job, now running
   void finish_job();              // the run ended (the ps serves jobs again)
@@ -83,6 +87,7 @@ class JobDesk {
   std::string abort_reason_;
   int64_t ignored_ = 0;    // messages dropped by ignore()
   int64_t failed_id_ = 0;  // the job that failed to start here (fail_job)
+  std::string admission_text_;  // {"cluster":{"ps":P,"workers":W}} (set_cluster), or ""
   void note_failure(const std::string& entry);
   void set_result(int64_t id, const std::string& report);  // result_id_, result_ and recent_
   static constexpr size_t kRecentResults = 64;

@@ -5,7 +5,8 @@
 #     its file, and the servers take the next job right away;
 #   - async on the same servers: training goes on with the chief alone; exit 0, and the report lists
 #     the failed worker under workers_failed;
-#   - a job submitted with a spec of 3 workers to these servers of 2: refused, exit 3;
+#   - a job submitted with a spec of 3 workers to these servers of 2: refused, exit 3; one with a
+#     second ps: refused as ps 0 admits it (not after --connect-timeout-s), and the next job runs at once;
 #   - 2 ps, the chief cannot run the job: submit exits 4 at once, and ps 1 (which the chief never
 #     reached) is free for the next job at once, not after --peer-timeout-s;
 #   - 2 ps, ps 1 cannot start the job: the workers hear why from it; exit 4 naming ps:1;
@@ -86,9 +87,17 @@ PY
 SPEC2=$SPEC
 SPEC=${SPEC/\"127.0.0.1:2\"]/\"127.0.0.1:2\", \"127.0.0.1:3\"]}
 submit_job other-spec 3 15 --epochs 1 --mode async
-grep -q "submitted with a cluster spec of 1 ps task and 3 workers, but these servers run 1 ps task and 2 workers" "$TMP/other-spec.err" ||
+grep -q "the servers run a cluster of 1 ps task and 2 workers, but this --cluster has 1 ps task and 3 workers" "$TMP/other-spec.err" ||
   { fail "other-spec job: no error naming both specs"; cat "$TMP/other-spec.err"; }
+# A spec with a second ps the servers do not have: refused as ps 0 admits the job, not after waiting
+# --connect-timeout-s (20 s) for a ps:1 that is not there; and ps 0 takes the next job at once.
+SPEC=${SPEC2/\"ps\": [/\"ps\": [\"127.0.0.1:$(free_port)\", }
+SPEC=$(python3 -c 'import json, sys; s = json.loads(sys.argv[1]); s["ps"].reverse(); print(json.dumps(s))' "$SPEC")
+submit_job other-ps 3 5 --epochs 1 --mode async
+grep -q "the servers run a cluster of 1 ps task and 2 workers, but this --cluster has 2 ps tasks and 2 workers" "$TMP/other-ps.err" ||
+  { fail "other-ps job: no error naming both specs"; cat "$TMP/other-ps.err"; }
 SPEC=$SPEC2
+submit_job after-refusal 0 4 --epochs 1 --mode async
 stop_servers
 
 start_servers 2 worker0
