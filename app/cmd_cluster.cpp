@@ -483,7 +483,7 @@ Status make_plan(ClusterFlags& f, const Setup& setup, TrainingPlan* out) {
     std::fprintf(stderr, "podlab: note: --replicas-to-aggregate applies to --mode sync only; ignored in %s\n", f.mode.c_str());
   if (say && mode->kind != SyncMode::Kind::kAsync && f.overlap)
     std::fprintf(stderr, "podlab: note: --overlap applies to --mode async only; %s workers wait for every answer\n", f.mode.c_str());
-  const bool default_schedule = f.setup.lr_schedule.empty();
+  const bool default_schedule = setup.default_schedule;  // make_setup has filled in f.setup.lr_schedule
   const Dataset& data = setup.data;
   TrainingPlan& plan = *out;
   plan.train = setup.trainer->config();

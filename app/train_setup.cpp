@@ -67,7 +67,8 @@ Result<Setup> make_setup(SetupFlags& f) {
   auto data = f.shape_only ? load_dataset_shape(choice->name, choice->dir, f.limit_train, f.limit_test)
                            : load_dataset(choice->name, choice->dir, f.limit_train, f.limit_test);
   if (!data.ok()) return data.status();
-  if (f.lr_schedule.empty()) {
+  const bool default_schedule = f.lr_schedule.empty();
+  if (default_schedule) {
     // The default decays per epoch, so it means the same for any batch size and dataset size.
     const int64_t steps_per_epoch = (data->train.count + f.batch - 1) / f.batch;
     f.lr_schedule = d.decay_per_epoch == 1.0f ? "constant"
@@ -92,6 +93,7 @@ Result<Setup> make_setup(SetupFlags& f) {
   Setup s;
   s.data = std::move(*data);
   s.trainer = std::move(*trainer);
+  s.default_schedule = default_schedule;
   return s;
 }
 

@@ -31,6 +31,9 @@ void add_setup_flags(CLI::App& cmd, SetupFlags& flags);
 struct Setup {
   Dataset data;
   std::unique_ptr<Trainer> trainer;
+  // The flags named no schedule and make_setup filled in the model's default decay per epoch, for
+  // steps of one batch (a sync cluster step covers more samples and recomputes it).
+  bool default_schedule = false;
 };
 
 // Validates the flags, fills in defaults (flags.epochs too), finds and loads the dataset, builds the trainer.

@@ -80,3 +80,26 @@ TEST_CASE("podlab cluster run: bad flags are usage errors", "[cluster]") {
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("--overlap applies to --mode async only") != std::string::npos);
 }
+
+// The model's default learning-rate decay is per epoch; a sync step with 2 workers covers 2 batches,
+// so an epoch is half as many steps as `podlab train`'s at the same batch. With the defaults (no
+// --lr-schedule), sync with 2 workers of 50 equals train at 100, as it does with a constant rate.
+// (Found by helper-40: the cluster decayed once per 2 epochs.)
+TEST_CASE("podlab cluster run: sync's default schedule decays per epoch, as train's does", "[cluster][data]") {
+  const std::string common = " --dataset fashion-mnist --limit-train 6000 --limit-test 2000 --epochs 2 --seed 3 --json";
+  auto test_loss = [](const Run& r) {
+    const std::string line = last_line(r.out);
+    const size_t at = line.find("\"test_loss\":");
+    REQUIRE(at != std::string::npos);
+    return line.substr(at, line.find(',', at) - at);
+  };
+  const Run train = run_podlab("train --batch 100" + common);
+  INFO(train.out);
+  REQUIRE(train.exit_code == 0);
+  for (const char* transport : {"threads", "processes"}) {
+    const Run sync = run_podlab(std::string("cluster run --transport ") + transport + " --workers 2 --mode sync --batch 50" + common);
+    INFO(transport << "\n" << sync.out);
+    REQUIRE(sync.exit_code == 0);
+    CHECK(test_loss(sync) == test_loss(train));
+  }
+}
