@@ -583,8 +583,12 @@ Status parse_task_flags(const std::vector<std::string>& args, const std::string&
 // (task_main.h) to --report when given. *report_json gets the report; returns the exit code.
 // A worker on its own (podlab worker, a pod) ends with one line: the chief its result (stdout, as
 // JSON with --json or when stdout is no terminal), any other worker what it did (stderr).
-// What a chief that stopped training on SIGINT or SIGTERM reports (exit 130, its run otherwise ok).
-Status stopped_on_signal(const TaskId& task) {
+// What a chief that stopped training early reports (exit 130, its run otherwise ok): on SIGINT or
+// SIGTERM, or told STOP by ps 0 of wait-for-job servers ending its job.
+Status stopped_early(const TaskId& task, const ChiefResult& chief) {
+  if (chief.ended_by_ps)
+    return Status::Error(StatusCode::kInterrupted, task.name() + " stopped at step " + std::to_string(chief.steps) +
+                                                       ": ps:0 ended the job (its submitter cancelled it, or workers it needs failed)");
   return Status::Error(StatusCode::kInterrupted, task.name() + " stopped training on a signal (SIGINT or SIGTERM)");
 }
 
@@ -615,14 +619,14 @@ void print_task_end(const TaskId& task, bool json, const WorkerStats& ws, const 
   if (json) {
     JsonLine j;
     j.add("event", "result").add("task", task.name()).add("code", code);
-    j.add("message", chief->interrupted ? stopped_on_signal(task).message() : std::string());
+    j.add("message", chief->interrupted ? stopped_early(task, *chief).message() : std::string());
     add_chief_result(*chief, &j);
     j.print();
   } else {
     std::printf("%s: test accuracy %.4f, loss %.4f on %d samples after %lld steps (%d epoch%s) in %.1f s%s\n",
                 task.name().c_str(), chief->test.accuracy, chief->test.loss, chief->test.samples,
                 static_cast<long long>(chief->steps), chief->epochs_completed, chief->epochs_completed == 1 ? "" : "s", chief->seconds,
-                chief->interrupted ? " (interrupted)" : "");
+                chief->ended_by_ps ? " (ps:0 ended the job early)" : chief->interrupted ? " (interrupted)" : "");
   }
   std::fflush(stdout);
 }
@@ -706,7 +710,8 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
     const auto counters = transport->counters();
     if (st.ok() && chief && (*worker)->chief_result().interrupted) code = static_cast<int>(StatusCode::kInterrupted);
     // The report's code is the exit code: a chief that stopped the cluster on a signal says so.
-    const Status reported = code == static_cast<int>(StatusCode::kInterrupted) && st.ok() ? stopped_on_signal(task) : st;
+    const Status reported =
+        code == static_cast<int>(StatusCode::kInterrupted) && st.ok() ? stopped_early(task, (*worker)->chief_result()) : st;
     *report_json = task_report_json(task, reported, nullptr, &ws, chief ? &(*worker)->chief_result() : nullptr, &counters.at(0));
     if (on_its_own) print_task_end(task, json, ws, chief ? &(*worker)->chief_result() : nullptr, st.ok() ? code : st.exit_code(), st);
   }
@@ -794,10 +799,10 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
   metrics.set_phase("waiting-for-job");
   metrics.set_ready(true);
   const int interrupted = static_cast<int>(StatusCode::kInterrupted);
-  int last_code = 0;  // of the last job: one the signal interrupted has said so already
+  bool job_signalled = false;  // the signal stopped the last job, which has said so already
   for (;;) {
     if (g_cluster_stop)
-      return last_code == interrupted ? interrupted : report(Status::Error(StatusCode::kInterrupted, task.name() + " interrupted by a signal"));
+      return job_signalled ? interrupted : report(Status::Error(StatusCode::kInterrupted, task.name() + " interrupted by a signal"));
     if (Clock::now() - heard > std::chrono::milliseconds(static_cast<int64_t>(server.peer_timeout_s * 1000)))
       return report(Status::Network(task.name() + ": ps:0 has not answered for " + std::to_string(static_cast<int>(server.peer_timeout_s)) +
                                     " s while this worker waited for a job; giving up (--peer-timeout-s)"));
@@ -825,7 +830,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       std::fprintf(stderr, "podlab: %s: running job %lld\n", task.name().c_str(), static_cast<long long>(id));
       code = run_task_job(*f, task, existing(transport), metrics, nullptr, &report_json);
     }
-    last_code = code;
+    job_signalled = code == interrupted && g_cluster_stop;
     metrics.set_phase("waiting-for-job");
     // The chief hands the job's report to ps 0, for the client; another worker its failure, so that
     // ps 0 ends a job that cannot go on without it (and the client hears why).

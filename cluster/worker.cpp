@@ -633,7 +633,8 @@ Status Worker::train() {
       const bool told_to_stop = stop;
       if (step >= p.total_steps || interrupted || told_to_stop) {
         // Stop the others first (they would only compute gradients the ps drops), then evaluate.
-        result_.interrupted = interrupted && step < p.total_steps;
+        result_.interrupted = (interrupted || told_to_stop) && step < p.total_steps;
+        result_.ended_by_ps = told_to_stop && !interrupted && step < p.total_steps;
         stop = false;
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
         if (s.ok() && !told_to_stop) s = checkpoint(false, &stop);  // the final state: the ps tasks still answer SNAPSHOT

@@ -38,7 +38,8 @@ uint64_t worker_seed(uint64_t seed, int worker);
 
 // What the chief reports when training is over.
 struct ChiefResult {
-  bool interrupted = false;
+  bool interrupted = false;   // training stopped before the last step (a signal, or ended_by_ps)
+  bool ended_by_ps = false;   // a ps answered STOP first: ps 0 of wait-for-job servers ended the job
   bool preempted = false;     // left on should_leave(): checkpointed, the cluster not stopped
   int64_t steps = 0;          // global step reached (min over shards)
   int epochs_completed = 0;   // steps / steps_per_epoch

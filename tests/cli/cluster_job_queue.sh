@@ -79,6 +79,9 @@ import json, sys
 results = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"event":"result"')]
 cancelled = [r for r in results if r["test_samples"] == 10000]  # the CNN job: the others evaluate 500
 assert len(cancelled) == 1 and cancelled[0]["epochs"] <= 2, cancelled
+# The chief server's own log says the job was ended early, not that it succeeded.
+c = cancelled[0]
+assert c["interrupted"] and c["code"] == 130 and "ps:0 ended the job" in c["message"], c
 PY
 
 # --shutdown while two submitters wait behind a running job.
