@@ -993,6 +993,25 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
                "Stay up and run the jobs `podlab submit` sends, one after another, until `podlab submit --shutdown`");
 }
 
+// A --wait-for-job server takes its training flags from each job (podlab submit): any given to the
+// server itself would be ignored, so they are refused. The server keeps only these.
+Status check_server_flags(const CLI::App& cmd, const ClusterFlags& f) {
+  if (!f.wait_for_job) return Status::Ok();
+  static const std::set<std::string> kServerFlags = {"--cluster",   "--index",        "--metrics-port",      "--dns-timeout-s",
+                                                     "--keys",      "--report",       "--progress-file",     "--json",
+                                                     "--wait-for-job", "--help",      "--connect-timeout-s", "--peer-timeout-s"};
+  std::string given;
+  for (const CLI::Option* o : cmd.get_options()) {
+    const std::string name = o->get_name();  // "--epochs"
+    if (o->count() > 0 && !kServerFlags.count(name)) given += (given.empty() ? "" : ", ") + name;
+  }
+  if (given.empty()) return Status::Ok();
+  const bool data = (", " + given + ",").find(", --data,") != std::string::npos;
+  return Status::Usage("a --wait-for-job server takes its training flags from each job, not from its own command line (" + given +
+                       "): give them to podlab submit instead (podlab submit --cluster SPEC " + given.substr(0, given.find(',')) +
+                       " ...)" + (data ? "; for this server's own data directory set PODLAB_DATA=DIR" : ""));
+}
+
 }  // namespace
 
 Status check_pod_training_flags(const std::vector<std::pair<std::string, std::string>>& training, const std::string& mode,
@@ -1059,13 +1078,19 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   auto pf = std::make_shared<ClusterFlags>();
   CLI::App* ps = root.add_subcommand("ps", "Run one parameter-server task of a cluster (zmq; --cluster/--index or TF_CONFIG)");
   add_task_flags(*ps, *pf);
-  ps->callback([pf, &exit_code] { exit_code = run_task(*pf, Role::kPs); });
+  ps->callback([pf, ps, &exit_code] {
+    const Status st = check_server_flags(*ps, *pf);
+    exit_code = st.ok() ? run_task(*pf, Role::kPs) : report(st);
+  });
   add_submit_commands(root, exit_code);
 
   auto wf = std::make_shared<ClusterFlags>();
   CLI::App* worker = root.add_subcommand("worker", "Run one worker task of a cluster (worker 0 is the chief; zmq)");
   add_task_flags(*worker, *wf);
-  worker->callback([wf, &exit_code] { exit_code = run_task(*wf, Role::kWorker); });
+  worker->callback([wf, worker, &exit_code] {
+    const Status st = check_server_flags(*worker, *wf);
+    exit_code = st.ok() ? run_task(*wf, Role::kWorker) : report(st);
+  });
 }
 
 }  // namespace podlab

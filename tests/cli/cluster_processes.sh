@@ -62,7 +62,9 @@ grep -q "no connection to ps:0" "$TMP/out" || { fail "no clear error for the mis
 # ... and SIGTERM while it waits (a pod deleted before its ps came up) ends it at once with 130, not
 # after the connect timeout; also as a wait-for-job server.
 for server in "" --wait-for-job; do
-  "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1 --connect-timeout-s 30 $server >"$TMP/out" 2>&1 &
+  training=("${SMALL[@]}" --epochs 1)
+  [ -n "$server" ] && training=()  # a server takes them from each job
+  "$PODLAB" worker --cluster "$SPEC" --index 0 "${training[@]}" --connect-timeout-s 30 $server >"$TMP/out" 2>&1 &
   PID=$!
   sleep 1.5  # past the data loading, into the wait for the ps
   kill -TERM $PID
@@ -75,6 +77,12 @@ for server in "" --wait-for-job; do
   CODE=$?
   [ "$CODE" -eq 130 ] || { fail "worker $server waiting for its ps: exit $CODE after SIGTERM, expected 130"; sed 's/^/  | /' "$TMP/out"; }
 done
+
+# A wait-for-job server given training flags would ignore them: refused (exit 2), naming them.
+timeout 10 "$PODLAB" worker --cluster "$SPEC" --index 0 --wait-for-job --epochs 3 --mode sync >"$TMP/out" 2>&1
+CODE=$?
+[ "$CODE" -eq 2 ] && grep -q "takes its training flags from each job, not from its own command line (--epochs, --mode)" "$TMP/out" ||
+  { fail "wait-for-job server with training flags: exit $CODE, expected 2 naming them"; sed 's/^/  | /' "$TMP/out"; }
 
 # Tasks started by hand with different training flags: the ps refuses the worker's INIT (its plan's
 # fingerprint differs), the worker exits 3 at once naming the flags that differ, not a silent hang.
