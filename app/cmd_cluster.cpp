@@ -78,6 +78,12 @@ std::string task_line(const TaskProgress& t) {
 }
 
 // The chief's result fields of a final `result` JSON line (the launcher's and a lone chief's).
+// A run that carried on from the state its ps tasks restored: its result covers only the steps after.
+std::string resumed_text(int64_t step) {
+  return "resumed from step " + std::to_string(step) +
+         ", restored from --checkpoint-dir by the ps tasks (a fresh start needs an empty or new directory)";
+}
+
 void add_chief_result(const ChiefResult& c, JsonLine* j) {
   j->add("test_accuracy", c.test.accuracy)
       .add("test_loss", c.test.loss)
@@ -86,6 +92,7 @@ void add_chief_result(const ChiefResult& c, JsonLine* j) {
       .add("steps", c.steps)
       .add("seconds", c.seconds)
       .add("interrupted", c.interrupted);
+  if (c.resumed_from_step > 0) j->add("resumed_from_step", c.resumed_from_step);
 }
 
 class ClusterPrinter : public LocalClusterObserver {
@@ -355,6 +362,7 @@ void print_summary(const ClusterReport& r, const TrainingPlan& plan, const Datas
     std::printf("%stest accuracy: %.4f  (test loss %.4f, %lld steps, %.1f s, %.0f samples/s applied, %.0f computed)\n",
                 cluster_summary_text(r, plan).c_str(), c.test.accuracy, c.test.loss, static_cast<long long>(c.steps),
                 c.seconds, cluster_samples_per_s(r), cluster_computed_samples_per_s(r));
+    if (c.resumed_from_step > 0) std::printf("%s\n", resumed_text(c.resumed_from_step).c_str());
     return;
   }
   JsonLine j;

@@ -314,6 +314,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
             .add("epochs", c.at("epochs_completed").get<int64_t>())
             .add("seconds", c.at("seconds").get<double>())
             .add("interrupted", c.at("interrupted").get<bool>());
+      if (c.value("resumed_from_step", int64_t{0}) > 0) line.add("resumed_from_step", c.at("resumed_from_step").get<int64_t>());
       if (!failed.empty()) line.raw("workers_failed", failed.dump());
       if (r.contains("reason")) line.add("reason", r.at("reason").get<std::string>());
       line.print();
@@ -322,6 +323,10 @@ int run_submit(ClusterFlags& f, bool shutdown) {
                   c.at("test_accuracy").get<double>(), c.at("test_loss").get<double>(),
                   static_cast<long long>(c.at("steps").get<int64_t>()), c.at("seconds").get<double>(),
                   message.empty() ? "" : ": ", message.c_str());
+      if (c.value("resumed_from_step", int64_t{0}) > 0)
+        std::printf("job %lld resumed from step %lld, restored from --checkpoint-dir by the ps tasks (a fresh start needs an "
+                    "empty or new directory)\n",
+                    static_cast<long long>(id), static_cast<long long>(c.at("resumed_from_step").get<int64_t>()));
     } else {
       std::printf("job %lld: exit %d: %s\n", static_cast<long long>(id), code, message.c_str());
     }

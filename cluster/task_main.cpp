@@ -181,7 +181,8 @@ std::string task_report_json(const TaskId& task, const Status& status, const PsS
                   {"test_loss", chief->test.loss},
                   {"test_accuracy", chief->test.accuracy},
                   {"test_samples", chief->test.samples},
-                  {"train_loss", chief->train_loss}};
+                  {"train_loss", chief->train_loss},
+                  {"resumed_from_step", chief->resumed_from_step}};
   if (transport) j["transport"] = counters_to_json(*transport);
   return j.dump();
 }
@@ -251,6 +252,7 @@ Status merge_task_report(const std::string& text, ClusterReport* r) {
         s.test.accuracy = c.at("test_accuracy");
         s.test.samples = c.at("test_samples");
         s.train_loss = c.at("train_loss");
+        s.resumed_from_step = c.value("resumed_from_step", int64_t{0});
       }
     }
   } catch (const std::exception& e) {
@@ -501,6 +503,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   // A restarted chief's report covers its own life only, while the ps tasks' counters cover the whole
   // run: the run's time is the launcher's, start-up included, so samples/s are not inflated.
   if (chief_restarted) r.chief.seconds = std::max(r.chief.seconds, wall_s);
+  if (chief_restarted) r.chief.resumed_from_step = 0;  // the last chief's resumption, not the run's (unknown)
   // A killed worker's traffic: what the ps tasks sent it and received from it.
   for (const Child& c : children) {
     if (c.lost.empty()) continue;

@@ -607,6 +607,7 @@ Status Worker::train() {
     // A restarted chief carries on from the ps state: the epochs done before it were reported by its
     // predecessor, and its first report is of the first epoch it trains in.
     reported_epochs_ = static_cast<int>(std::min<int64_t>(global_step() / p.steps_per_epoch, p.epochs));
+    result_.resumed_from_step = global_step();
     ckpt_time_ = Clock::now();
     if (!stop) PODLAB_RETURN_IF_ERROR(checkpoint(false, &stop));  // a restarted ps always finds one
   } else {

@@ -42,6 +42,8 @@ struct ChiefResult {
   bool ended_by_ps = false;   // a ps answered STOP first: ps 0 of wait-for-job servers ended the job
   bool preempted = false;     // left on should_leave(): checkpointed, the cluster not stopped
   int64_t steps = 0;          // global step reached (min over shards)
+  int64_t resumed_from_step = 0;  // the step the ps tasks held when this chief started (restored from
+                                  //   --checkpoint-dir, or kept for a replacement chief); 0: a fresh start
   int epochs_completed = 0;   // steps / steps_per_epoch
   double seconds = 0;
   EvalResult test;            // on the final parameters; a run that failed or left: the last epoch's

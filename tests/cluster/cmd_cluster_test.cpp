@@ -4,7 +4,10 @@
 
 #include <sys/wait.h>
 
+#include <stdlib.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace {
@@ -102,4 +105,30 @@ TEST_CASE("podlab cluster run: sync's default schedule decays per epoch, as trai
     REQUIRE(sync.exit_code == 0);
     CHECK(test_loss(sync) == test_loss(train));
   }
+}
+
+// A second run into a --checkpoint-dir that holds a finished run's checkpoints trains nothing: its
+// ps tasks restore the last step. Its result says so (resumed_from_step) rather than passing the
+// old run's accuracy off as its own; with more epochs it carries on from there. (helper-40)
+TEST_CASE("podlab cluster run: a run resumed from --checkpoint-dir says from which step", "[cluster][data]") {
+  char tmpl[] = "/tmp/podlab_resume_test.XXXXXX";
+  REQUIRE(::mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  const std::string common = "cluster run --workers 2 --dataset fashion-mnist --limit-train 3000 --limit-test 500 --json "
+                             "--checkpoint-dir " + dir + "/ckpt";
+  const Run first = run_podlab(common + " --epochs 1");
+  INFO(first.out);
+  REQUIRE(first.exit_code == 0);
+  CHECK(last_line(first.out).find("resumed_from_step") == std::string::npos);
+  const Run again = run_podlab(common + " --epochs 1");
+  INFO(again.out);
+  REQUIRE(again.exit_code == 0);
+  CHECK(last_line(again.out).find("\"steps\":30,") != std::string::npos);
+  CHECK(last_line(again.out).find("\"resumed_from_step\":30,") != std::string::npos);
+  const Run more = run_podlab(common + " --epochs 2");
+  INFO(more.out);
+  REQUIRE(more.exit_code == 0);
+  CHECK(last_line(more.out).find("\"steps\":60,") != std::string::npos);
+  CHECK(last_line(more.out).find("\"resumed_from_step\":30,") != std::string::npos);
+  std::system(("rm -rf '" + dir + "'").c_str());
 }
