@@ -882,8 +882,12 @@ int run_task(ClusterFlags& f, Role role) {
     if (tc.task.role != role)
       return report(Status::Config(std::string("TF_CONFIG says this task is a ") + role_name(tc.task.role) + ", not a " + role_name(role)));
   }
-  if (!tc.cluster.contains(tc.task))
-    return report(Status::Usage(tc.task.name() + " is not in the cluster spec " + tc.cluster.to_json()));
+  if (!tc.cluster.contains(tc.task)) {  // exit 3, as TF_CONFIG's own index out of range: index and spec disagree
+    const int n = tc.task.role == Role::kPs ? tc.cluster.num_ps() : tc.cluster.num_workers();
+    return report(Status::Config(tc.task.name() + " is not in the cluster spec " + tc.cluster.to_json() + ": it has " +
+                                 std::to_string(n) + " " + role_name(tc.task.role) + " task" + (n == 1 ? "" : "s") +
+                                 ", so the index must be in 0.." + std::to_string(n - 1) + " (from --index, else JOB_COMPLETION_INDEX with --cluster, else TF_CONFIG)"));
+  }
   f.ps = tc.cluster.num_ps();
   f.workers = tc.cluster.num_workers();
   TransportConfig net;

@@ -69,6 +69,13 @@ TEST_CASE("podlab cluster run: bad flags are usage errors", "[cluster]") {
   CHECK(r.out.find("duplicate address") != std::string::npos);
   r = run_podlab("cluster run --sim-kill-worker 5:3 --workers 2");
   CHECK(r.exit_code == 2);
+  // A task index the spec does not have: a configuration error (3), however the index was given.
+  r = run_podlab("ps --cluster '{\"ps\": [\"127.0.0.1:1\"], \"worker\": [\"127.0.0.1:2\"]}' --index 1");
+  CHECK(r.exit_code == 3);
+  CHECK(r.out.find("the index must be in 0..0") != std::string::npos);
+  r = run_podlab("ps --cluster '{\"ps\": [\"127.0.0.1:1\"], \"worker\": [\"127.0.0.1:2\"]}' --index 0 --wait-for-job --epochs 2");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("(--epochs)") != std::string::npos);
   r = run_podlab("cluster run --cluster '{\"ps\": [\"a:1\"], \"worker\": [\"b:1\"]}' --ps 2");  // the spec sets the counts
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("excludes") != std::string::npos);
