@@ -998,7 +998,7 @@ void add_task_flags(CLI::App& cmd, ClusterFlags& f) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   cmd.add_option("--progress-file", f.progress_file, "Keep this task's live progress as JSON in FILE (used by cluster run)");
-  cmd.add_option("--keys", f.keys_dir, "CURVE key directory (podlab keys generate): encrypt and authenticate every link; default $PODLAB_KEYS");
+  cmd.add_option("--keys", f.keys_dir, "CURVE key directory (podlab keys generate): encrypt and authenticate every link; default $PODLAB_KEYS")->check(non_empty_path());
   cmd.add_option("--report", f.report_file, "Write this task's final counters as JSON to FILE (used by cluster run)");
   cmd.add_flag("--json", f.json, "Print one JSON object per line, even on a terminal");
   cmd.add_flag("--wait-for-job", f.wait_for_job,
@@ -1077,7 +1077,7 @@ void add_cluster_commands(CLI::App& root, int& exit_code) {
   run->add_option("--restart-failed", f->restart_failed,
                   "processes: restart a task that dies, up to N times in all (give --checkpoint-dir so a ps can recover)")
       ->check(CLI::Range(0, 1000));
-  run->add_option("--keys", f->keys_dir, "processes: CURVE key directory (podlab keys generate) for every task; default $PODLAB_KEYS");
+  run->add_option("--keys", f->keys_dir, "processes: CURVE key directory (podlab keys generate) for every task; default $PODLAB_KEYS")->check(non_empty_path());
   run->add_option("--sim-latency-ms", f->latency_ms, "Simulated one-way latency per message")->check(non_negative());
   run->add_option("--sim-jitter-ms", f->jitter_ms, "Simulated latency jitter (+-)")->check(non_negative());
   run->add_option("--sim-bandwidth-mbps", f->bandwidth_mbps, "Simulated bandwidth per link, Mbit/s (0: unlimited)")->check(non_negative());

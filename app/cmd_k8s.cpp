@@ -112,7 +112,7 @@ void add_render_flags(CLI::App* r, const std::shared_ptr<K8sRenderFlags>& f) {
   r->add_option("--cluster-domain", o.cluster_domain, "The cluster's DNS domain")->capture_default_str();
   r->add_option("--pull-policy", o.image_pull_policy, "Always, IfNotPresent or Never")->capture_default_str();
   r->add_option("--fetch", o.fetch_dataset, "mnist or fashion-mnist: an init container downloads it into the volume");
-  r->add_option("--keys", f->keys_dir, "Directory of CURVE keys to put in a Secret (turns security on in the pods)");
+  r->add_option("--keys", f->keys_dir, "Directory of CURVE keys to put in a Secret (turns security on in the pods)")->check(non_empty_path());
   r->add_option("--cpu", o.cpu_request, "CPU request per pod")->capture_default_str();
   r->add_option("--cpu-limit", o.cpu_limit, "CPU limit per pod")->capture_default_str();
   r->add_option("--memory", o.memory_request, "Memory request per pod")->capture_default_str();

@@ -368,7 +368,7 @@ void add_submit_commands(CLI::App& root, int& exit_code) {
   submit->add_option("--connect-timeout-s", sf->connect_timeout_s, "Give up (exit 6) when a server does not answer this long")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  submit->add_option("--keys", sf->keys_dir, "CURVE key directory (or PODLAB_KEYS): submit uses worker 0's key pair, client-0.key or client.key, and server.pub");
+  submit->add_option("--keys", sf->keys_dir, "CURVE key directory (or PODLAB_KEYS): submit uses worker 0's key pair, client-0.key or client.key, and server.pub")->check(non_empty_path());
   submit->add_flag("--shutdown", *shutdown, "Instead of a job: tell the servers to exit 0 (ps tasks at once, workers at their next poll)");
   submit->add_flag("--json", sf->json, "Print one JSON object per line, even on a terminal");
   submit->callback([sf, shutdown, &exit_code] { exit_code = run_submit(*sf, *shutdown); });

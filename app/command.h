@@ -50,6 +50,12 @@ inline const CLI::Validator& non_negative() {
   static const CLI::Validator v = number_validator([](double x) { return x >= 0; }, "0 or more", "NONNEGATIVE");
   return v;
 }
+// A path flag given an empty value ("--keys ''", an unset shell variable): refused, not taken as unset.
+inline const CLI::Validator& non_empty_path() {
+  static const CLI::Validator v(
+      [](std::string& in) -> std::string { return in.empty() ? "an empty path (leave the flag out instead)" : std::string(); }, "PATH");
+  return v;
+}
 inline const CLI::Validator& positive() {
   static const CLI::Validator v =
       number_validator([](double x) { return x > 0 && std::isfinite(x); }, "a finite number above 0", "POSITIVE");

@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
   podlab::add_lesson_commands(root, exit_code);
   podlab::add_graph_commands(root, exit_code);
   podlab::add_keys_commands(root, exit_code);
+  // Command-line errors look like every other error of podlab's.
+  root.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("podlab: error: ") + e.what() + "\nRun with --help for more information.\n";
+  });
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -168,7 +168,13 @@ std::string curve_keys_dir(const std::string& flag) {
 
 Result<CurveKeys> load_curve_keys(const std::string& dir, const TaskId& task) {
   struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+  if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    const size_t slash = dir.find_last_of('/');
+    return Status::Config("--keys / PODLAB_KEYS names " + dir + ", which is a file, not a key directory: give the directory that " +
+                          "holds server.key, server.pub and the client keys" +
+                          (slash != std::string::npos && slash > 0 ? " (" + dir.substr(0, slash) + "?)" : std::string()));
+  }
+  if (::stat(dir.c_str(), &st) != 0)
     return Status::Config("key directory " + dir + " does not exist (create one with `podlab keys generate --out " + dir +
                           "`, or unset --keys / PODLAB_KEYS)");
   if (!curve_available())

@@ -68,6 +68,13 @@ timeout 60 "$PODLAB" cluster run --transport processes "${SMALL[@]}" --keys "$TM
 [ $? -eq 3 ] || { fail "cluster run with a bad key file: expected exit 3"; show "$TMP/out"; }
 timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --keys "$TMP/no-such-dir" >"$TMP/out" 2>&1
 [ $? -eq 3 ] || { fail "a missing key directory: expected exit 3"; show "$TMP/out"; }
+# A key file given as the directory, and an empty --keys (an unset shell variable): said, not taken
+# for a missing directory or for no keys.
+timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --keys "$TMP/keys/server.key" >"$TMP/out" 2>&1
+[ $? -eq 3 ] && grep -q "which is a file, not a key directory.*($TMP/keys?)" "$TMP/out" ||
+  { fail "--keys naming a file: expected exit 3 naming its directory"; show "$TMP/out"; }
+timeout 60 "$PODLAB" ps --cluster "$SPEC" --index 0 "${SMALL[@]}" --keys "" >"$TMP/out" 2>&1
+[ $? -eq 2 ] && grep -q "podlab: error: --keys: an empty path" "$TMP/out" || { fail "--keys '': expected exit 2"; show "$TMP/out"; }
 timeout 60 "$PODLAB" cluster run --transport threads "${SMALL[@]}" --keys "$TMP/keys" >"$TMP/out" 2>&1
 [ $? -eq 2 ] || { fail "--keys with threads: expected exit 2"; show "$TMP/out"; }
 
