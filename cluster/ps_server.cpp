@@ -230,7 +230,7 @@ Status PsServer::run() {
     int64_t malformed = 0, rejected = 0;
     for (const EndpointCounters& c : ctx_.transport->counters())
       if (c.name == ctx_.self.name()) malformed = c.malformed_in, rejected = c.rejected_peers;
-    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages dropped (%lld malformed, %lld not valid here), %lld peers refused in the handshake, %lld worker restarts\n",
+    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages dropped (%lld malformed, %lld not valid here), %lld refused handshake(s), %lld worker restart(s)\n",
                  ctx_.self.name().c_str(), static_cast<long long>(st_.step), static_cast<long long>(st_.gradients),
                  static_cast<long long>(st_.applied), static_cast<long long>(st_.dropped_stale),
                  static_cast<long long>(st_.dropped_late), static_cast<long long>(malformed + st_.bad_messages),
@@ -641,11 +641,12 @@ Status PsServer::needed_workers_lost(Clock::time_point now) const {
   if (p.mode.kind == SyncMode::Kind::kSync)
     reason += " (each step aggregates " + std::to_string(p.replicas_to_aggregate) + " of " +
               std::to_string(p.num_workers) + " workers' gradients)";
-  return Status::Network(reason +
-                         "; giving up (a worker restarted in time rejoins; --peer-timeout-s and --connect-timeout-s set the limits; " +
+  return Status::Network(reason + "; giving up (" +
+                         (threads ? "--peer-timeout-s sets the limit; "
+                                  : "a worker restarted in time rejoins; --peer-timeout-s and --connect-timeout-s set the limits; ") +
                          (p.mode.kind == SyncMode::Kind::kSync ? "backup workers (--replicas-to-aggregate below --workers) or "
                                                                 : "") +
-                         "--mode async train on without a worker)");
+                         "--mode async trains on without a worker)");
 }
 
 void PsServer::give_up(const Status& why) {

@@ -77,6 +77,11 @@ Result<std::unique_ptr<Worker>> Worker::create(const Context& ctx) {
 }
 
 namespace {
+// "ps:1 at 10.0.0.2:2222" over the network; "ps:1" among threads, which have no address.
+std::string ps_where(const Transport& t, const TaskId& ps) {
+  return t.name() == "inproc" ? ps.name() : ps.name() + " at " + t.config().cluster.address(ps);
+}
+
 // Whether a REFUSE's text is the report of a ps that gave up on training (`"gave_up": true`).
 bool gave_up_report(const std::string& text) {
   if (text.empty() || text[0] != '{') return false;
@@ -104,10 +109,9 @@ Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
     }
     if (code == 0) code = static_cast<int>(StatusCode::kInternal);
     if (gave_up && message.rfind(ps.name() + ": ", 0) == 0) message.erase(0, ps.name().size() + 2);
-    return Status::Error(static_cast<StatusCode>(code), ps.name() + " at " + ctx_.transport->config().cluster.address(ps) +
-                                                             (gave_up ? " gave up: " : " could not start this job: ") + message);
+    return Status::Error(static_cast<StatusCode>(code), ps_where(*ctx_.transport, ps) + (gave_up ? " gave up: " : " could not start this job: ") + message);
   }
-  return Status::Config(ps.name() + " at " + ctx_.transport->config().cluster.address(ps) + " refused " + ctx_.self.name() +
+  return Status::Config(ps_where(*ctx_.transport, ps) + " refused " + ctx_.self.name() +
                         ": they were started with different training flags (" +
                         plan_differences(plan_text_, ps_plan, ps.name()) +
                         "). Give every ps and worker of a job the same training flags");
@@ -264,7 +268,7 @@ Status Worker::finish(bool* stop) {
       if (now - heard_[k] > peer_timeout) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", plan.peer_timeout_ms / 1000.0);
-        return Status::Network("ps:" + std::to_string(k) + " at " + ctx_.transport->config().cluster.address(TaskId{Role::kPs, k}) +
+        return Status::Network(ps_where(*ctx_.transport, TaskId{Role::kPs, k}) +
                                " has not answered for " + secs + " s (not even a HEARTBEAT); giving up" +
                                (ctx_.transport->name() == "inproc"
                                     ? std::string()
@@ -459,7 +463,7 @@ Status Worker::wait_for_stop() {
       if (now - heard_[k] > peer_timeout) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", plan.peer_timeout_ms / 1000.0);
-        return Status::Network("ps:" + std::to_string(k) + " at " + ctx_.transport->config().cluster.address(TaskId{Role::kPs, k}) +
+        return Status::Network(ps_where(*ctx_.transport, TaskId{Role::kPs, k}) +
                                " has not answered for " + secs + " s (not even a HEARTBEAT) while this worker waited for the "
                                "chief's STOP; giving up");
       }
