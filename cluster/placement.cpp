@@ -122,9 +122,16 @@ std::string placement_table(const Placement& p, const ParamLayout& layout) {
   }
   for (int k = 0; k < p.num_shards(); ++k) {
     const size_t n = shard_parameters(p.shards[k], layout);
-    std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s  %5.1f%%\n", k, "(total)", n, human_bytes(n * 4.0).c_str(),
+    std::snprintf(line, sizeof line, "  ps:%-3d %-30s %12zu %12s  %5.1f%%", k, "(total)", n, human_bytes(n * 4.0).c_str(),
                   params ? 100.0 * n / params : 0.0);
     out += line;
+    // Variables start on 16-float boundaries of the flat buffer: a ps holds (and sends) the gaps too.
+    const size_t held = p.shards[static_cast<size_t>(k)].size();
+    if (held != n) {
+      std::snprintf(line, sizeof line, "  (holds %zu with alignment padding)", held);
+      out += line;
+    }
+    out += "\n";
   }
   std::snprintf(line, sizeof line, "  imbalance (largest / mean shard): %.2f\n", placement_imbalance(p));
   out += line;

@@ -97,6 +97,11 @@ TEST_CASE("the placement table and shares count parameters, not alignment paddin
   CHECK(table.find("199210 parameters") != std::string::npos);
   CHECK(table.find("layer1/biases                           200") != std::string::npos);
   CHECK(table.find("208") == std::string::npos);
+  CHECK(table.find("holds 199226 with alignment padding") != std::string::npos);
+  // What a ps holds (and sends) includes the gaps between its variables: said beside its total.
+  auto two = make_placement(layout, 2, "round-robin");
+  REQUIRE(two.ok());
+  CHECK(placement_table(*two, layout).find("410      1.6 KiB    0.2%  (holds 426 with alignment padding)") != std::string::npos);
 }
 
 TEST_CASE("placement errors and gather/scatter round trip", "[cluster]") {
