@@ -62,6 +62,9 @@ Result<std::map<int, int64_t>> parse_silence(const std::vector<std::string>& ite
     if (colon == std::string::npos || e1 != s.c_str() + colon || *e2 || w < 0 || w >= workers || n < 0)
       return Status::Usage("bad --sim-kill-worker '" + s + "': expected I:N, worker I in 0.." +
                            std::to_string(workers - 1) + " going silent after N messages");
+    if (out.count(static_cast<int>(w)))
+      return Status::Usage("--sim-kill-worker names worker " + std::to_string(w) + " twice ('" + std::to_string(w) + ":" +
+                           std::to_string(out[static_cast<int>(w)]) + "' and '" + s + "'): a worker goes silent once; keep one");
     out[static_cast<int>(w)] = n;
   }
   return out;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <random>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -371,7 +372,19 @@ void add_submit_commands(CLI::App& root, int& exit_code) {
   submit->add_option("--keys", sf->keys_dir, "CURVE key directory (or PODLAB_KEYS): submit uses worker 0's key pair, client-0.key or client.key, and server.pub")->check(non_empty_path());
   submit->add_flag("--shutdown", *shutdown, "Instead of a job: tell the servers to exit 0 (ps tasks at once, workers at their next poll)");
   submit->add_flag("--json", sf->json, "Print one JSON object per line, even on a terminal");
-  submit->callback([sf, shutdown, &exit_code] { exit_code = run_submit(*sf, *shutdown); });
+  submit->callback([sf, shutdown, submit, &exit_code] {
+    // --shutdown sends no job: training flags with it would be ignored, so they are refused.
+    static const std::set<std::string> kShutdownFlags = {"--cluster", "--keys", "--connect-timeout-s", "--json", "--shutdown", "--help"};
+    std::string given;
+    for (const CLI::Option* o : submit->get_options())
+      if (*shutdown && o->count() > 0 && !kShutdownFlags.count(o->get_name())) given += (given.empty() ? "" : ", ") + o->get_name();
+    if (!given.empty()) {
+      exit_code = report(Status::Usage("--shutdown sends no job, so it takes no training flags (" + given +
+                                       "): run podlab submit --cluster SPEC --shutdown alone"));
+      return;
+    }
+    exit_code = run_submit(*sf, *shutdown);
+  });
 
 }
 

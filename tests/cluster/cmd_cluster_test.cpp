@@ -69,6 +69,12 @@ TEST_CASE("podlab cluster run: bad flags are usage errors", "[cluster]") {
   CHECK(r.out.find("duplicate address") != std::string::npos);
   r = run_podlab("cluster run --sim-kill-worker 5:3 --workers 2");
   CHECK(r.exit_code == 2);
+  r = run_podlab("cluster run --sim-kill-worker 1:5 --sim-kill-worker 1:10 --workers 2");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("names worker 1 twice") != std::string::npos);
+  r = run_podlab("submit --cluster '{\"ps\": [\"127.0.0.1:1\"], \"worker\": [\"127.0.0.1:2\"]}' --shutdown --epochs 3");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("takes no training flags (--epochs)") != std::string::npos);
   // A task index the spec does not have: a configuration error (3), however the index was given.
   r = run_podlab("ps --cluster '{\"ps\": [\"127.0.0.1:1\"], \"worker\": [\"127.0.0.1:2\"]}' --index 1");
   CHECK(r.exit_code == 3);
