@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/command.h"
+#include "cluster/cluster_spec.h"
 #include "cluster/curve_keys.h"
 
 namespace podlab {
@@ -40,7 +41,7 @@ void add_keys_commands(CLI::App& root, int& exit_code) {
   gen->add_option("--out", f->out, "Directory to write (created with mode 0700; default $PODLAB_KEYS, else ./podlab-keys)");
   gen->add_option("dir", f->dir, "The directory to write, as --out");
   gen->add_option("--workers", f->workers, "One client key per worker (client-<index>.key) instead of one shared client.key")
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, kMaxTasksPerRole));  // a cluster has at most this many workers
   gen->add_flag("--force", f->force, "Replace existing keys (every task holding the old ones is locked out)");
   gen->callback([f, &exit_code] { exit_code = generate_keys(*f); });
 }
