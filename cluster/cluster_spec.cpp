@@ -55,17 +55,29 @@ struct ParsedCluster {
 Result<ParsedCluster> cluster_from_json(const json& j) {
   if (!j.is_object()) return Status::Config("the cluster spec must be a JSON object like {\"ps\": [...], \"worker\": [...]}");
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "ps" && it.key() != "worker" && it.key() != "chief")
-      return Status::Config("unknown job \"" + it.key() + "\" in the cluster spec (podlab knows ps, worker and chief)");
+    const std::string& key = it.key();
+    if (key == "cluster" || key == "task")
+      return Status::Config("the cluster spec has a \"" + key + "\" key: this looks like a whole TF_CONFIG; pass its \"cluster\" "
+                            "object as the spec, or set TF_CONFIG and leave --cluster out");
+    if (key == "evaluator")
+      return Status::Config("the cluster spec has an \"evaluator\" job, which podlab does not run (its chief evaluates): "
+                            "leave it out of the spec");
+    if (key != "ps" && key != "worker" && key != "chief" && key != "master")
+      return Status::Config("unknown job \"" + key + "\" in the cluster spec (podlab knows ps, worker and chief, or master as "
+                            "older TensorFlow named the chief)");
   }
+  if (j.contains("chief") && j.contains("master"))
+    return Status::Config("the cluster spec has both a \"chief\" and a \"master\" job: they are the same task; keep one");
+  const char* chief_job = j.contains("master") ? "master" : "chief";
   ParsedCluster p;
   std::vector<std::string> chief;
   PODLAB_RETURN_IF_ERROR(read_job(j, "ps", &p.spec.ps));
   PODLAB_RETURN_IF_ERROR(read_job(j, "worker", &p.spec.worker));
-  PODLAB_RETURN_IF_ERROR(read_job(j, "chief", &chief));
-  if (j.contains("chief")) {
+  PODLAB_RETURN_IF_ERROR(read_job(j, chief_job, &chief));
+  if (j.contains(chief_job)) {
     if (chief.size() != 1)
-      return Status::Config("the \"chief\" job must have exactly one address (got " + std::to_string(chief.size()) + ")");
+      return Status::Config(std::string("the \"") + chief_job + "\" job must have exactly one address (got " +
+                            std::to_string(chief.size()) + ")");
     p.spec.worker.insert(p.spec.worker.begin(), chief[0]);
     p.has_chief = true;
   }

@@ -56,6 +56,10 @@ TEST_CASE("a chief job becomes worker 0", "[cluster]") {
   auto s = parse_cluster_spec(R"({"chief": ["c:1"], "ps": ["p:1"], "worker": ["w:1", "w:2"]})");
   REQUIRE(s.ok());
   CHECK(s->worker == std::vector<std::string>{"c:1", "w:1", "w:2"});
+  // Older TensorFlow (and TF_CONFIG's task type "master") named it master.
+  s = parse_cluster_spec(R"({"master": ["m:1"], "ps": ["p:1"], "worker": ["w:1"]})");
+  REQUIRE(s.ok());
+  CHECK(s->worker == std::vector<std::string>{"m:1", "w:1"});
 }
 
 TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
@@ -86,7 +90,11 @@ TEST_CASE("bad cluster specs say what is wrong", "[cluster]") {
                  "duplicate address \"localhost:5\" (worker:0 and an earlier task, written \"127.0.0.1:5\")"));
   CHECK(contains(error_of(R"({"ps": ["Host-A:5"], "worker": ["host-a:5"]})"), "duplicate address"));
   CHECK(parse_cluster_spec(R"({"ps": ["127.0.0.1:5"], "worker": ["[::1]:5"]})").ok());  // IPv4 and IPv6: two sockets
-  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "evaluator": ["e:1"]})"), "unknown job"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "evaluator": ["e:1"]})"), "does not run (its chief evaluates)"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "trainer": ["e:1"]})"), "unknown job \"trainer\""));
+  CHECK(contains(error_of(R"({"cluster": {"ps": ["p:1"], "worker": ["w:1"]}, "task": {"type": "ps", "index": 0}})"),
+                 "looks like a whole TF_CONFIG"));
+  CHECK(contains(error_of(R"({"ps": ["p:1"], "chief": ["c:1"], "master": ["m:1"]})"), "keep one"));
   CHECK(contains(error_of(R"({"ps": ["p:1"], "worker": ["w:1"], "chief": ["a:1", "b:1"]})"), "exactly one"));
 }
 
