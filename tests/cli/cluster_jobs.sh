@@ -95,6 +95,9 @@ for i in "${!PIDS[@]}"; do
 done
 PIDS=()
 python3 -c "import sys; t = $(now) - $T0; print('--shutdown: every server exited 0 after %.2f s' % t); sys.exit(t > 15)" || fail "shutdown slow"
+for ps in ps:0 ps:1; do
+  grep -q "podlab: $ps: shut down (podlab submit --shutdown)" "$TMP/$ps.out" || fail "$ps does not log its shutdown"
+done
 
 T0=$(now)
 timeout 30 "$PODLAB" submit --cluster "$SPEC" --epochs 1 --connect-timeout-s 1 >"$TMP/none.out" 2>&1
