@@ -349,8 +349,8 @@ void PsServer::handle(Envelope& env) {
       ++st_.worker_restarts;
       if (ctx_.log_peers)  // a launcher says so itself: it restarted the worker
         std::fprintf(stderr,
-                     "podlab: %s: %s came back (restarted; or a second process with its --index, and the first one no "
-                     "longer hears from this ps)\n",
+                     "podlab: %s: %s came back (restarted; a second process with its --index is refused once the "
+                     "first one is heard again)\n",
                      ctx_.self.name().c_str(), env.from.name().c_str());
       seen->second = h.seq;
     }

@@ -4,7 +4,8 @@
 //                127.0.0.1 or localhost, every interface otherwise, as a pod must); it answers a worker
 //                by the routing id the worker's DEALER announced.
 //   worker task  (and `podlab submit`, routing id "client:N", N its own pick in 1..65535)
-//                one DEALER per ps, routing id = the task name ("worker:3"), connected to the ps's
+//                one DEALER per ps, routing id = the task name and this process's random nonce
+//                ("worker:3#9f2c41d07ab3e865": see "Two processes with one index" below), connected to the ps's
 //                address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
 //                for the connection (libzmq reconnects every 100 ms, backing off to 2 s) at most
 //                kConnectTimeout, then fails with a kNetwork error naming the ps and its address
@@ -18,6 +19,14 @@
 // each ROUTER's socket monitor and counts refused handshakes (unknown key, no CURVE, not ZeroMQ) as
 // rejected_peers. A worker watches its DEALERs' monitors: a ps that refuses its key (or its lack of
 // one) is a kConfig error at once, not a silent wait for the connect timeout.
+// Two processes with one index: a ps answers worker N at the routing id it last heard a new process
+// of worker N from (a restarted worker's replacement). When the process before it speaks again more
+// than kDuplicateGrace after the newcomer first did, both are alive: two were started with one
+// --index. The ps then answers the newcomer REFUSE with a report (code 6, "duplicate": true; its
+// worker exits 6 saying so: on Kubernetes a replacement pod can overlap its terminating predecessor
+// for a moment, and a Job retries 6 where 3 would fail it), ignores it from then on, and goes back
+// to the first process, which trains on. A dead process's messages read late come within the grace
+// and are dropped.
 // Every socket has linger 0 (closing never waits for unsent messages) and every wait is bounded.
 // Each received message is checked before it is handed out: one frame, a routing id naming a worker
 // of the cluster, decode_message() accepting it (payload checksum included, computed in zmq's buffer,
@@ -33,6 +42,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -202,7 +213,7 @@ class ZmqTransport : public Transport {
           SocketPtr d(zmq_socket(ctx_.get(), ZMQ_DEALER));
           if (!d) return Status::Network(zmq_error("zmq_socket"));
           void* s = d.get();
-          const std::string id = t.name();
+          const std::string id = t.role == Role::kWorker ? t.name() + "#" + nonce_ : t.name();
           if (zmq_setsockopt(s, ZMQ_ROUTING_ID, id.data(), id.size()) != 0) return Status::Network(zmq_error("ZMQ_ROUTING_ID"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
           PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE"));
@@ -252,7 +263,8 @@ class ZmqTransport : public Transport {
     if (from.role != Role::kPs && to.role == Role::kPs) return send_to_ps(from, to, ep, std::move(bytes));
     if (from.role == Role::kPs && to.role != Role::kPs) {
       void* s = ep.router.get();
-      const std::string id = to.name();
+      const auto w = to.role == Role::kWorker ? ep.workers.find(to.index) : ep.workers.end();
+      const std::string id = w != ep.workers.end() ? w->second.current.id : to.name();
       if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         if (zmq_errno() == ETERM) return Status::Network("transport closed");
         count_lost(from);  // the worker is not connected (or its queue is full): it will retry
@@ -312,6 +324,16 @@ class ZmqTransport : public Transport {
     std::vector<SocketPtr> dealers;   // worker: one per ps, by index
     std::vector<SocketPtr> monitors;  // worker: the PAIR reading each dealer's monitor
     std::vector<Handshake> handshake; // worker: per ps
+    // ps: the processes that have spoken as each worker (see the top of this file).
+    struct Incarnation {
+      std::string id;  // routing id, "worker:N#NONCE"
+      Clock::time_point first_seen{};
+    };
+    struct WorkerProcesses {
+      Incarnation current, previous;
+      std::set<std::string> refused;  // routing ids of second processes
+    };
+    std::map<int, WorkerProcesses> workers;
   };
 
   bool has_local(Role r) const {
@@ -591,22 +613,81 @@ class ZmqTransport : public Transport {
     const ReceiveStatus rs = read_frames(ep.router.get(), &frames, &count);
     if (rs != ReceiveStatus::kMessage) return rs;
     const std::string id(reinterpret_cast<const char*>(frames[0].data()), frames[0].size());
-    // "worker:N", or "client:N" (podlab submit to wait-for-job servers; N its own pick, so two
-    // submitters do not take each other's connection).
+    // "worker:N#NONCE" (NONCE: 1 to 16 hex digits, one per process), or "client:N" (podlab submit to
+    // wait-for-job servers; N its own pick, so two submitters do not take each other's connection).
+    const size_t hash = id.find('#');
+    const std::string name = id.substr(0, hash);
+    const bool nonce_ok = hash != std::string::npos && id.size() > hash + 1 && id.size() <= hash + 17 &&
+                          std::all_of(id.begin() + static_cast<std::ptrdiff_t>(hash) + 1, id.end(),
+                                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
     TaskId from{Role::kWorker, -1};
-    auto index_after = [&id](size_t prefix) {
-      const bool digits = id.size() > prefix && id.size() < prefix + 6 &&
-                          std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix), id.end(), [](char c) { return c >= '0' && c <= '9'; });
-      const int n = digits ? std::atoi(id.c_str() + prefix) : -1;
+    auto index_after = [&name](size_t prefix) {
+      const bool digits = name.size() > prefix && name.size() < prefix + 6 &&
+                          std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const int n = digits ? std::atoi(name.c_str() + prefix) : -1;
       return n <= 65535 ? n : -1;
     };
-    if (id.rfind("worker:", 0) == 0) from.index = index_after(7);
+    if (name.rfind("worker:", 0) == 0 && nonce_ok) from.index = index_after(7);
     if (id.rfind("client:", 0) == 0) from = TaskId{Role::kClient, index_after(7)};
-    // Only the canonical spelling: answers go to from.name(), so "worker:007" would never get them.
-    if (from.index < 0 || from.name() != id || (!config().cluster.contains(from) && from.role != Role::kClient))
+    // Only the canonical spelling ("worker:007" is refused, as the name in its messages' headers
+    // would not match), and a worker with its process nonce.
+    if (from.index < 0 || from.name() != (from.role == Role::kClient ? id : name) ||
+        (!config().cluster.contains(from) && from.role != Role::kClient))
       return drop(self, "a peer that is not a worker of the cluster (routing id '" + printable(id) + "')");
     if (count != 2) return drop(self, from.name() + ": " + std::to_string(count - 1) + " frames, expected 1");
+    if (from.role == Role::kWorker && !which_process(self, ep, from, id, frames[1])) return ReceiveStatus::kTimeout;
     return accept(self, from, frames[1], check, out);
+  }
+
+  // Tracks the processes speaking as worker `from` (see the top of this file); false: the message
+  // is not to be delivered (a second process's, refused, or a dead process's read late).
+  bool which_process(const TaskId& self, Endpoint& ep, const TaskId& from, const std::string& id, Frame& frame) {
+    Endpoint::WorkerProcesses& w = ep.workers[from.index];
+    const Clock::time_point now = Clock::now();
+    if (w.refused.count(id)) {
+      refuse_duplicate(self, ep, from, id, frame);  // again: the first REFUSE may have been lost
+      return false;
+    }
+    if (w.current.id.empty() || w.current.id == id) {
+      if (w.current.id.empty()) w.current = {id, now};
+      return true;
+    }
+    if (id != w.previous.id) {  // a new process: a restart (or a second one, which the first will show)
+      w.previous = w.current;
+      w.current = {id, now};
+      return true;
+    }
+    if (now - w.current.first_seen <= kDuplicateGrace) return false;  // the old one's, read late
+    // The first process is alive: the newcomer is a second one with its index.
+    const std::string second = w.current.id;
+    w.refused.insert(second);
+    w.current = w.previous;
+    w.previous = {};
+    std::fprintf(stderr,
+                 "podlab: %s: two processes are running as %s (routing ids %s and %s): refused the second, the first "
+                 "trains on\n",
+                 self.name().c_str(), from.name().c_str(), printable(id).c_str(), printable(second).c_str());
+    refuse_duplicate(self, ep, from, second, frame);
+    return true;
+  }
+
+  // Answers the process at routing id `id` REFUSE with a report saying another process has its index.
+  void refuse_duplicate(const TaskId& self, Endpoint& ep, const TaskId& from, const std::string& id, Frame& request) {
+    MessageHeader h;
+    h.type = MessageType::kRefuse;
+    h.sender_role = Role::kPs;
+    h.sender_index = static_cast<uint16_t>(self.index);
+    h.shard = static_cast<uint32_t>(self.index);
+    auto asked = decode_header(request.data(), request.size());
+    h.seq = asked.ok() ? asked->seq : 0;
+    const std::string report =
+        "{\"code\":6,\"duplicate\":true,\"message\":\"another process is already running as " + from.name() +
+        " (two were started with --index " + std::to_string(from.index) +
+        "?): this one, the second to come, is refused; stop it, or give it an index of its own\"}";
+    Bytes b = encode_text_message(h, report);
+    void* s = ep.router.get();
+    if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return;
+    zmq_send(s, b.data(), b.size(), ZMQ_DONTWAIT);
   }
 
   ReceiveStatus read_dealer(const TaskId& self, int ps, Endpoint& ep, PayloadCheck check, Envelope* out) {
@@ -659,6 +740,14 @@ class ZmqTransport : public Transport {
   std::atomic<bool> closed_{false};
   std::atomic<int64_t> malformed_{0};
   int connect_timeout_ms_ = 30000;  // fixed by open(): how long a worker's send waits for its ps
+  // This process's part of its workers' routing ids: 16 random hex digits.
+  const std::string nonce_ = [] {
+    std::random_device rd;
+    char b[17];
+    std::snprintf(b, sizeof b, "%08x%08x", rd(), rd());
+    return std::string(b);
+  }();
+  static constexpr std::chrono::milliseconds kDuplicateGrace{500};
   std::set<std::array<uint8_t, 32>> authorized_raw_;  // fixed after open(): decoded curve.authorized
   struct Owned {  // a sent buffer while zmq holds it
     ZmqTransport* transport;

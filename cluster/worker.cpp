@@ -82,11 +82,14 @@ std::string ps_where(const Transport& t, const TaskId& ps) {
   return t.name() == "inproc" ? ps.name() : ps.name() + " at " + t.config().cluster.address(ps);
 }
 
-// Whether a REFUSE's text is the report of a ps that gave up on training (`"gave_up": true`).
+// Whether a REFUSE's text is a final report, whatever request it answers: of a ps that gave up on
+// training (`"gave_up": true`), or refusing a second process with this worker's index
+// (`"duplicate": true`, from the zmq transport).
 bool gave_up_report(const std::string& text) {
   if (text.empty() || text[0] != '{') return false;
   try {
-    return nlohmann::json::parse(text).value("gave_up", false);
+    const auto r = nlohmann::json::parse(text);
+    return r.value("gave_up", false) || r.value("duplicate", false);
   } catch (const std::exception&) {
     return false;
   }
@@ -99,17 +102,19 @@ Status Worker::refused(const TaskId& ps, const std::string& ps_plan) const {
   if (!ps_plan.empty() && ps_plan[0] == '{') {
     int code = static_cast<int>(StatusCode::kInternal);
     std::string message = ps_plan;
-    bool gave_up = false;
+    bool gave_up = false, duplicate = false;
     try {
       const auto r = nlohmann::json::parse(ps_plan);
       code = r.at("code").get<int>();
       message = r.at("message").get<std::string>();
       gave_up = r.value("gave_up", false);
+      duplicate = r.value("duplicate", false);
     } catch (const std::exception&) {
     }
     if (code == 0) code = static_cast<int>(StatusCode::kInternal);
     if (gave_up && message.rfind(ps.name() + ": ", 0) == 0) message.erase(0, ps.name().size() + 2);
-    return Status::Error(static_cast<StatusCode>(code), ps_where(*ctx_.transport, ps) + (gave_up ? " gave up: " : " could not start this job: ") + message);
+    const char* what = duplicate ? " refused this process: " : gave_up ? " gave up: " : " could not start this job: ";
+    return Status::Error(static_cast<StatusCode>(code), ps_where(*ctx_.transport, ps) + what + message);
   }
   return Status::Config(ps_where(*ctx_.transport, ps) + " refused " + ctx_.self.name() +
                         ": they were started with different training flags (" +
@@ -272,8 +277,7 @@ Status Worker::finish(bool* stop) {
                                " has not answered for " + secs + " s (not even a HEARTBEAT); giving up" +
                                (ctx_.transport->name() == "inproc"
                                     ? std::string()
-                                    : ": it hangs or its machine is unreachable, or another process took this worker's place "
-                                      "at the ps (two started with --index " + std::to_string(ctx_.self.index) + "?)"));
+                                    : ": it hangs or its machine is unreachable"));
       }
       if (now - hb_sent_[k] >= heartbeat) {
         PODLAB_RETURN_IF_ERROR(send_to(k, MessageType::kHeartbeat));

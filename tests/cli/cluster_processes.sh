@@ -157,7 +157,8 @@ PY
 
 # Tasks on their own (as in pods) say what happens: the ps where it serves, each worker it hears,
 # one gone silent, and its counters at the end; the chief ends with its result, another worker with
-# what it did. kill -9 of worker 1 mid-run: async training goes on, every other task exits 0.
+# what it did. A second worker 1 is refused; kill -9 of worker 1 mid-run: async training goes on,
+# every other task exits 0.
 PORTS=($(python3 -c 'import socket
 ss = [socket.socket() for _ in range(3)]
 for s in ss: s.bind(("127.0.0.1", 0))
@@ -171,6 +172,17 @@ W1_PID=$!
 timeout 90 "$PODLAB" worker --cluster "$SPEC3" --index 0 "${ALONE[@]}" --json >"$TMP/alone-w0.out" 2>"$TMP/alone-w0.err" &
 W0_PID=$!
 for _ in $(seq 1 300); do grep -q "worker:1 connected" "$TMP/alone-ps.err" 2>/dev/null && break; sleep 0.05; done
+# A second process started with --index 1 while the first trains: refused (exit 6, saying why) once
+# the ps hears the first again; the first trains on.
+"$PODLAB" worker --cluster "$SPEC3" --index 1 "${ALONE[@]}" >"$TMP/alone-w1b.out" 2>&1 &
+W1B_PID=$!
+for _ in $(seq 1 300); do kill -0 $W1B_PID 2>/dev/null || break; sleep 0.1; done
+kill -KILL $W1B_PID 2>/dev/null && fail "a second worker:1: still running after 30 s"
+wait $W1B_PID
+CODE=$?
+[ "$CODE" -eq 6 ] && grep -q "ps:0 at 127.0.0.1:${PORTS[0]} refused this process: another process is already running as worker:1" "$TMP/alone-w1b.out" ||
+  { fail "a second worker:1: exit $CODE, expected 6 saying another process runs as worker:1"; sed 's/^/  | /' "$TMP/alone-w1b.out" | tail -n 3; }
+kill -0 $W1_PID 2>/dev/null || fail "the first worker:1 did not train on beside a second one"
 sleep 0.3
 kill -KILL $W1_PID
 wait $W0_PID
@@ -181,7 +193,7 @@ CODE=$?
 [ "$CODE" -eq 0 ] || { fail "ps on its own: exit $CODE"; sed 's/^/  | /' "$TMP/alone-ps.err" | tail -n 5; }
 wait $W1_PID 2>/dev/null
 for want in "ps:0: serving 199226 floats of the model at 127.0.0.1:${PORTS[0]} for 2 workers" "ps:0: worker:0 connected" \
-  "ps:0: worker:1 connected" "ps:0: worker:1 silent for" "ps:0: done at step 6000:"; do
+  "ps:0: worker:1 connected" "ps:0: two processes are running as worker:1" "ps:0: worker:1 silent for" "ps:0: done at step 6000:"; do
   grep -q "$want" "$TMP/alone-ps.err" || { fail "ps on its own does not say '$want'"; sed 's/^/  | /' "$TMP/alone-ps.err"; }
 done
 tail -n 1 "$TMP/alone-w0.out" | grep -q '"event":"result","task":"worker:0","code":0,"message":"","test_accuracy":0\.[5-9]' ||

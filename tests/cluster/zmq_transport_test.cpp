@@ -155,7 +155,9 @@ TEST_CASE("zmq: garbage sent to the ps port is dropped and the ps keeps serving"
     anonymous.send(test_message(MessageType::kPull, kW1, 1));
     RawSocket alias("worker:01", port);  // worker:1 spelled otherwise: its answers would go astray
     alias.send(test_message(MessageType::kPull, kW1, 1));
-    RawSocket raw("worker:1", port);  // a worker's id, but bad bytes
+    RawSocket bare("worker:1", port);  // a worker's name without its process nonce
+    bare.send(test_message(MessageType::kPull, kW1, 1));
+    RawSocket raw("worker:1#5eed", port);  // a worker's id, but bad bytes
     raw.send(Bytes{'h', 'e', 'l', 'l', 'o'});                             // shorter than a header
     Bytes truncated = test_message(MessageType::kPush, kW1, 2, {1.f, 2.f});
     truncated.pop_back();
@@ -178,14 +180,14 @@ TEST_CASE("zmq: garbage sent to the ps port is dropped and the ps keeps serving"
     REQUIRE(h.ok());
     CHECK(h->seq == 5);
     // The anonymous and alias peers' messages travel on their own connections: drain until seen too.
-    for (int i = 0; i < 50 && zmq_malformed_messages(*ps) < 8; ++i)
+    for (int i = 0; i < 50 && zmq_malformed_messages(*ps) < 9; ++i)
       CHECK(ps->receive(kPs0, &e, milliseconds(20)) == ReceiveStatus::kTimeout);
-    CHECK(zmq_malformed_messages(*ps) == 8);
+    CHECK(zmq_malformed_messages(*ps) == 9);
   }
   // The ps still answers the real worker.
   round_trip(*ps, *worker, 2);
   round_trip(*ps, *worker, 3);
-  CHECK(zmq_malformed_messages(*ps) == 8);
+  CHECK(zmq_malformed_messages(*ps) == 9);
   CHECK(zmq_malformed_messages(*worker) == 0);
 }
 
@@ -260,4 +262,60 @@ TEST_CASE("zmq: a worker whose ps never comes up gets a network error, not a han
   REQUIRE(first.ok());
   auto second = make_transport("zmq", TransportConfig{spec, {kPs0}, {}, {}, {}, 1, {}, {}});
   CHECK(second.status().code() == StatusCode::kNetwork);
+}
+
+// Two processes started with one worker index: the ps answers the newer (a restart looks the same),
+// until the first one speaks again after the grace: then the second gets REFUSE with a report
+// ("duplicate": true, code 6), its messages are ignored, and the first one is answered again.
+TEST_CASE("zmq: a second process with a worker's index is refused; the first trains on", "[cluster][zmq]") {
+  const ClusterSpec spec = loopback_spec(free_port());
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto first = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *first, 1);
+  auto second = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *second, 1);  // like a restart: the ps answers the newcomer
+  std::this_thread::sleep_for(milliseconds(700));
+  // The first process speaks again: delivered, and the second is refused.
+  REQUIRE(first->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 2)).ok());
+  Envelope e;
+  REQUIRE(ps->receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  CHECK(decode_message(e.data(), e.size())->seq == 2);
+  REQUIRE(second->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  auto h = decode_message(e.data(), e.size());
+  REQUIRE(h.ok());
+  CHECK(h->type == MessageType::kRefuse);
+  const std::string text = read_text(e.data(), *h);
+  CHECK(text.find("\"duplicate\":true") != std::string::npos);
+  CHECK(text.find("\"code\":6") != std::string::npos);
+  CHECK(text.find("another process is already running as worker:0") != std::string::npos);
+  // Answers to worker:0 go to the first process again; the second's messages are not delivered.
+  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 2, {1.f})).ok());
+  REQUIRE(first->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  CHECK(decode_message(e.data(), e.size())->seq == 2);
+  REQUIRE(second->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 2)).ok());
+  CHECK(ps->receive(kPs0, &e, milliseconds(300)) == ReceiveStatus::kTimeout);
+  round_trip(*ps, *first, 3);
+}
+
+// A restart: the old process's last message, read after the new one's first within the grace, is
+// not taken for a second live process.
+TEST_CASE("zmq: a restarted worker is not taken for a second process", "[cluster][zmq]") {
+  const ClusterSpec spec = loopback_spec(free_port());
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto old_process = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *old_process, 1);
+  REQUIRE(old_process->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 2)).ok());  // unread at the ps yet
+  std::this_thread::sleep_for(milliseconds(100));
+  old_process.reset();  // killed
+  auto restarted = zmq_endpoint(spec, kW0);
+  REQUIRE(restarted->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 1)).ok());
+  // The ps reads both (fair-queued: either first); the old one's is dropped or delivered, never a refusal.
+  Envelope e;
+  for (int i = 0; i < 20; ++i) (void)ps->receive(kPs0, &e, milliseconds(50));
+  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 1, {1.f})).ok());
+  REQUIRE(restarted->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  auto h = decode_message(e.data(), e.size());
+  REQUIRE(h.ok());
+  CHECK(h->type == MessageType::kParams);
+  round_trip(*ps, *restarted, 2);
 }
