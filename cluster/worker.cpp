@@ -580,7 +580,7 @@ Status Worker::run() {
   const auto t0 = Clock::now();
   Status s = train();
   // E.g. a send cut short by the signal, or a chief stopping on a signal whose ps no longer answers.
-  const bool chief_stopping = is_chief() && result_.interrupted;
+  const bool chief_stopping = is_chief() && result_.interrupted && !result_.ended_by_ps;
   if (!s.ok() && s.code() != StatusCode::kInterrupted && (interrupted() || chief_stopping))
     s = Status::Error(StatusCode::kInterrupted, ctx_.self.name() + " interrupted by a signal (" + s.message() + ")");
   if (!s.ok() && is_chief()) {
@@ -642,8 +642,11 @@ Status Worker::train() {
       const bool told_to_stop = stop;
       if (step >= p.total_steps || interrupted || told_to_stop) {
         // Stop the others first (they would only compute gradients the ps drops), then evaluate.
-        result_.interrupted = (interrupted || told_to_stop) && step < p.total_steps;
-        result_.ended_by_ps = told_to_stop && !interrupted && step < p.total_steps;
+        // Told STOP first: in a submitted job, ps 0 ended it (cancelled, or workers failed). Outside
+        // jobs a ps says STOP only after a chief did: this one replaced a chief that had finished.
+        const bool ended_by_ps = told_to_stop && !interrupted && p.job_id != 0 && step < p.total_steps;
+        result_.interrupted = (interrupted && step < p.total_steps) || ended_by_ps;
+        result_.ended_by_ps = ended_by_ps;
         stop = false;
         Status s = timed_exchange(MessageType::kStop, nullptr, 0);  // answers carry the final values
         if (s.ok() && !told_to_stop) s = checkpoint(false, &stop);  // the final state: the ps tasks still answer SNAPSHOT

@@ -9,6 +9,7 @@
 #include "cluster/placement.h"
 #include "cluster/protocol.h"
 #include "cluster/ps_server.h"
+#include "cluster/worker.h"
 #include "tests/cluster/cluster_test_util.h"
 #include "tests/temp_dir.h"
 
@@ -31,7 +32,8 @@ struct PsBench {
   std::atomic<bool> ps_done{false};
   std::thread thread;
 
-  explicit PsBench(int linger_ms = 100, const std::string& checkpoint_dir = "") {
+  explicit PsBench(int linger_ms = 100, const std::string& checkpoint_dir = "", int64_t job_id = 0) {
+    plan.job_id = job_id;
     plan.train = train_config("mlp:8", "sgd", 0.1f, 16);
     plan.mode = *SyncMode::parse("async");
     plan.num_workers = 2;
@@ -231,4 +233,29 @@ TEST_CASE("a PUSH computed on a version the ps has not produced is dropped and a
   CHECK(s.dropped_stale == 1);
   CHECK(s.applied == 1);
   CHECK(s.bad_messages == 0);
+}
+
+// A chief that starts while its ps lingers after STOP (it replaced a chief that had finished, say a
+// restart after a crash in the final evaluation) is told STOP at its INIT. Outside jobs that is the
+// end of a finished run: not "interrupted". In a submitted job, ps 0 ended the job early.
+TEST_CASE("a chief told STOP at its INIT is interrupted only in a submitted job", "[cluster][faults]") {
+  for (const int64_t job : {int64_t{0}, int64_t{7}}) {
+    INFO("job " << job);
+    PsBench b(5000, "", job);
+    b.request(kChief, MessageType::kInit, 1, 0);
+    b.request(kChief, MessageType::kStop, 2, 0);  // the first chief is done
+    Context ctx;
+    ctx.self = kChief;
+    ctx.plan = &b.plan;
+    ctx.placement = &b.placement;
+    ctx.transport = b.transport.get();
+    ctx.data = &b.data;
+    auto chief = Worker::create(ctx);
+    REQUIRE(chief.ok());
+    const Status st = (*chief)->run();
+    INFO(st.message());
+    CHECK(st.ok());
+    CHECK((*chief)->chief_result().interrupted == (job != 0));
+    CHECK((*chief)->chief_result().ended_by_ps == (job != 0));
+  }
 }
