@@ -23,6 +23,7 @@
 #include "app/command.h"
 #include "app/json_line.h"
 #include "app/progress_bar.h"
+#include "engine/checkpoint.h"
 #include "engine/train_defaults.h"
 #include "app/train_setup.h"
 #include "cluster/cluster_report.h"
@@ -81,10 +82,12 @@ std::string task_line(const TaskProgress& t) {
 }
 
 // The chief's result fields of a final `result` JSON line (the launcher's and a lone chief's).
-// A run that carried on from the state its ps tasks restored: its result covers only the steps after.
+// A run that carried on from the state its ps tasks held when the chief started: its result covers
+// only the steps after.
 std::string resumed_text(int64_t step) {
   return "resumed from step " + std::to_string(step) +
-         ", restored from --checkpoint-dir by the ps tasks (a fresh start needs an empty or new directory)";
+         ": the ps tasks held that state when the chief started (restored from --checkpoint-dir, or kept for a replacement "
+         "chief); a fresh start needs an empty or new --checkpoint-dir";
 }
 
 void add_chief_result(const ChiefResult& c, JsonLine* j) {
@@ -459,6 +462,9 @@ int run_cluster(ClusterFlags& f) {
     po.mode = plan.mode;
     po.replicas_to_aggregate = plan.replicas_to_aggregate;
     po.has_checkpoint_dir = !f.checkpoint_dir.empty();
+    if (po.has_checkpoint_dir)
+      if (auto path = latest_checkpoint(f.checkpoint_dir); path.ok())
+        if (auto ckpt = load_checkpoint(*path); ckpt.ok()) po.resumes_from_step = ckpt->position.step;
     po.observer = &printer;
     if (!json) po.progress_interval_s = kBarInterval_s;
     result = run_process_cluster(po, &g_cluster_stop);
@@ -768,7 +774,8 @@ Result<ClusterFlags> job_flags(const ClusterFlags& server, const ClusterSpec& ru
   f.metrics_port = server.metrics_port;
   f.dns_timeout_s = server.dns_timeout_s;
   f.keys_dir = server.keys_dir;
-  f.connect_timeout_s = server.connect_timeout_s;
+  f.connect_timeout_s = server.connect_timeout_s;  // its transport waits that long already
+  f.json = server.json;
   f.ps = server.ps;
   f.workers = server.workers;
   f.wait_for_job = true;

@@ -326,7 +326,7 @@ int run_submit(ClusterFlags& f, bool shutdown) {
                   message.empty() ? "" : ": ", message.c_str());
       if (c.value("resumed_from_step", int64_t{0}) > 0)
         std::printf("job %lld resumed from step %lld, restored from --checkpoint-dir by the ps tasks (a fresh start needs an "
-                    "empty or new directory)\n",
+                    "empty or new --checkpoint-dir)\n",
                     static_cast<long long>(id), static_cast<long long>(c.at("resumed_from_step").get<int64_t>()));
     } else {
       std::printf("job %lld: exit %d: %s\n", static_cast<long long>(id), code, message.c_str());

@@ -503,7 +503,7 @@ Result<ClusterReport> run_process_cluster(const ProcessClusterOptions& o, volati
   // A restarted chief's report covers its own life only, while the ps tasks' counters cover the whole
   // run: the run's time is the launcher's, start-up included, so samples/s are not inflated.
   if (chief_restarted) r.chief.seconds = std::max(r.chief.seconds, wall_s);
-  if (chief_restarted) r.chief.resumed_from_step = 0;  // the last chief's resumption, not the run's (unknown)
+  r.chief.resumed_from_step = o.resumes_from_step;  // the run's, not a restarted chief's
   // A killed worker's traffic: what the ps tasks sent it and received from it.
   for (const Child& c : children) {
     if (c.lost.empty()) continue;

@@ -39,6 +39,8 @@ struct ProcessClusterOptions {
   // (ssp never: its clock would hold everyone). Any other death fails the run.
   SyncMode mode;
   int replicas_to_aggregate = 1;
+  int64_t resumes_from_step = 0;       // the step of the checkpoint its --checkpoint-dir held at the start
+                                       //   (the ps tasks restore it): the report's resumed_from_step
   bool has_checkpoint_dir = false;     // task_args name one; otherwise, with restarts, the launcher adds
                                        //   its own so a restarted ps can restore its shard
   LocalClusterObserver* observer = nullptr;  // gets every task's progress (read from the tasks' progress

@@ -556,16 +556,20 @@ void Worker::keep_alive() {
     }
 }
 
-void Worker::evaluate_epochs(int64_t step, double seconds) {
+void Worker::evaluate_epochs(int64_t step, double seconds, bool final) {
   const TrainingPlan& p = *ctx_.plan;
   const int done = static_cast<int>(std::min<int64_t>(step / p.steps_per_epoch, p.epochs));
   if (done <= reported_epochs_) return;
+  // The others finished an epoch while this chief computed nothing (a replacement chief's first
+  // checkpoint, a long evaluation): reported after its next batch, with that batch's loss, rather
+  // than with no training loss at all. The final report keeps the last one known.
+  if (epoch_loss_n_ == 0 && !final) return;
   reported_epochs_ = done;
   std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
   ClusterEpochReport r;
   r.epoch = done;
   r.step = step;
-  r.train_loss = epoch_loss_n_ ? epoch_loss_ / epoch_loss_n_ : 0;
+  r.train_loss = epoch_loss_n_ ? epoch_loss_ / epoch_loss_n_ : result_.train_loss;
   result_.train_loss = r.train_loss;
   epoch_loss_ = 0;
   epoch_loss_n_ = 0;
@@ -653,7 +657,7 @@ Status Worker::train() {
         if (s.ok() && !told_to_stop && !stop && !p.checkpoint_dir.empty()) confirm_final_snapshot();
         result_.steps = global_step();
         result_.epochs_completed = static_cast<int>(result_.steps / p.steps_per_epoch);
-        evaluate_epochs(result_.steps, seconds_since(t0));
+        evaluate_epochs(result_.steps, seconds_since(t0), /*final=*/true);
         if (versions_ == last_eval_versions_) {
           result_.test = last_eval_;  // the epoch-end evaluation already saw these values
         } else {

@@ -43,7 +43,8 @@ struct ChiefResult {
   bool preempted = false;     // left on should_leave(): checkpointed, the cluster not stopped
   int64_t steps = 0;          // global step reached (min over shards)
   int64_t resumed_from_step = 0;  // the step the ps tasks held when this chief started (restored from
-                                  //   --checkpoint-dir, or kept for a replacement chief); 0: a fresh start
+                                  //   --checkpoint-dir, or kept for a replacement chief); 0: a fresh start.
+                                  //   A processes launcher reports the run's instead (its checkpoint at the start)
   int epochs_completed = 0;   // steps / steps_per_epoch
   double seconds = 0;
   EvalResult test;            // on the final parameters; a run that failed or left: the last epoch's
@@ -91,7 +92,7 @@ class Worker {
   Status send_to(int k, MessageType t);  // encodes and sends one message of the request in flight
   int next_batch(int64_t step, std::vector<int>* idx);  // fills idx; returns the sample count
   int64_t global_step() const;
-  void evaluate_epochs(int64_t step, double seconds);
+  void evaluate_epochs(int64_t step, double seconds, bool final = false);
   EvalResult evaluate();  // chief: the trainer's values on the test split, keeping every ps told it is alive
   // A HEARTBEAT to every ps not sent anything for plan.heartbeat_ms: while the worker is away from its
   // ps tasks (evaluating), they still hear from it that often. Their answers are dropped by the next

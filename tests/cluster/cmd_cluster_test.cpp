@@ -143,5 +143,10 @@ TEST_CASE("podlab cluster run: a run resumed from --checkpoint-dir says from whi
   REQUIRE(more.exit_code == 0);
   CHECK(last_line(more.out).find("\"steps\":60,") != std::string::npos);
   CHECK(last_line(more.out).find("\"resumed_from_step\":30,") != std::string::npos);
+  // Over processes the launcher reports what the directory held when it started.
+  const Run processes = run_podlab(common + " --epochs 2 --transport processes");
+  INFO(processes.out);
+  REQUIRE(processes.exit_code == 0);
+  CHECK(last_line(processes.out).find("\"resumed_from_step\":60,") != std::string::npos);
   std::system(("rm -rf '" + dir + "'").c_str());
 }
