@@ -5,8 +5,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdint>
 #include <cstdio>
 
 #include "app/command.h"
@@ -23,17 +21,24 @@ volatile std::sig_atomic_t g_first_signal = 0;    // the first signal's number
 
 namespace {
 
-// CLOCK_MONOTONIC milliseconds of the first signal (lock-free, so a handler may use it).
-std::atomic<int64_t> g_first_signal_ms{0};
-static_assert(std::atomic<int64_t>::is_always_lock_free, "the signal handler needs a lock-free clock reading");
+// Tenths of a second on CLOCK_MONOTONIC since catch_stop_signals() (an int for 6 years): the first
+// signal's time, in a type a handler may write on any platform.
+timespec g_handlers_installed{};
+volatile std::sig_atomic_t g_first_signal_ds = 0;
 
-void on_cluster_signal(int sig) {
+std::sig_atomic_t deciseconds_since_install() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
-  const int64_t now_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-  if (g_cluster_stop && now_ms - g_first_signal_ms.load() >= 1000) _exit(static_cast<int>(StatusCode::kInterrupted));
+  const long long ds = (static_cast<long long>(now.tv_sec) - g_handlers_installed.tv_sec) * 10 +
+                       (now.tv_nsec - g_handlers_installed.tv_nsec) / 100000000;
+  return static_cast<std::sig_atomic_t>(ds);
+}
+
+void on_cluster_signal(int sig) {
+  const std::sig_atomic_t now_ds = deciseconds_since_install();
+  if (g_cluster_stop && now_ds - g_first_signal_ds >= 10) _exit(static_cast<int>(StatusCode::kInterrupted));
   if (!g_cluster_stop) {
-    g_first_signal_ms.store(now_ms);
+    g_first_signal_ds = now_ds;
     g_first_signal = sig;
   }
   g_cluster_stop = 1;
@@ -42,6 +47,7 @@ void on_cluster_signal(int sig) {
 }  // namespace
 
 void catch_stop_signals() {
+  clock_gettime(CLOCK_MONOTONIC, &g_handlers_installed);
   g_cluster_stop = 0;
   g_first_signal = 0;
   std::signal(SIGINT, on_cluster_signal);

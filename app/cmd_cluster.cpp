@@ -977,7 +977,7 @@ int run_task(ClusterFlags& f, Role role) {
       &g_cluster_stop, 2000);
   (*transport)->shutdown();
   if (st.code() == StatusCode::kInterrupted && last_code == st.exit_code()) return last_code;
-  if (st.ok()) std::fprintf(stderr, "podlab: %s: shut down (podlab submit --shutdown)\n", tc.task.name().c_str());
+  if (st.ok() && desk.shutdown()) std::fprintf(stderr, "podlab: %s: shut down (podlab submit --shutdown)\n", tc.task.name().c_str());
   return report(st.With(tc.task.name()));
 }
 
