@@ -218,9 +218,11 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   // First our turn in ps 0's queue: a ticket (JOB without text) every 500 ms until ps 0 admits the
   // job; it answers how many jobs are ahead meanwhile.
   Status st;
+  bool queued = false;  // ps 0 has our ticket (we heard from it)
   for (int64_t shown = -1;;) {
     st = ask_all({0}, MessageType::kJob, "");
     if (!st.ok()) break;
+    queued = true;
     const auto& [h, bytes] = answers.at(0);
     if (h.type == MessageType::kJob) {  // admitted; with the servers' task counts (since they send them)
       if (h.count > 0) st = check_server_counts(read_text(bytes.data(), h), *spec);
@@ -253,7 +255,9 @@ int run_submit(ClusterFlags& f, bool shutdown) {
   if (!st.ok()) {
     // Interrupted or timed out after ps 1..N-1 may have taken the job, before ps 0 did: no worker
     // will come, so they are told the job is over rather than wait for --peer-timeout-s.
-    if (admitted && !others.empty()) cancel(others, st, "before it started");
+    // ps 0 too: it drops our admission or ticket, so the next job in line does not wait for its expiry.
+    if (admitted) cancel(every_ps, st, "before it started");
+    else if (queued && st.code() == StatusCode::kInterrupted) cancel({0}, st, "while queued");
     t.shutdown();
     return report(st);
   }

@@ -97,7 +97,7 @@ submit_job other-ps 3 5 --epochs 1 --mode async
 grep -q "the servers run a cluster of 1 ps task and 2 workers, but this --cluster has 2 ps tasks and 2 workers" "$TMP/other-ps.err" ||
   { fail "other-ps job: no error naming both specs"; cat "$TMP/other-ps.err"; }
 SPEC=$SPEC2
-submit_job after-refusal 0 4 --epochs 1 --mode async
+submit_job after-refusal 0 4 --epochs 1 --max-steps 5 --mode async  # short: what is timed is the admission
 stop_servers
 
 start_servers 2 worker0

@@ -232,3 +232,36 @@ TEST_CASE("ps 0's queue holds at most 1000 tickets and refuses more until there 
   CHECK(full.aux == 1);
   CHECK(ticket(1001, 5001).type == MessageType::kHeartbeat);  // a queued ticket renewed: still queued
 }
+
+// ps 0 tells an admitted client the servers' task counts (set_cluster), so a client with another
+// spec can give up before handing its job to ps tasks that may not exist; its RESULT then drops the
+// admission, and the next client in line is admitted at once, not after the ticket expiry.
+TEST_CASE("ps 0's admission carries the servers' task counts; a client giving up frees its turn", "[cluster]") {
+  const TaskId a{Role::kClient, 1}, b{Role::kClient, 2};
+  auto t = desk_transport(2, {kPs0, a, b});
+  JobDesk desk(t.get(), kPs0, std::chrono::milliseconds(60000));
+  desk.set_cluster(1, 2);
+  auto message = [](const TaskId& from, MessageType type, int64_t id, const std::string& text) {
+    MessageHeader h;
+    h.type = type;
+    h.sender_role = Role::kClient;
+    h.sender_index = static_cast<uint16_t>(from.index);
+    h.step = id;
+    h.seq = 1;
+    return text.empty() ? encode_message(h, nullptr) : encode_text_message(h, text);
+  };
+  auto [first, first_bytes] = ask(*t, desk, message(a, MessageType::kJob, 101, ""), a);
+  CHECK(first.type == MessageType::kJob);  // admitted, with the counts as text
+  CHECK(read_text(first_bytes.data(), first) == R"({"cluster":{"ps":1,"workers":2}})");
+  auto [queued, queued_bytes] = ask(*t, desk, message(b, MessageType::kJob, 202, ""), b);
+  CHECK(queued.type == MessageType::kHeartbeat);  // behind a's admission
+  // b's RESULT about its own job does not touch a's admission.
+  ask(*t, desk, message(b, MessageType::kResult, 202, R"({"code":3,"message":"b gave up"})"), b);
+  CHECK(ask(*t, desk, message(a, MessageType::kJob, 101, ""), a).first.type == MessageType::kJob);
+  // a gives up (its spec is not the servers'): b, asking again, is admitted at once.
+  auto [ack, ack_bytes] = ask(*t, desk, message(a, MessageType::kResult, 101, R"({"code":3,"message":"other spec"})"), a);
+  CHECK(ack.type == MessageType::kResult);
+  auto [next, next_bytes] = ask(*t, desk, message(b, MessageType::kJob, 202, ""), b);
+  CHECK(next.type == MessageType::kJob);
+  CHECK(!desk.has_new_job());
+}
