@@ -577,9 +577,14 @@ std::vector<int> PsServer::silent_workers(Clock::time_point now) const {
   return silent;
 }
 
+int PsServer::come_ms() const {
+  // Worker threads start with the ps and share its data (cluster run has no --connect-timeout-s then).
+  return ctx_.transport->name() == "inproc" ? ctx_.plan->peer_timeout_ms : ctx_.plan->connect_timeout_ms;
+}
+
 bool PsServer::worker_lost(int w, Clock::time_point now, int came_ms) const {
   auto it = heard_.find(w);
-  if (it == heard_.end()) return now - started_ > std::chrono::milliseconds(ctx_.plan->connect_timeout_ms);
+  if (it == heard_.end()) return now - started_ > std::chrono::milliseconds(come_ms());
   return now - it->second > std::chrono::milliseconds(came_ms);
 }
 
@@ -604,7 +609,7 @@ Status PsServer::training_lost(Clock::time_point now) const {
   const int came_ms = std::max(ctx_.plan->peer_timeout_ms, ctx_.plan->connect_timeout_ms);
   if (!worker_lost(0, now, came_ms)) return needed_workers_lost(now);
   const bool came = heard_.count(0) > 0;
-  const std::string secs = seconds_text(came ? came_ms : ctx_.plan->connect_timeout_ms);
+  const std::string secs = seconds_text(came ? came_ms : come_ms());
   if (!came && refused_plan_.count(0))
     return Status::Config(ctx_.self.name() + ": the chief (worker 0) came with other training flags and was refused, and "
                           "without it nothing initialises, evaluates or ends training; giving up after " + secs +
@@ -612,7 +617,8 @@ Status PsServer::training_lost(Clock::time_point now) const {
   if (!came)
     return Status::Network(ctx_.self.name() + ": the chief (worker 0) has not come in " + secs +
                            " s, and without it nothing initialises, evaluates or ends training; giving up (start it with "
-                           "this cluster spec; --connect-timeout-s sets the limit)");
+                           "this cluster spec; " + (ctx_.transport->name() == "inproc" ? "--peer-timeout-s" : "--connect-timeout-s") +
+                           " sets the limit)");
   return Status::Network(ctx_.self.name() + ": the chief (worker 0) has been silent for " + secs +
                          " s (killed, or its machine is unreachable), and without it nothing evaluates, checkpoints or "
                          "ends training; giving up (a chief restarted in time carries on from the ps tasks' values; "
@@ -634,7 +640,7 @@ Status PsServer::needed_workers_lost(Clock::time_point now) const {
     ++lost;
     names += (names.empty() ? "" : ", ") + TaskId{Role::kWorker, w}.name() +
              (came ? " (silent for more than " + seconds_text(came_ms) + " s)"
-                   : " (not come in " + seconds_text(p.connect_timeout_ms) + " s)");
+                   : " (not come in " + seconds_text(come_ms()) + " s)");
   }
   if (lost == 0 || trains_on_with(p.mode, p.replicas_to_aggregate, p.num_workers - lost)) return Status::Ok();
   std::string reason = ctx_.self.name() + ": " + p.mode.to_string() + " training cannot go on without " + names;

@@ -91,8 +91,9 @@ class PsServer {
   // since this run started, not yet counted as failed (empty for any other ps).
   std::vector<int> silent_workers(std::chrono::steady_clock::time_point now) const;
   // Whether worker w is lost: silent for more than came_ms since its last message, or, never heard,
-  // not come within connect_timeout_ms of this ps's start.
+  // not come within come_ms() of this ps's start.
   bool worker_lost(int w, std::chrono::steady_clock::time_point now, int came_ms) const;
+  int come_ms() const;  // how long a worker may take to come: connect_timeout_ms, or peer_timeout_ms for threads
   // Counts the silent_workers() as failed (killed without a word, their machine gone); a job the
   // mode cannot go on with ends (end_job_if_stuck).
   void note_silent_workers(std::chrono::steady_clock::time_point now);

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -149,4 +150,17 @@ TEST_CASE("podlab cluster run: a run resumed from --checkpoint-dir says from whi
   REQUIRE(processes.exit_code == 0);
   CHECK(last_line(processes.out).find("\"resumed_from_step\":60,") != std::string::npos);
   std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+// A worker thread that never sends (--sim-kill-worker 1:0) is given up on after --peer-timeout-s, as
+// one that went silent is: cluster run has no --connect-timeout-s for threads (it took 30 s).
+TEST_CASE("podlab cluster run: a worker thread that never comes is lost after --peer-timeout-s", "[cluster][data]") {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Run r = run_podlab("cluster run --workers 2 --mode sync --sim-kill-worker 1:0 --peer-timeout-s 2 "
+                           "--dataset fashion-mnist --limit-train 600 --limit-test 100 --epochs 1");
+  INFO(r.out);
+  CHECK(r.exit_code == 6);
+  CHECK(r.out.find("worker:1 (not come in 2.0 s)") != std::string::npos);
+  CHECK(r.out.find("--connect-timeout-s") == std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15));
 }
