@@ -5,8 +5,8 @@
 //                by the routing id the worker's DEALER announced.
 //   worker task  (and `podlab submit`, routing id "client:N", N its own pick in 1..65535)
 //                one DEALER per ps, routing id = the task name and this process's random nonce
-//                ("worker:3#9f2c41d07ab3e865": see "Two processes with one index" below), connected to the ps's
-//                address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
+//                ("worker:3#9f2c41d07ab3e865": see "Two processes with one index" below), connected
+//                to the ps's address. ZMQ_IMMEDIATE: nothing queues for a ps that is not connected; a send waits
 //                for the connection (libzmq reconnects every 100 ms, backing off to 2 s) at most
 //                kConnectTimeout, then fails with a kNetwork error naming the ps and its address
 //                (kInterrupted at once when TransportConfig::interrupt is set meanwhile).
@@ -182,7 +182,8 @@ class ZmqTransport : public Transport {
         if (!ep->router) return Status::Network(zmq_error("zmq_socket"));
         void* s = ep->router.get();
         PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
-        PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_ROUTER_HANDOVER, 1, "ZMQ_ROUTER_HANDOVER"));  // a restarted worker takes its id back
+        // A peer reconnecting with an id already connected takes it over (workers' ids differ per process).
+        PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_ROUTER_HANDOVER, 1, "ZMQ_ROUTER_HANDOVER"));
         PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));  // unroutable: an error, not silence
         if (ipv6) PODLAB_RETURN_IF_ERROR(set_int(s, ZMQ_IPV6, 1, "ZMQ_IPV6"));
         const int64_t max_size = static_cast<int64_t>(kHeaderBytes) + 4 * static_cast<int64_t>(kMaxPayloadFloats);
