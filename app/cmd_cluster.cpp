@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -106,6 +107,7 @@ class ClusterPrinter : public LocalClusterObserver {
   ClusterPrinter(bool json, const TrainingPlan& plan) : json_(json), plan_(plan) {}
 
   void on_tick(const std::vector<TaskProgress>& tasks, double elapsed) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     // Samples applied since the last tick, per worker: a restarted worker's counter starts again from
     // 0, so a counter that went down counts from 0 (the rate never goes negative).
     int64_t step = -1, samples = 0;
@@ -160,6 +162,7 @@ class ClusterPrinter : public LocalClusterObserver {
   // Task processes' lines (relay_output): their JSON epoch and checkpoint events are printed as this
   // process prints its own; anything else as it came, above the bar.
   void on_output(const std::string& /*source*/, bool is_stderr, const std::string& line) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (!is_stderr && !line.empty() && line[0] == '{') {
       try {
         const auto j = nlohmann::json::parse(line);
@@ -191,6 +194,7 @@ class ClusterPrinter : public LocalClusterObserver {
 
   // Terminal: erases the bar before the summary or an error takes its place.
   void close() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (bar_drawn_) clear_progress_bar();
     bar_drawn_ = false;
   }
@@ -214,6 +218,7 @@ class ClusterPrinter : public LocalClusterObserver {
   }
 
   void on_checkpoint(const std::string& path, int64_t step) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (json_) {
       JsonLine().add("event", "checkpoint").add("step", step).add("path", path).print();
     } else {
@@ -225,6 +230,7 @@ class ClusterPrinter : public LocalClusterObserver {
   }
 
   void on_epoch(const ClusterEpochReport& e) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (json_) {
       JsonLine()
           .add("event", "epoch")
@@ -341,6 +347,10 @@ class ClusterPrinter : public LocalClusterObserver {
     bar_drawn_ = true;
   }
 
+  // The launcher's ticks and the chief's epochs and checkpoints come from different threads (the
+  // chief is a thread of this process with --transport threads): one at a time on the terminal, or a
+  // bar could be drawn between another line's erasing it and printing.
+  std::recursive_mutex mu_;
   bool leave_on_sigterm_ = false;
   bool json_;
   const TrainingPlan& plan_;
