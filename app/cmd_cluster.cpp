@@ -801,6 +801,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
   int64_t last_job = 0;
   uint32_t seq = 1u << 31;  // never a training request's number
   Clock::time_point heard = Clock::now();
+  Status refused;  // ps 0 refused this process: another one runs with its index (zmq transport)
   // Sends one request to ps 0 and waits up to 500 ms for its answer.
   auto ask = [&](MessageType type, int64_t step, const std::string& text, MessageHeader* answer, Bytes* bytes) {
     MessageHeader h;
@@ -816,6 +817,17 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
       Envelope env;
       if (transport->receive(task, &env, std::chrono::milliseconds(50)) != ReceiveStatus::kMessage) continue;
       auto a = decode_message(env.data(), env.size());
+      if (a.ok() && env.from == ps0 && a->type == MessageType::kRefuse && a->count > 0) {
+        try {
+          const auto r = nlohmann::json::parse(read_text(env.data(), *a));
+          if (r.value("duplicate", false)) {
+            refused = Status::Error(static_cast<StatusCode>(r.at("code").get<int>()),
+                                    "ps:0 refused this process: " + r.at("message").get<std::string>());
+            return refused;
+          }
+        } catch (const std::exception&) {
+        }
+      }
       if (!a.ok() || env.from != ps0 || a->seq != h.seq || !check_message_range(*a, 1, 0).ok()) continue;
       heard = Clock::now();
       *answer = *a;
@@ -837,6 +849,7 @@ int serve_worker_jobs(const ClusterFlags& server, const TaskId& task, Transport*
     MessageHeader a;
     Bytes bytes;
     Status st = ask(MessageType::kJob, last_job, "", &a, &bytes);
+    if (!refused.ok()) return report(refused.With(task.name()));
     if (st.ok() && a.type == MessageType::kStop) {
       std::fprintf(stderr, "podlab: %s: the servers were shut down (podlab submit --shutdown)\n", task.name().c_str());
       return 0;

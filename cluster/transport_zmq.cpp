@@ -265,7 +265,7 @@ class ZmqTransport : public Transport {
     if (from.role == Role::kPs && to.role != Role::kPs) {
       void* s = ep.router.get();
       const auto w = to.role == Role::kWorker ? ep.workers.find(to.index) : ep.workers.end();
-      const std::string id = w != ep.workers.end() ? w->second.current.id : to.name();
+      const std::string id = w != ep.workers.end() && !w->second.current.empty() ? w->second.current : to.name();
       if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         if (zmq_errno() == ETERM) return Status::Network("transport closed");
         count_lost(from);  // the worker is not connected (or its queue is full): it will retry
@@ -331,8 +331,9 @@ class ZmqTransport : public Transport {
       Clock::time_point first_seen{};
     };
     struct WorkerProcesses {
-      Incarnation current, previous;
-      std::set<std::string> refused;  // routing ids of second processes
+      std::vector<Incarnation> known;  // every process heard as this worker and not refused, oldest first
+      std::string current;             // the one answers go to: the newest, until an older one speaks
+      std::set<std::string> refused;   // routing ids of second (third...) processes
     };
     std::map<int, WorkerProcesses> workers;
   };
@@ -641,7 +642,7 @@ class ZmqTransport : public Transport {
   }
 
   // Tracks the processes speaking as worker `from` (see the top of this file); false: the message
-  // is not to be delivered (a second process's, refused, or a dead process's read late).
+  // is not to be delivered (a refused process's, or a dead process's read late).
   bool which_process(const TaskId& self, Endpoint& ep, const TaskId& from, const std::string& id, Frame& frame) {
     Endpoint::WorkerProcesses& w = ep.workers[from.index];
     const Clock::time_point now = Clock::now();
@@ -649,26 +650,28 @@ class ZmqTransport : public Transport {
       refuse_duplicate(self, ep, from, id, frame);  // again: the first REFUSE may have been lost
       return false;
     }
-    if (w.current.id.empty() || w.current.id == id) {
-      if (w.current.id.empty()) w.current = {id, now};
+    if (id == w.current) return true;
+    auto it = std::find_if(w.known.begin(), w.known.end(), [&](const Endpoint::Incarnation& i) { return i.id == id; });
+    if (it == w.known.end()) {  // a new process: a restart (or another one, which the first will show)
+      w.known.push_back({id, now});
+      if (w.known.size() > kKnownProcesses) w.known.erase(w.known.begin());  // long gone, surely
+      w.current = id;
       return true;
     }
-    if (id != w.previous.id) {  // a new process: a restart (or a second one, which the first will show)
-      w.previous = w.current;
-      w.current = {id, now};
-      return true;
+    const auto current = std::find_if(w.known.begin(), w.known.end(), [&](const Endpoint::Incarnation& i) { return i.id == w.current; });
+    if (current != w.known.end() && now - current->first_seen <= kDuplicateGrace) return false;  // an old one's, read late
+    // An older process is alive: every process heard after it has its index too.
+    std::string refused;
+    for (auto later = std::next(it); later != w.known.end(); ++later) {
+      w.refused.insert(later->id);
+      refuse_duplicate(self, ep, from, later->id, frame);
+      refused += (refused.empty() ? "" : ", ") + printable(later->id);
     }
-    if (now - w.current.first_seen <= kDuplicateGrace) return false;  // the old one's, read late
-    // The first process is alive: the newcomer is a second one with its index.
-    const std::string second = w.current.id;
-    w.refused.insert(second);
-    w.current = w.previous;
-    w.previous = {};
+    w.known.erase(std::next(it), w.known.end());
+    w.current = id;
     std::fprintf(stderr,
-                 "podlab: %s: two processes are running as %s (routing ids %s and %s): refused the second, the first "
-                 "trains on\n",
-                 self.name().c_str(), from.name().c_str(), printable(id).c_str(), printable(second).c_str());
-    refuse_duplicate(self, ep, from, second, frame);
+                 "podlab: %s: more than one process is running as %s: %s, heard first, trains on; refused %s\n",
+                 self.name().c_str(), from.name().c_str(), printable(id).c_str(), refused.c_str());
     return true;
   }
 
@@ -684,7 +687,7 @@ class ZmqTransport : public Transport {
     const std::string report =
         "{\"code\":6,\"duplicate\":true,\"message\":\"another process is already running as " + from.name() +
         " (two were started with --index " + std::to_string(from.index) +
-        "?): this one, the second to come, is refused; stop it, or give it an index of its own\"}";
+        "?): the ps heard the other first, so this one is refused; stop it, or give it an index of its own\"}";
     Bytes b = encode_text_message(h, report);
     void* s = ep.router.get();
     if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return;
@@ -749,6 +752,7 @@ class ZmqTransport : public Transport {
     return std::string(b);
   }();
   static constexpr std::chrono::milliseconds kDuplicateGrace{500};
+  static constexpr size_t kKnownProcesses = 16;  // per worker index: restarts and duplicates remembered
   std::set<std::array<uint8_t, 32>> authorized_raw_;  // fixed after open(): decoded curve.authorized
   struct Owned {  // a sent buffer while zmq holds it
     ZmqTransport* transport;

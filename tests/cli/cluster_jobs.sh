@@ -6,6 +6,7 @@
 #     servers still take the next job;
 #   - two more submitters while a job runs wait in ps 0's queue and run after it, in order; the
 #     first still gets its report;
+#   - a second worker:1 server is refused (exit 6);
 #   - podlab submit --shutdown: every server exits 0 within a few seconds;
 #   - submit with nobody listening exits 6 after --connect-timeout-s;
 #   - servers with CURVE keys: submit with the key directory runs a job and shuts them down; without
@@ -85,6 +86,13 @@ ran = [int(j) for j in re.findall(r"running job (\d+)", open(sys.argv[4]).read()
 assert ran[-3:] == ids, (ran, ids)
 print("queue: jobs %s ran one after another, in the order they were submitted" % ids)
 PY
+
+# A second worker:1 server while the first waits for jobs: ps 0 refuses it (exit 6, saying why)
+# once it hears the first again; the servers go on (the shutdown below finds every one).
+timeout 30 "$PODLAB" worker --cluster "$SPEC" --index 1 --wait-for-job >"$TMP/dup.out" 2>&1
+CODE=$?
+[ "$CODE" -eq 6 ] && grep -q "ps:0 refused this process: another process is already running as worker:1" "$TMP/dup.out" ||
+  { fail "a second worker:1 server: exit $CODE, expected 6 saying why"; tail -n 3 "$TMP/dup.out"; }
 
 T0=$(now)
 timeout 30 "$PODLAB" submit --cluster "$SPEC" --shutdown >"$TMP/shutdown.out" 2>&1 || fail "submit --shutdown exited $?"

@@ -319,3 +319,37 @@ TEST_CASE("zmq: a restarted worker is not taken for a second process", "[cluster
   CHECK(h->type == MessageType::kParams);
   round_trip(*ps, *restarted, 2);
 }
+
+// Three processes with one index, the second and third heard within the grace of each other: once
+// the first speaks again, both later ones are refused (with only the last process remembered, the
+// first was taken for a new one and the three took turns).
+TEST_CASE("zmq: with three processes of one index, every one after the first is refused", "[cluster][zmq]") {
+  const ClusterSpec spec = loopback_spec(free_port());
+  auto ps = zmq_endpoint(spec, kPs0);
+  auto first = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *first, 1);
+  auto second = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *second, 1);
+  auto third = zmq_endpoint(spec, kW0);
+  round_trip(*ps, *third, 1);
+  std::this_thread::sleep_for(milliseconds(700));
+  REQUIRE(first->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 2)).ok());
+  Envelope e;
+  REQUIRE(ps->receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  CHECK(decode_message(e.data(), e.size())->seq == 2);
+  for (Transport* later : {second.get(), third.get()}) {
+    REQUIRE(later->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+    auto h = decode_message(e.data(), e.size());
+    REQUIRE(h.ok());
+    CHECK(h->type == MessageType::kRefuse);
+    CHECK(read_text(e.data(), *h).find("\"duplicate\":true") != std::string::npos);
+  }
+  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 2, {1.f})).ok());
+  REQUIRE(first->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  CHECK(decode_message(e.data(), e.size())->seq == 2);
+  for (Transport* later : {second.get(), third.get()}) {
+    REQUIRE(later->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 3)).ok());
+    CHECK(ps->receive(kPs0, &e, milliseconds(300)) == ReceiveStatus::kTimeout);
+  }
+  round_trip(*ps, *first, 3);
+}
