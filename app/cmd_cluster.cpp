@@ -667,7 +667,17 @@ TransportSource existing(Transport* transport) {
 int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& open_transport, TaskMetrics& metrics, JobDesk* desk,
                  std::string* report_json) {
   const Role role = task.role;
-  auto fail = [&](const Status& st) {
+  // A chief on its own (a pod) takes SIGTERM as its pod going away, also before it trains (loading
+  // the data, waiting for its ps): it exits 143, so a replacement is started (a Job, the launcher's
+  // --restart-failed), not 130, which would end the run. A wait-for-job chief stops its job instead.
+  const bool leaves_on_sigterm = role == Role::kWorker && task.index == 0 && !f.wait_for_job;
+  auto leaving = [&](const Status& st) {
+    if (!leaves_on_sigterm || st.code() != StatusCode::kInterrupted || g_first_signal != SIGTERM) return st;
+    return Status::Error(StatusCode::kPreempted, st.message() + " (SIGTERM before training: the pod is going away; the ps "
+                                                                "tasks go on, for a replacement chief)");
+  };
+  auto fail = [&](const Status& failure) {
+    const Status st = leaving(failure);
     *report_json = task_report_json(task, st, nullptr, nullptr, nullptr, nullptr);
     metrics.set_phase("failed");
     return report(st.With(task.name()));
@@ -705,7 +715,7 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
   const bool chief = role == Role::kWorker && task.index == 0;
   // A submitted job has no replacement chief to resume it (a wait-for-job server stops on the signal
   // too, and its submitter is waiting for the result): SIGTERM stops that job as SIGINT does.
-  if (chief && !f.wait_for_job) printer.leave_on_sigterm();
+  if (leaves_on_sigterm) printer.leave_on_sigterm();
   if (chief)
     ctx.observer = &observer;
   else
@@ -731,7 +741,7 @@ int run_task_job(ClusterFlags& f, const TaskId& task, const TransportSource& ope
     if (!worker.ok()) return fail(worker.status());
     metrics.set_phase("training");
     metrics.set_ready(true);
-    st = (*worker)->run();
+    st = leaving((*worker)->run());  // a chief on its own interrupted by SIGTERM before it could leave politely
     if (!f.wait_for_job) transport->shutdown();
     const WorkerStats ws = (*worker)->stats();
     const auto counters = transport->counters();

@@ -59,8 +59,10 @@ timeout 60 "$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1
 CODE=$?
 [ "$CODE" -eq 6 ] || { fail "worker without ps exited $CODE, expected 6"; sed 's/^/  | /' "$TMP/out"; }
 grep -q "no connection to ps:0" "$TMP/out" || { fail "no clear error for the missing ps"; sed 's/^/  | /' "$TMP/out"; }
-# ... and SIGTERM while it waits (a pod deleted before its ps came up) ends it at once with 130, not
-# after the connect timeout; also as a wait-for-job server.
+# ... and SIGTERM while it waits (a pod deleted before its ps came up) ends it at once, not after the
+# connect timeout: the chief with 143 (its pod is going away: a replacement is started, as for a
+# chief that leaves mid-run), a wait-for-job server with 130; and SIGTERM while the chief still loads
+# its data is the same 143.
 for server in "" --wait-for-job; do
   training=("${SMALL[@]}" --epochs 1)
   [ -n "$server" ] && training=()  # a server takes them from each job
@@ -75,8 +77,18 @@ for server in "" --wait-for-job; do
   fi
   wait $PID
   CODE=$?
-  [ "$CODE" -eq 130 ] || { fail "worker $server waiting for its ps: exit $CODE after SIGTERM, expected 130"; sed 's/^/  | /' "$TMP/out"; }
+  want=143
+  [ -n "$server" ] && want=130
+  [ "$CODE" -eq "$want" ] || { fail "worker $server waiting for its ps: exit $CODE after SIGTERM, expected $want"; sed 's/^/  | /' "$TMP/out"; }
 done
+"$PODLAB" worker --cluster "$SPEC" --index 0 "${SMALL[@]}" --epochs 1 --model cnn >"$TMP/out" 2>&1 &
+PID=$!
+sleep 0.1  # loading
+kill -TERM $PID
+wait $PID
+CODE=$?
+[ "$CODE" -eq 143 ] && grep -q "(SIGTERM before training: the pod is going away" "$TMP/out" ||
+  { fail "chief loading its data: exit $CODE after SIGTERM, expected 143"; sed 's/^/  | /' "$TMP/out"; }
 
 # A wait-for-job server given training flags would ignore them: refused (exit 2), naming them.
 timeout 10 "$PODLAB" worker --cluster "$SPEC" --index 0 --wait-for-job --epochs 3 --mode sync >"$TMP/out" 2>&1
