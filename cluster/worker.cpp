@@ -560,10 +560,10 @@ void Worker::evaluate_epochs(int64_t step, double seconds, bool final) {
   const TrainingPlan& p = *ctx_.plan;
   const int done = static_cast<int>(std::min<int64_t>(step / p.steps_per_epoch, p.epochs));
   if (done <= reported_epochs_) return;
-  // The others finished an epoch while this chief computed nothing (a replacement chief's first
-  // checkpoint, a long evaluation): reported after its next batch, with that batch's loss, rather
-  // than with no training loss at all. The final report keeps the last one known.
-  if (epoch_loss_n_ == 0 && !final) return;
+  // The others finished an epoch while this chief computed nothing (a long evaluation or checkpoint,
+  // a machine busy elsewhere): reported at once with the last training loss it knows. A replacement
+  // chief that knows none yet reports after its first batch, with that batch's loss.
+  if (epoch_loss_n_ == 0 && !final && result_.train_loss == 0) return;
   reported_epochs_ = done;
   std::copy(grad_->values().begin(), grad_->values().end(), trainer_->parameters().begin());
   ClusterEpochReport r;
