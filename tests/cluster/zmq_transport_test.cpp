@@ -264,6 +264,36 @@ TEST_CASE("zmq: a worker whose ps never comes up gets a network error, not a han
   CHECK(second.status().code() == StatusCode::kNetwork);
 }
 
+namespace {
+
+// What a later process with worker:0's index gets once the ps has heard an earlier one again.
+void expect_refused_as_duplicate(Transport& later) {
+  Envelope e;
+  REQUIRE(later.receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  auto h = decode_message(e.data(), e.size());
+  REQUIRE(h.ok());
+  CHECK(h->type == MessageType::kRefuse);
+  const std::string text = read_text(e.data(), *h);
+  CHECK(text.find("\"duplicate\":true") != std::string::npos);
+  CHECK(text.find("\"code\":6") != std::string::npos);
+  CHECK(text.find("another process is already running as worker:0") != std::string::npos);
+}
+
+// After the refusals: answers to worker:0 reach `first`, and the refused ones' messages are not delivered.
+void expect_first_kept(Transport& ps, Transport& first, std::initializer_list<Transport*> refused) {
+  Envelope e;
+  REQUIRE(ps.send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 2, {1.f})).ok());
+  REQUIRE(first.receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
+  CHECK(decode_message(e.data(), e.size())->seq == 2);
+  for (Transport* later : refused) {
+    REQUIRE(later->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 3)).ok());
+    CHECK(ps.receive(kPs0, &e, milliseconds(300)) == ReceiveStatus::kTimeout);
+  }
+  round_trip(ps, first, 3);
+}
+
+}  // namespace
+
 // Two processes started with one worker index: the ps answers the newer (a restart looks the same),
 // until the first one speaks again after the grace: then the second gets REFUSE with a report
 // ("duplicate": true, code 6), its messages are ignored, and the first one is answered again.
@@ -280,21 +310,8 @@ TEST_CASE("zmq: a second process with a worker's index is refused; the first tra
   Envelope e;
   REQUIRE(ps->receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
   CHECK(decode_message(e.data(), e.size())->seq == 2);
-  REQUIRE(second->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
-  auto h = decode_message(e.data(), e.size());
-  REQUIRE(h.ok());
-  CHECK(h->type == MessageType::kRefuse);
-  const std::string text = read_text(e.data(), *h);
-  CHECK(text.find("\"duplicate\":true") != std::string::npos);
-  CHECK(text.find("\"code\":6") != std::string::npos);
-  CHECK(text.find("another process is already running as worker:0") != std::string::npos);
-  // Answers to worker:0 go to the first process again; the second's messages are not delivered.
-  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 2, {1.f})).ok());
-  REQUIRE(first->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
-  CHECK(decode_message(e.data(), e.size())->seq == 2);
-  REQUIRE(second->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 2)).ok());
-  CHECK(ps->receive(kPs0, &e, milliseconds(300)) == ReceiveStatus::kTimeout);
-  round_trip(*ps, *first, 3);
+  expect_refused_as_duplicate(*second);
+  expect_first_kept(*ps, *first, {second.get()});
 }
 
 // A restart: the old process's last message, read after the new one's first within the grace, is
@@ -337,19 +354,7 @@ TEST_CASE("zmq: with three processes of one index, every one after the first is 
   Envelope e;
   REQUIRE(ps->receive(kPs0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
   CHECK(decode_message(e.data(), e.size())->seq == 2);
-  for (Transport* later : {second.get(), third.get()}) {
-    REQUIRE(later->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
-    auto h = decode_message(e.data(), e.size());
-    REQUIRE(h.ok());
-    CHECK(h->type == MessageType::kRefuse);
-    CHECK(read_text(e.data(), *h).find("\"duplicate\":true") != std::string::npos);
-  }
-  REQUIRE(ps->send(kPs0, kW0, test_message(MessageType::kParams, kPs0, 2, {1.f})).ok());
-  REQUIRE(first->receive(kW0, &e, milliseconds(5000)) == ReceiveStatus::kMessage);
-  CHECK(decode_message(e.data(), e.size())->seq == 2);
-  for (Transport* later : {second.get(), third.get()}) {
-    REQUIRE(later->send(kW0, kPs0, test_message(MessageType::kPull, kW0, 3)).ok());
-    CHECK(ps->receive(kPs0, &e, milliseconds(300)) == ReceiveStatus::kTimeout);
-  }
-  round_trip(*ps, *first, 3);
+  expect_refused_as_duplicate(*second);
+  expect_refused_as_duplicate(*third);
+  expect_first_kept(*ps, *first, {second.get(), third.get()});
 }
