@@ -79,7 +79,8 @@ std::string transport_counters_json(const ClusterReport& r) {
                  {"messages_in", c.messages_in}, {"bytes_in", c.bytes_in}, {"lost_out", c.lost_out},
                  {"mean_delay_ms", c.messages_in ? c.delay_ms_in / c.messages_in : 0.0},
                  {"slowdown_ms", c.slowdown_ms}, {"max_queue_depth", c.max_queue_depth},
-                 {"malformed_in", c.malformed_in}, {"rejected_peers", c.rejected_peers}, {"peers", peers}});
+                 {"malformed_in", c.malformed_in}, {"rejected_peers", c.rejected_peers},
+                 {"duplicates_refused", c.duplicates_refused}, {"peers", peers}});
   }
   return a.dump();
 }

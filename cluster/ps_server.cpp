@@ -227,15 +227,15 @@ Status PsServer::run() {
   publish();
   if (ctx_.log_peers) {
     // Bad messages: those the transport dropped unseen (malformed_in) and those this ps refused.
-    int64_t malformed = 0, rejected = 0;
+    int64_t malformed = 0, rejected = 0, duplicates = 0;
     for (const EndpointCounters& c : ctx_.transport->counters())
-      if (c.name == ctx_.self.name()) malformed = c.malformed_in, rejected = c.rejected_peers;
-    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages dropped (%lld malformed, %lld not valid here), %lld refused handshake(s), %lld worker restart(s)\n",
+      if (c.name == ctx_.self.name()) malformed = c.malformed_in, rejected = c.rejected_peers, duplicates = c.duplicates_refused;
+    std::fprintf(stderr, "podlab: %s: done at step %lld: %lld gradients, %lld applied, %lld dropped stale, %lld late, %lld bad messages dropped (%lld malformed, %lld not valid here), %lld refused handshake(s), %lld worker restart(s) (of which %lld second processes refused)\n",
                  ctx_.self.name().c_str(), static_cast<long long>(st_.step), static_cast<long long>(st_.gradients),
                  static_cast<long long>(st_.applied), static_cast<long long>(st_.dropped_stale),
                  static_cast<long long>(st_.dropped_late), static_cast<long long>(malformed + st_.bad_messages),
                  static_cast<long long>(malformed), static_cast<long long>(st_.bad_messages), static_cast<long long>(rejected),
-                 static_cast<long long>(st_.worker_restarts));
+                 static_cast<long long>(st_.worker_restarts), static_cast<long long>(duplicates));
   }
   if (!lost_state_.ok()) return lost_state_;
   return send_error_.ok() ? end : send_error_;

@@ -36,7 +36,7 @@ json counters_to_json(const EndpointCounters& c) {
           {"messages_in", c.messages_in}, {"bytes_in", c.bytes_in},       {"lost_out", c.lost_out},
           {"delay_ms_in", c.delay_ms_in}, {"slowdown_ms", c.slowdown_ms}, {"queue_depth", c.queue_depth},
           {"max_queue_depth", c.max_queue_depth}, {"malformed_in", c.malformed_in},
-          {"rejected_peers", c.rejected_peers}, {"peers", peers}};
+          {"rejected_peers", c.rejected_peers}, {"duplicates_refused", c.duplicates_refused}, {"peers", peers}};
 }
 
 EndpointCounters counters_from_json(const json& j) {
@@ -53,6 +53,7 @@ EndpointCounters counters_from_json(const json& j) {
   c.max_queue_depth = j.at("max_queue_depth");
   c.malformed_in = j.value("malformed_in", int64_t{0});
   c.rejected_peers = j.value("rejected_peers", int64_t{0});
+  c.duplicates_refused = j.value("duplicates_refused", int64_t{0});
   for (const auto& [name, p] : j.at("peers").items())
     c.peers[name] = PeerCounters{p.at("messages_out"), p.at("bytes_out"), p.at("messages_in"), p.at("bytes_in")};
   return c;

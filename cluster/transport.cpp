@@ -104,6 +104,11 @@ void Transport::count_rejected(const TaskId& self) {
   if (EndpointCounters* c = counters_for(self)) ++c->rejected_peers;
 }
 
+void Transport::count_duplicate(const TaskId& self) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (EndpointCounters* c = counters_for(self)) ++c->duplicates_refused;
+}
+
 Result<std::unique_ptr<Transport>> make_transport(const std::string& name, const TransportConfig& config) {
   PODLAB_RETURN_IF_ERROR(validate_cluster_spec(config.cluster));
   for (const TaskId& t : config.local)

@@ -88,6 +88,8 @@ struct EndpointCounters {
   int64_t malformed_in = 0;                 // zmq: received, failed validation, dropped unseen
   int64_t rejected_peers = 0;               // zmq ps: connections refused in the handshake (an unknown
                                             //   CURVE key, no CURVE, not ZeroMQ at all)
+  int64_t duplicates_refused = 0;           // zmq ps: processes refused for a worker index another one runs
+                                            //   with (each first counted as a restart by the ps)
   std::map<std::string, PeerCounters> peers;
 };
 
@@ -169,6 +171,7 @@ class Transport {
   void count_slowdown(const TaskId& self, double ms);
   void count_malformed(const TaskId& self);
   void count_rejected(const TaskId& self);
+  void count_duplicate(const TaskId& self);
 
  private:
   EndpointCounters* counters_for(const TaskId& t);  // requires mu_

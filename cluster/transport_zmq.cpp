@@ -664,6 +664,7 @@ class ZmqTransport : public Transport {
     std::string refused;
     for (auto later = std::next(it); later != w.known.end(); ++later) {
       w.refused.insert(later->id);
+      count_duplicate(self);
       refuse_duplicate(self, ep, from, later->id, frame);
       refused += (refused.empty() ? "" : ", ") + printable(later->id);
     }

@@ -205,7 +205,8 @@ CODE=$?
 [ "$CODE" -eq 0 ] || { fail "ps on its own: exit $CODE"; sed 's/^/  | /' "$TMP/alone-ps.err" | tail -n 5; }
 wait $W1_PID 2>/dev/null
 for want in "ps:0: serving 199226 floats of the model at 127.0.0.1:${PORTS[0]} for 2 workers" "ps:0: worker:0 connected" \
-  "ps:0: worker:1 connected" "ps:0: more than one process is running as worker:1" "ps:0: worker:1 silent for" "ps:0: done at step 6000:"; do
+  "ps:0: worker:1 connected" "ps:0: more than one process is running as worker:1" "ps:0: worker:1 silent for" "ps:0: done at step 6000:" \
+  "1 worker restart(s) (of which 1 second processes refused)"; do
   grep -q "$want" "$TMP/alone-ps.err" || { fail "ps on its own does not say '$want'"; sed 's/^/  | /' "$TMP/alone-ps.err"; }
 done
 tail -n 1 "$TMP/alone-w0.out" | grep -q '"event":"result","task":"worker:0","code":0,"message":"","test_accuracy":0\.[5-9]' ||

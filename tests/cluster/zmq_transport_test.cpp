@@ -312,6 +312,7 @@ TEST_CASE("zmq: a second process with a worker's index is refused; the first tra
   CHECK(decode_message(e.data(), e.size())->seq == 2);
   expect_refused_as_duplicate(*second);
   expect_first_kept(*ps, *first, {second.get()});
+  CHECK(ps->counters().at(0).duplicates_refused == 1);
 }
 
 // A restart: the old process's last message, read after the new one's first within the grace, is
@@ -335,6 +336,7 @@ TEST_CASE("zmq: a restarted worker is not taken for a second process", "[cluster
   REQUIRE(h.ok());
   CHECK(h->type == MessageType::kParams);
   round_trip(*ps, *restarted, 2);
+  CHECK(ps->counters().at(0).duplicates_refused == 0);
 }
 
 // Three processes with one index, the second and third heard within the grace of each other: once
@@ -357,4 +359,5 @@ TEST_CASE("zmq: with three processes of one index, every one after the first is 
   expect_refused_as_duplicate(*second);
   expect_refused_as_duplicate(*third);
   expect_first_kept(*ps, *first, {second.get(), third.get()});
+  CHECK(ps->counters().at(0).duplicates_refused == 2);
 }
