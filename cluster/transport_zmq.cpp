@@ -45,6 +45,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "cluster/transport.h"
@@ -265,7 +266,8 @@ class ZmqTransport : public Transport {
     if (from.role == Role::kPs && to.role != Role::kPs) {
       void* s = ep.router.get();
       const auto w = to.role == Role::kWorker ? ep.workers.find(to.index) : ep.workers.end();
-      const std::string id = w != ep.workers.end() && !w->second.current.empty() ? w->second.current : to.name();
+      std::string by_name;  // a client's id, or a worker not heard yet
+      const std::string& id = w != ep.workers.end() && !w->second.current.empty() ? w->second.current : (by_name = to.name());
       if (zmq_send(s, id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         if (zmq_errno() == ETERM) return Status::Network("transport closed");
         count_lost(from);  // the worker is not connected (or its queue is full): it will retry
@@ -333,7 +335,7 @@ class ZmqTransport : public Transport {
     struct WorkerProcesses {
       std::vector<Incarnation> known;  // every process heard as this worker and not refused, oldest first
       std::string current;             // the one answers go to: the newest, until an older one speaks
-      std::set<std::string> refused;   // routing ids of second (third...) processes
+      std::set<std::string, std::less<>> refused;  // routing ids of second (third...) processes
     };
     std::map<int, WorkerProcesses> workers;
   };
@@ -614,11 +616,11 @@ class ZmqTransport : public Transport {
     int count = 0;
     const ReceiveStatus rs = read_frames(ep.router.get(), &frames, &count);
     if (rs != ReceiveStatus::kMessage) return rs;
-    const std::string id(reinterpret_cast<const char*>(frames[0].data()), frames[0].size());
+    const std::string_view id(reinterpret_cast<const char*>(frames[0].data()), frames[0].size());
     // "worker:N#NONCE" (NONCE: 1 to 16 hex digits, one per process), or "client:N" (podlab submit to
     // wait-for-job servers; N its own pick, so two submitters do not take each other's connection).
     const size_t hash = id.find('#');
-    const std::string name = id.substr(0, hash);
+    const std::string_view name = id.substr(0, hash);
     const bool nonce_ok = hash != std::string::npos && id.size() > hash + 1 && id.size() <= hash + 17 &&
                           std::all_of(id.begin() + static_cast<std::ptrdiff_t>(hash) + 1, id.end(),
                                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -626,7 +628,9 @@ class ZmqTransport : public Transport {
     auto index_after = [&name](size_t prefix) {
       const bool digits = name.size() > prefix && name.size() < prefix + 6 &&
                           std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix), name.end(), [](char c) { return c >= '0' && c <= '9'; });
-      const int n = digits ? std::atoi(name.c_str() + prefix) : -1;
+      int n = 0;
+      for (size_t i = prefix; digits && i < name.size(); ++i) n = n * 10 + (name[i] - '0');
+      if (!digits) n = -1;
       return n <= 65535 ? n : -1;
     };
     if (name.rfind("worker:", 0) == 0 && nonce_ok) from.index = index_after(7);
@@ -643,17 +647,17 @@ class ZmqTransport : public Transport {
 
   // Tracks the processes speaking as worker `from` (see the top of this file); false: the message
   // is not to be delivered (a refused process's, or a dead process's read late).
-  bool which_process(const TaskId& self, Endpoint& ep, const TaskId& from, const std::string& id, Frame& frame) {
+  bool which_process(const TaskId& self, Endpoint& ep, const TaskId& from, std::string_view id, Frame& frame) {
     Endpoint::WorkerProcesses& w = ep.workers[from.index];
     const Clock::time_point now = Clock::now();
-    if (w.refused.count(id)) {
-      refuse_duplicate(self, ep, from, id, frame);  // again: the first REFUSE may have been lost
+    if (w.refused.find(id) != w.refused.end()) {
+      refuse_duplicate(self, ep, from, std::string(id), frame);  // again: the first REFUSE may have been lost
       return false;
     }
     if (id == w.current) return true;
     auto it = std::find_if(w.known.begin(), w.known.end(), [&](const Endpoint::Incarnation& i) { return i.id == id; });
     if (it == w.known.end()) {  // a new process: a restart (or another one, which the first will show)
-      w.known.push_back({id, now});
+      w.known.push_back({std::string(id), now});
       if (w.known.size() > kKnownProcesses) w.known.erase(w.known.begin());  // long gone, surely
       w.current = id;
       return true;
@@ -734,7 +738,7 @@ class ZmqTransport : public Transport {
     return ReceiveStatus::kTimeout;
   }
 
-  static std::string printable(const std::string& s) {
+  static std::string printable(std::string_view s) {
     std::string out;
     for (char c : s.substr(0, 32)) out += (c >= 32 && c < 127) ? c : '?';
     return out;
