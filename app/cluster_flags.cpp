@@ -100,6 +100,13 @@ std::vector<std::string> task_args(const ClusterFlags& f, bool json) {
   return a;
 }
 
+std::string flags_given_outside(const CLI::App& cmd, const std::set<std::string>& allowed) {
+  std::string given;
+  for (const CLI::Option* o : cmd.get_options())
+    if (o->count() > 0 && !allowed.count(o->get_name())) given += (given.empty() ? "" : ", ") + o->get_name();
+  return given;
+}
+
 std::string tasks_text(int ps, int workers) {
   return std::to_string(ps) + (ps == 1 ? " ps task" : " ps tasks") + " and " + std::to_string(workers) + (workers == 1 ? " worker" : " workers");
 }

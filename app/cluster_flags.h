@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ struct ClusterFlags {
 // The training flags a task process needs to build the same plan as its launcher (as given, before
 // make_setup filled in defaults, so every task fills them in the same way); `json` adds --json.
 std::vector<std::string> task_args(const ClusterFlags& f, bool json);
+
+// The flags given on `cmd`'s command line that are not in `allowed`, as "--epochs, --mode" ("" when none).
+std::string flags_given_outside(const CLI::App& cmd, const std::set<std::string>& allowed);
 
 // "2 ps tasks and 3 workers"
 std::string tasks_text(int ps, int workers);

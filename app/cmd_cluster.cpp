@@ -1056,11 +1056,7 @@ Status check_server_flags(const CLI::App& cmd, const ClusterFlags& f) {
   static const std::set<std::string> kServerFlags = {"--cluster",   "--index",        "--metrics-port",      "--dns-timeout-s",
                                                      "--keys",      "--report",       "--progress-file",     "--json",
                                                      "--wait-for-job", "--help",      "--connect-timeout-s", "--peer-timeout-s"};
-  std::string given;
-  for (const CLI::Option* o : cmd.get_options()) {
-    const std::string name = o->get_name();  // "--epochs"
-    if (o->count() > 0 && !kServerFlags.count(name)) given += (given.empty() ? "" : ", ") + name;
-  }
+  const std::string given = flags_given_outside(cmd, kServerFlags);
   if (given.empty()) return Status::Ok();
   const bool data = (", " + given + ",").find(", --data,") != std::string::npos;
   return Status::Usage("a --wait-for-job server takes its training flags from each job, not from its own command line (" + given +

@@ -379,9 +379,7 @@ void add_submit_commands(CLI::App& root, int& exit_code) {
   submit->callback([sf, shutdown, submit, &exit_code] {
     // --shutdown sends no job: training flags with it would be ignored, so they are refused.
     static const std::set<std::string> kShutdownFlags = {"--cluster", "--keys", "--connect-timeout-s", "--json", "--shutdown", "--help"};
-    std::string given;
-    for (const CLI::Option* o : submit->get_options())
-      if (*shutdown && o->count() > 0 && !kShutdownFlags.count(o->get_name())) given += (given.empty() ? "" : ", ") + o->get_name();
+    const std::string given = *shutdown ? flags_given_outside(*submit, kShutdownFlags) : "";
     if (!given.empty()) {
       exit_code = report(Status::Usage("--shutdown sends no job, so it takes no training flags (" + given +
                                        "): run podlab submit --cluster SPEC --shutdown alone"));
